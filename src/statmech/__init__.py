@@ -1,0 +1,30 @@
+"""statmech: the bridge between statistical physics and machine learning, computable.
+
+Curated public API (re-exports only; the implementation lives in private modules)::
+
+    import statmech as sm
+    m = sm.Ising.square(8, J=1.0, h=0.0, periodic=True)
+    sm.log_z(m, 0.44, method="kaufman")     # Estimate
+    sm.thermo(m, [0.2, 0.44], method="auto") # Thermo
+"""
+from statmech.models import Ising, Lattice
+from statmech.stats import Estimate
+from statmech.thermo import Moments, Thermo, available_methods, log_z, thermo
+from statmech.exact import (
+    CRITICAL_BETA,
+    CRITICAL_TEMPERATURE,
+    Boltzmann,
+    DensityOfStates,
+    boltzmann,
+    density_of_states,
+    infinite_chain,
+    onsager,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo",
+    "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",
+    "density_of_states", "infinite_chain", "onsager", "__version__",
+]

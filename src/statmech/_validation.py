@@ -1,0 +1,57 @@
+"""Input checks shared by the public entry points. Each error says how to fix it."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+def check_positive_int(value, name: str, minimum: int = 1) -> int:
+    """Return ``value`` as int, or raise if it is not an integer >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        if isinstance(value, (float, np.floating)) and float(value).is_integer():
+            raise TypeError(f"{name} must be an int, got the float {value!r}; pass {int(value)}")
+        raise TypeError(f"{name} must be an int, got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def as_beta_array(beta) -> tuple[np.ndarray, bool]:
+    """Return (β as a float64 1-D array, whether the input was a scalar).
+
+    β must be finite and >= 0; a grid must be one-dimensional.
+    """
+    if isinstance(beta, (str, bytes)) or beta is None:
+        raise TypeError(f"beta must be a number or a 1-D array of numbers, got {beta!r}")
+    try:
+        array = np.asarray(beta, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"beta must be a number or a 1-D array of numbers, got {beta!r}") from error
+    scalar = array.ndim == 0
+    if array.ndim > 1:
+        raise ValueError(f"beta must be a scalar or a 1-D array, got shape {array.shape}; flatten it")
+    array = np.atleast_1d(array)
+    if array.size == 0:
+        raise ValueError("beta is empty; pass at least one inverse temperature")
+    if np.any(np.isnan(array)):
+        raise ValueError("beta contains NaN; pass finite inverse temperatures >= 0")
+    if np.any(np.isinf(array)):
+        raise ValueError(
+            "beta must be finite (use a large value such as 1e6 for the ground state, "
+            "or T = 1/beta > 0)"
+        )
+    if np.any(array < 0):
+        raise ValueError(f"beta must be >= 0 (inverse temperature), got {array[array < 0][0]}")
+    return array, scalar
+
+
+def as_finite_float_array(value, name: str) -> np.ndarray:
+    """float64 array copy of ``value``; raise on NaN/inf or non-numeric input."""
+    try:
+        array = np.array(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be numeric, got {value!r}") from error
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or inf; every entry must be a finite number")
+    return array

@@ -1,0 +1,17 @@
+"""Exact methods. Importing this package registers them with ``statmech.thermo``.
+
+- ``"enumerate"``: sum over all 2^N states (N <= 30).
+- ``"transfer"``: transfer matrices for chains and 2D strips (width <= 16).
+- ``"kaufman"``: finite periodic 2D Ising model at h = 0 (Kaufman 1949).
+- ``"beale"``: exact density of states of the periodic L x L 2D Ising model (Beale 1996).
+- :func:`onsager`: the infinite square lattice and the infinite chain.
+"""
+from statmech.exact import _enumerate, _transfer, _kaufman, _beale  # noqa: F401  (registration)
+from statmech.exact._boltzmann import Boltzmann, boltzmann
+from statmech.exact._onsager import onsager, infinite_chain, CRITICAL_BETA, CRITICAL_TEMPERATURE
+from statmech.exact._beale import DensityOfStates, density_of_states
+
+__all__ = [
+    "Boltzmann", "boltzmann", "onsager", "infinite_chain", "CRITICAL_BETA",
+    "CRITICAL_TEMPERATURE", "DensityOfStates", "density_of_states",
+]

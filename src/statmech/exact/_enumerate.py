@@ -1,0 +1,1 @@
+"""Exact enumeration of all 2^N states (placeholder: being written)."""

@@ -1,0 +1,1 @@
+"""Kaufman's exact finite-lattice solution (placeholder: being written)."""

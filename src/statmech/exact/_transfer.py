@@ -1,0 +1,1 @@
+"""Transfer matrices (placeholder: being written)."""
