@@ -53,17 +53,19 @@ class Thermo:
 
     Every quantity is an :class:`Estimate` (``stderr=None`` when exact) or
     ``None`` when the method does not provide it (e.g. ``"kaufman"`` gives no
-    magnetisation). Totals and per-site densities are both present.
+    magnetisation). Totals and per-site densities are both present, except in
+    a *Thermo of densities* (the thermodynamic limit, e.g. :func:`statmech.onsager`)
+    where ``n_sites`` is None and only the ``*_density`` fields are set.
     """
 
     beta: np.ndarray
-    n_sites: int
+    n_sites: int | None
     method: str
-    log_z: Estimate
-    free_entropy: Estimate
-    free_entropy_density: Estimate
-    free_energy: Estimate
-    free_energy_density: Estimate
+    log_z: Estimate | None = None
+    free_entropy: Estimate | None = None
+    free_entropy_density: Estimate | None = None
+    free_energy: Estimate | None = None
+    free_energy_density: Estimate | None = None
     energy: Estimate | None = None
     energy_density: Estimate | None = None
     entropy: Estimate | None = None
@@ -124,6 +126,39 @@ class Thermo:
             fields["abs_magnetization_density"] = est(np.asarray(moments.abs_magnetization) / n)
         return cls(beta=beta[0] if scalar else beta, n_sites=int(n_sites), method=method,
                    meta=meta, **fields)
+
+    @classmethod
+    def from_densities(cls, beta, method: str, free_entropy_density, energy_density=None,
+                       specific_heat_density=None, magnetization_density=None,
+                       abs_magnetization_density=None, susceptibility_density=None,
+                       scalar: bool = False, meta: Mapping[str, Any] | None = None) -> "Thermo":
+        """Exact Thermo of densities (thermodynamic limit): per-site values only.
+
+        f = −(free entropy density)/β and s = β u + (free entropy density) are derived.
+        """
+        meta = dict(meta or {})
+        beta = np.asarray(beta, dtype=np.float64)
+
+        def est(array):
+            if array is None:
+                return None
+            array = np.asarray(array, dtype=np.float64)
+            return Estimate(array[0] if scalar else array, None, method,
+                            {"beta": beta[0] if scalar else beta, "n_sites": None, **meta})
+
+        phi = np.asarray(free_entropy_density, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            free_energy = np.where(beta > 0, -phi / np.where(beta > 0, beta, 1.0), -np.inf * np.sign(phi))
+        fields = {"free_entropy_density": est(phi), "free_energy_density": est(free_energy)}
+        if energy_density is not None:
+            energy_density = np.asarray(energy_density, dtype=np.float64)
+            fields["energy_density"] = est(energy_density)
+            fields["entropy_density"] = est(beta * energy_density + phi)
+        fields.update(specific_heat_density=est(specific_heat_density),
+                      magnetization_density=est(magnetization_density),
+                      abs_magnetization_density=est(abs_magnetization_density),
+                      susceptibility_density=est(susceptibility_density))
+        return cls(beta=beta[0] if scalar else beta, n_sites=None, method=method, meta=meta, **fields)
 
     def available(self) -> tuple[str, ...]:
         """Names of the quantities this Thermo holds (the others are None)."""
