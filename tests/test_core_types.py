@@ -1,0 +1,92 @@
+"""Estimate, Thermo, the stable level accumulator and the method registry."""
+import math
+
+import numpy as np
+import pytest
+
+import statmech as sm
+from statmech.exact._levels import LevelAccumulator, level_moments
+from statmech.thermo import Moments, Thermo
+
+
+def test_estimate_float_repr_and_immutability():
+    exact = sm.Estimate(-0.76123, None, "kaufman")
+    assert float(exact) == -0.76123
+    assert exact.is_exact and repr(exact) == "-0.76123 [kaufman]"
+    noisy = sm.Estimate(-0.7612, 0.0021, "ais", {"seed": 3})
+    assert repr(noisy) == "-0.7612 ± 0.0021 [ais]"
+    assert noisy.meta["seed"] == 3
+    with pytest.raises(TypeError):
+        noisy.meta["seed"] = 4
+    with pytest.raises(ValueError):
+        noisy.value[()] = 1.0  # read-only array
+
+
+def test_estimate_array_indexing_and_errors():
+    grid = sm.Estimate([1.0, 2.0, 3.0], [0.1, 0.2, 0.3], "ti")
+    assert float(grid[1]) == 2.0 and float(grid[1].stderr) == 0.2
+    assert len(grid) == 3
+    with pytest.raises(TypeError, match="Index it first"):
+        float(grid)
+    with pytest.raises(ValueError, match="stderr shape"):
+        sm.Estimate([1.0, 2.0], [0.1], "x")
+
+
+def test_level_accumulator_matches_direct_formulas_and_merges_stably():
+    rng = np.random.default_rng(0)
+    energies = rng.normal(size=500) * 10
+    mags = rng.integers(-5, 6, size=500).astype(float)
+    betas = np.array([0.0, 0.3, 2.0])
+    accumulator = LevelAccumulator(betas)
+    for chunk in np.array_split(np.arange(500), 7):
+        accumulator.add(energies[chunk], None, mags[chunk])
+    moments = accumulator.moments()
+    for k, beta in enumerate(betas):
+        weights = np.exp(-beta * energies - np.max(-beta * energies))
+        p = weights / weights.sum()
+        log_z = np.log(weights.sum()) + np.max(-beta * energies)
+        mean = p @ energies
+        assert moments.log_z[k] == pytest.approx(log_z, rel=1e-13)
+        assert moments.energy[k] == pytest.approx(mean, rel=1e-11, abs=1e-11)
+        assert moments.energy_variance[k] == pytest.approx(p @ (energies - mean) ** 2, rel=1e-10)
+        assert moments.magnetization[k] == pytest.approx(p @ mags, abs=1e-12)
+        assert moments.abs_magnetization[k] == pytest.approx(p @ np.abs(mags), rel=1e-12)
+
+
+def test_level_moments_at_huge_beta_keep_the_tiny_variance():
+    """Two levels with a gap Δ: Var = g Δ² e^{−βΔ}/(1 + g e^{−βΔ})², no cancellation."""
+    beta, gap, ground = 30.0, 1.0, -1000.0
+    moments = level_moments([beta], [ground, ground + gap], log_degeneracy=[0.0, math.log(3)])
+    ratio = 3 * math.exp(-beta * gap)
+    assert moments.energy_variance[0] == pytest.approx(ratio * gap**2 / (1 + ratio) ** 2, rel=1e-12)
+    assert moments.log_z[0] == pytest.approx(-beta * ground + math.log1p(ratio), rel=1e-15)
+
+
+def test_thermo_from_moments_derives_everything():
+    beta = np.array([0.0, 0.5])
+    moments = Moments(log_z=np.array([4 * math.log(2), 3.0]), energy=np.array([0.0, -2.0]),
+                      energy_variance=np.array([4.0, 1.0]), magnetization=np.array([0.0, 0.5]),
+                      magnetization_variance=np.array([4.0, 2.0]), abs_magnetization=np.array([1.5, 2.0]))
+    t = Thermo.from_moments(moments, beta, n_sites=4, method="test")
+    assert t.free_energy.value[1] == pytest.approx(-3.0 / 0.5)
+    assert t.free_energy.value[0] == -np.inf  # F = −T log Z diverges at infinite temperature
+    assert t.free_entropy_density.value[0] == pytest.approx(math.log(2))
+    assert t.entropy.value[1] == pytest.approx(0.5 * (-2.0 - (-6.0)))
+    assert t.entropy.value[0] == pytest.approx(4 * math.log(2))
+    assert t.specific_heat.value[1] == pytest.approx(0.25)
+    assert t.susceptibility_density.value[1] == pytest.approx(0.5 * 2.0 / 4)
+    assert t.abs_magnetization_density.value[1] == pytest.approx(0.5)
+    assert set(t.to_dict()) >= {"beta", "n_sites", "method", "log_z", "entropy_density"}
+    assert t.log_z.stderr is None
+
+
+def test_front_doors_refuse_bad_beta_and_unknown_methods():
+    model = sm.Ising.chain(4)
+    for bad, match in ((-1.0, ">= 0"), (float("nan"), "NaN"), (float("inf"), "finite"),
+                       ([[0.1, 0.2]], "1-D"), ([], "empty"), ("hot", "number")):
+        with pytest.raises((ValueError, TypeError), match=match):
+            sm.log_z(model, bad)
+    with pytest.raises(ValueError, match="unknown method 'magic'.*enumerate"):
+        sm.thermo(model, 0.5, method="magic")
+    with pytest.raises(TypeError, match="method must be a string"):
+        sm.thermo(model, 0.5, method=3)
