@@ -1,5 +1,249 @@
-"""Beale's exact density of states (placeholder: being written)."""
-class DensityOfStates:  # placeholder
-    pass
-def density_of_states(model):
-    raise NotImplementedError("being written")
+"""Exact density of states g(E) of the periodic Lx × Ly square-lattice Ising model.
+
+After P. D. Beale, "Exact distribution of energies in the two-dimensional Ising
+model", Phys. Rev. Lett. 76, 78 (1996): Kaufman's finite-torus partition
+function is rewritten as a polynomial in x = e^{−2K} (K = βJ) with exact
+integer coefficients, which are the level degeneracies.
+
+Derivation (J = 1, Lx = n spins per row, Ly = m rows, N = mn; B. Kaufman,
+Phys. Rev. 76, 1232 (1949))::
+
+    Z = ½ (2 sinh 2K)^{N/2} (Z₁ + Z₂ + Z₃ + Z₄),
+    Z₁ = Π_{l odd} 2cosh(mγ_l/2),   Z₂ = Π_{l odd} 2sinh(mγ_l/2),
+    Z₃ = Π_{l even} 2cosh(mγ_l/2),  Z₄ = Π_{l even} 2sinh(mγ_l/2),   0 ≤ l < 2n,
+    cosh γ_l = cosh 2K cosh 2K* − sinh 2K sinh 2K* cos(πl/n),   tanh K* = e^{−2K},
+
+with γ₀ = 2(K − K*) taken with its sign. Since γ_l = γ_{2n−l}, the factors
+pair up, (2cosh(mγ/2))² = 2 + 2T_m(cosh γ) and (2sinh(mγ/2))² = 2T_m(cosh γ) − 2
+(T_m Chebyshev), and 2T_m(c) ± 2 = 2^m Π_β (c − β/2) over the roots β of the
+monic integer polynomial C_m(y) ± 2, where C_m(2cos t) = 2cos(mt). With
+(2 sinh 2K)^{N/2} spread over the factors, each pair l contributes
+
+    x^{−2m} Π_β [(1 + x²)² − (α_l + β)(x − x³)],   α_l = 2cos(πl/n),
+
+and the unpaired l = 0, l = n (γ = 2(K ∓ K*)) contribute
+x^{−m}[(1 ∓ x)^m ± x^m (1 ± x)^m] (cosh: +, sinh: −, between the two terms).
+The product over pairs is Σ_k c_k u^k v^{D−k} with u = (1 + x²)², v = x − x³,
+where Π (y − α − β) = Σ_k c_k y^k is the composed sum of two integer
+polynomials, obtained exactly from power sums (Newton's identities). So
+
+    x^N Z = Σ_j g_j x^j,   g_j = g(E = 2j − 2N)   (integers, computed exactly).
+
+For coupling J the levels are E = J × (energy of the J = 1 model) with the
+same degeneracies (for J < 0 the spectrum is mirrored; this holds for odd sizes
+too). J = 0 gives the single level E = 0 with g = 2^N.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+
+import flint
+import numpy as np
+
+from statmech._validation import as_beta_array
+from statmech.models import Ising
+from statmech.thermo import Method, Moments, Thermo, register_method
+from statmech.exact._levels import level_moments
+
+__all__ = ["DensityOfStates", "density_of_states"]
+
+_OTHER_METHODS = "use method='transfer' (strips) or method='enumerate' (N <= 30) for other models"
+
+
+# ------------------------------------------------------------ exact integers
+def _dickson(n: int) -> flint.fmpz_poly:
+    """C_n(y), monic integer polynomial with C_n(2cos t) = 2cos(nt) (C_0 = 2, C_1 = y)."""
+    y = flint.fmpz_poly([0, 1])
+    previous, current = flint.fmpz_poly([2]), y
+    if n == 0:
+        return previous
+    for _ in range(n - 1):
+        previous, current = current, y * current - previous
+    return current
+
+
+def _power_sums(poly: flint.fmpz_poly, s_max: int) -> list[int]:
+    """Power sums p_s = Σ_roots r^s, s = 0..s_max, of a monic integer polynomial (Newton)."""
+    degree = poly.degree()
+    coeffs = [int(c) for c in poly.coeffs()]
+    a = [coeffs[degree - i] for i in range(degree + 1)]  # y^d + a_1 y^{d−1} + ... + a_d
+    sums = [degree] + [0] * s_max
+    for s in range(1, s_max + 1):
+        total = s * a[s] if s <= degree else 0
+        for i in range(1, min(s - 1, degree) + 1):
+            total += a[i] * sums[s - i]
+        sums[s] = -total
+    return sums
+
+
+def _composed_sum(sums_a: list[int], sums_b: list[int], degree: int) -> list[int]:
+    """Coefficients (low → high) of Π_{a,b} (y − a − b), given the power sums of both root sets.
+
+    p_s(a + b) = Σ_t C(s, t) p_t(a) p_{s−t}(b), done as one product of exponential
+    generating functions (scaled by D! to stay in integers), then Newton's identities.
+    """
+    scale = math.factorial(degree)
+    egf_a = flint.fmpz_poly([sums_a[t] * (scale // math.factorial(t)) for t in range(degree + 1)])
+    egf_b = flint.fmpz_poly([sums_b[t] * (scale // math.factorial(t)) for t in range(degree + 1)])
+    product = egf_a * egf_b
+    sums = [int(product[s]) * math.factorial(s) // scale**2 for s in range(degree + 1)]
+    # Newton: k a_k = −Σ_{i=1..k} p_i a_{k−i} for Π(1 − r t) = Σ a_k t^k.
+    a = [1] + [0] * degree
+    for k in range(1, degree + 1):
+        total = sum(sums[i] * a[k - i] for i in range(1, k + 1))
+        a[k] = -(total // k)
+    return a[::-1]
+
+
+@functools.lru_cache(maxsize=32)
+def _degeneracies(Lx: int, Ly: int) -> tuple[int, ...]:
+    """g_j for E = 2j − 2N (J = 1), j = 0..2N, exact; see the module docstring."""
+    n, m, n_sites = Lx, Ly, Lx * Ly
+    x = flint.fmpz_poly([0, 1])
+    one = flint.fmpz_poly([1])
+    u = (1 + x**2) ** 2
+    v = x - x**3
+    row, column = _dickson(n), _dickson(m)
+    total = flint.fmpz_poly([0])
+    for odd in (True, False):                      # Z₁, Z₂ (l odd) and Z₃, Z₄ (l even)
+        all_alphas = row + 2 if odd else row - 2   # roots 2cos(πl/n), l odd / even in [0, 2n)
+        unpaired = ([-2] if n % 2 else []) if odd else ([2, -2] if n % 2 == 0 else [2])
+        n_pairs = (n - len(unpaired)) // 2
+        degree = n_pairs * m
+        full_sums = _power_sums(all_alphas, degree)
+        pair_sums = [(full_sums[s] - sum(r**s for r in unpaired)) // 2 for s in range(degree + 1)]
+        for sign in (1, -1):                       # cosh (Z₁, Z₃) and sinh (Z₂, Z₄)
+            betas_poly = column + 2 * sign
+            coeffs = _composed_sum(pair_sums, _power_sums(betas_poly, degree), degree)
+            paired = flint.fmpz_poly([coeffs[degree]])
+            v_power = one
+            for k in range(degree - 1, -1, -1):   # Σ_k c_k u^k v^{D−k} (Horner)
+                v_power = v_power * v
+                paired = paired * u + coeffs[k] * v_power
+            for root in unpaired:                  # l = 0 (γ = 2(K − K*)), l = n (2(K + K*))
+                s = -1 if root == 2 else 1
+                paired *= (1 + s * x) ** m + sign * x**m * (1 - s * x) ** m
+            total += paired
+    doubled = [int(c) for c in total.coeffs()]
+    doubled += [0] * (2 * n_sites + 1 - len(doubled))
+    if len(doubled) != 2 * n_sites + 1 or any(c % 2 or c < 0 for c in doubled) \
+            or sum(doubled) != 2 ** (n_sites + 1):
+        raise RuntimeError(f"internal error: Beale polynomial for {Lx}x{Ly} failed its checks")
+    return tuple(c // 2 for c in doubled)
+
+
+# ------------------------------------------------------------------ public API
+@dataclasses.dataclass(frozen=True, repr=False, eq=False)
+class DensityOfStates:
+    """Exact energy levels E_k and degeneracies g_k of a periodic square-lattice Ising model.
+
+    ``energies`` (float64, increasing), ``degeneracies`` (exact Python ints,
+    Σ g_k = 2^N), ``log_degeneracy`` (float64 ln g_k), ``n_sites``, ``shape``
+    (Lx, Ly) and ``coupling`` J. Only levels with g_k > 0 are listed.
+    Z(β) = Σ_k g_k e^{−β E_k} (Beale 1996).
+    """
+
+    shape: tuple[int, int]
+    coupling: float
+    energies: np.ndarray
+    degeneracies: tuple[int, ...]
+    log_degeneracy: np.ndarray
+
+    @property
+    def n_sites(self) -> int:
+        """Number of spins N = Lx·Ly."""
+        return self.shape[0] * self.shape[1]
+
+    def log_z(self, beta):
+        """log Z(β) = log Σ_k g_k e^{−β E_k} (log-sum-exp); float for scalar β, array for 1-D β."""
+        betas, scalar = as_beta_array(beta)
+        log_weights = self.log_degeneracy[None, :] - betas[:, None] * self.energies[None, :]
+        shift = np.max(log_weights, axis=1)
+        values = shift + np.log(np.sum(np.exp(log_weights - shift[:, None]), axis=1))
+        return float(values[0]) if scalar else values
+
+    def probabilities(self, beta) -> np.ndarray:
+        """P(E_k; β) = g_k e^{−β E_k} / Z(β) for one scalar β (sums to 1)."""
+        betas, scalar = as_beta_array(beta)
+        if not scalar:
+            raise ValueError("probabilities() takes one scalar beta; loop over a grid yourself")
+        log_weights = self.log_degeneracy - betas[0] * self.energies
+        shift = np.max(log_weights)
+        weights = np.exp(log_weights - shift)
+        return weights / weights.sum()
+
+    def moments(self, betas) -> Moments:
+        """log Z, ⟨H⟩ and Var(H) on a validated 1-D β array (no magnetisation)."""
+        return level_moments(betas, self.energies, self.log_degeneracy)
+
+    def thermo(self, beta) -> Thermo:
+        """Exact :class:`~statmech.thermo.Thermo` at scalar or 1-D β (magnetisation not available)."""
+        betas, scalar = as_beta_array(beta)
+        return Thermo.from_moments(self.moments(betas), betas, self.n_sites, "beale", scalar)
+
+    def __len__(self) -> int:
+        return len(self.degeneracies)
+
+    def __repr__(self) -> str:
+        Lx, Ly = self.shape
+        return (f"DensityOfStates({Lx}x{Ly} periodic, J={self.coupling:g}, {len(self)} levels, "
+                f"E in [{self.energies[0]:g}, {self.energies[-1]:g}], sum g = 2^{self.n_sites})")
+
+
+def _why_not_model(model) -> str | None:
+    """None when Beale's method applies to ``model``, else the reason."""
+    if not isinstance(model, Ising):
+        return f"it needs an Ising model, got {type(model).__name__}"
+    if model.lattice.kind != "square" or not model.lattice.periodic:
+        return "it needs a periodic square lattice, Ising.square(L, J, periodic=True)"
+    if model.has_field:
+        return "it needs h = 0 (no field)"
+    if model.uniform_coupling() is None:
+        return "it needs one uniform coupling J on every bond"
+    return None
+
+
+def density_of_states(model) -> DensityOfStates:
+    """Exact density of states of a periodic Lx × Ly Ising model with uniform J and h = 0.
+
+    Levels are E = J × ε with ε = 2j − 2N the energies of the J = 1 model and
+    integer degeneracies from Beale's expansion of Kaufman's Z (Beale, PRL 76,
+    78 (1996)). Results are cached per (Lx, Ly); L = 32 takes about a second.
+    J = 0 gives one level E = 0 with g = 2^N.
+    """
+    reason = _why_not_model(model)
+    if reason is not None:
+        error = TypeError if not isinstance(model, Ising) else ValueError
+        raise error(f"density_of_states: {reason}; {_OTHER_METHODS}")
+    Lx, Ly = model.lattice.shape
+    coupling = float(model.uniform_coupling())
+    if coupling == 0.0:
+        levels = [(0.0, 2 ** (Lx * Ly))]
+    else:
+        g = _degeneracies(int(Lx), int(Ly))
+        levels = [(coupling * (2 * j - 2 * Lx * Ly), count) for j, count in enumerate(g) if count]
+        if coupling < 0:
+            levels.reverse()
+    energies = np.array([e for e, _ in levels], dtype=np.float64)
+    degeneracies = tuple(count for _, count in levels)
+    log_degeneracy = np.array([math.log(count) for count in degeneracies], dtype=np.float64)
+    energies.flags.writeable = False
+    log_degeneracy.flags.writeable = False
+    return DensityOfStates((int(Lx), int(Ly)), coupling, energies, degeneracies, log_degeneracy)
+
+
+# ------------------------------------------------------------------ registry
+def _why_not(model, options) -> str | None:
+    if options:
+        return f"it takes no options (got {', '.join(sorted(options))})"
+    return _why_not_model(model)
+
+
+def _moments(model, betas, **options) -> Moments:
+    return density_of_states(model).moments(betas)
+
+
+register_method(Method(name="beale", exact=True, why_not=_why_not, moments=_moments,
+                       auto_rank=40, model_types=(Ising,)))
