@@ -19,6 +19,7 @@ from statmech.exact import (
     density_of_states,
     infinite_chain,
     onsager,
+    spontaneous_magnetization,
 )
 
 __version__ = "0.1.0"
@@ -26,5 +27,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo",
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",
-    "density_of_states", "infinite_chain", "onsager", "__version__",
+    "density_of_states", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",
 ]

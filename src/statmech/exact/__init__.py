@@ -8,10 +8,16 @@
 """
 from statmech.exact import _enumerate, _transfer, _kaufman, _beale  # noqa: F401  (registration)
 from statmech.exact._boltzmann import Boltzmann, boltzmann
-from statmech.exact._onsager import onsager, infinite_chain, CRITICAL_BETA, CRITICAL_TEMPERATURE
+from statmech.exact._onsager import (
+    CRITICAL_BETA,
+    CRITICAL_TEMPERATURE,
+    infinite_chain,
+    onsager,
+    spontaneous_magnetization,
+)
 from statmech.exact._beale import DensityOfStates, density_of_states
 
 __all__ = [
     "Boltzmann", "boltzmann", "onsager", "infinite_chain", "CRITICAL_BETA",
-    "CRITICAL_TEMPERATURE", "DensityOfStates", "density_of_states",
+    "CRITICAL_TEMPERATURE", "DensityOfStates", "density_of_states", "spontaneous_magnetization",
 ]
