@@ -96,7 +96,7 @@ class Thermo:
                             {"beta": beta[0] if scalar else beta, "n_sites": n_sites, **meta})
 
         log_z = np.asarray(moments.log_z, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             # β = 0: F = −T log Z → −∞ (for log Z > 0); reported as such.
             free_energy = np.where(beta > 0, -log_z / np.where(beta > 0, beta, 1.0),
                                    -np.inf * np.sign(log_z))
@@ -147,7 +147,7 @@ class Thermo:
                             {"beta": beta[0] if scalar else beta, "n_sites": None, **meta})
 
         phi = np.asarray(free_entropy_density, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             free_energy = np.where(beta > 0, -phi / np.where(beta > 0, beta, 1.0), -np.inf * np.sign(phi))
         fields = {"free_entropy_density": est(phi), "free_energy_density": est(free_energy)}
         if energy_density is not None:
