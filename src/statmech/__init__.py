@@ -11,6 +11,8 @@ from statmech.models import Ising, Lattice
 from statmech.stats import Estimate
 from statmech.thermo import Moments, Thermo, available_methods, log_z, thermo
 from statmech.exact import (
+    all_states,
+    ground_energy,
     CRITICAL_BETA,
     CRITICAL_TEMPERATURE,
     Boltzmann,
@@ -27,5 +29,5 @@ __version__ = "0.1.0"
 __all__ = [
     "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo",
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",
-    "density_of_states", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",
+    "density_of_states", "all_states", "ground_energy", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",
 ]

@@ -16,8 +16,10 @@ from statmech.exact._onsager import (
     spontaneous_magnetization,
 )
 from statmech.exact._beale import DensityOfStates, density_of_states
+from statmech.exact._enumerate import MAX_ENUMERATION_SITES, all_states, ground_energy
 
 __all__ = [
+    "MAX_ENUMERATION_SITES", "all_states", "ground_energy",
     "Boltzmann", "boltzmann", "onsager", "infinite_chain", "CRITICAL_BETA",
     "CRITICAL_TEMPERATURE", "DensityOfStates", "density_of_states", "spontaneous_magnetization",
 ]

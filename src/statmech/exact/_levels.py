@@ -50,9 +50,10 @@ class LevelAccumulator:
             a_mean = p @ np.abs(mags)
         else:
             m_mean = m_var = a_mean = np.zeros_like(e_mean)
-        self._merge(chunk_log_w, e_mean, e_var, m_mean, m_var, a_mean)
+        self.merge(chunk_log_w, e_mean, e_var, m_mean, m_var, a_mean)
 
-    def _merge(self, log_w, e_mean, e_var, m_mean, m_var, a_mean) -> None:
+    def merge(self, log_w, e_mean, e_var, m_mean, m_var, a_mean) -> None:
+        """Merge a chunk already reduced to per-β (log Σw, means, central variances, ⟨|M|⟩)."""
         new_log_w = np.logaddexp(self.log_w, log_w)
         with np.errstate(invalid="ignore"):
             p_old = np.where(np.isneginf(self.log_w), 0.0, np.exp(self.log_w - new_log_w))
