@@ -10,6 +10,7 @@ Curated public API (re-exports only; the implementation lives in private modules
 from statmech.models import Ising, Lattice
 from statmech.stats import Estimate
 from statmech.thermo import Moments, Thermo, available_methods, log_z, thermo
+from statmech.mc._sampling import sample
 from statmech.exact import (
     all_states,
     ground_energy,
@@ -27,7 +28,7 @@ from statmech.exact import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo",
+    "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo", "sample",
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",
     "density_of_states", "all_states", "ground_energy", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",
 ]

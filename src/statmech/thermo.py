@@ -44,6 +44,7 @@ _QUANTITIES = (
     "magnetization", "magnetization_density",
     "abs_magnetization_density",
     "susceptibility_density",
+    "binder_cumulant",
 )
 
 
@@ -76,6 +77,7 @@ class Thermo:
     magnetization_density: Estimate | None = None
     abs_magnetization_density: Estimate | None = None
     susceptibility_density: Estimate | None = None
+    binder_cumulant: Estimate | None = None
     meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     QUANTITIES = _QUANTITIES
@@ -232,6 +234,7 @@ def _why_not(method: Method, model, options) -> str | None:
 def _load_methods() -> None:
     """Import the modules that register methods (done lazily, no import-time work)."""
     import statmech.exact  # noqa: F401  (registers the exact methods)
+    import statmech.mc._sampling  # noqa: F401  (registers the Monte Carlo samplers)
 
 
 def _resolve(model, method: str, options) -> Method:
@@ -293,4 +296,11 @@ def log_z(model, beta, method: str = "auto", **options) -> Estimate:
     chosen = _resolve(model, method, options)
     if chosen.log_z_fn is not None:
         return chosen.log_z_fn(model, betas if not scalar else betas[0], **options)
+    if chosen.moments is None:
+        estimators = sorted(m.name for m in _REGISTRY.values() if m.log_z_fn is not None
+                            and _why_not(m, model, options) is None)
+        raise ValueError(
+            f"method {chosen.name!r} samples configurations and gives no log Z; use an exact "
+            f"method or a log Z estimator ({', '.join(estimators) or 'none registered'})"
+        )
     return thermo(model, beta, method=chosen.name, **options).log_z

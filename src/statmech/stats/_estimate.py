@@ -83,7 +83,8 @@ class Estimate:
             values = np.array2string(self.value, precision=6, threshold=8)
             text = values
             if self.stderr is not None:
-                text += " ± " + np.array2string(self.stderr, precision=2, threshold=8)
+                text += " ± " + np.array2string(self.stderr, threshold=8,
+                                                formatter={"float_kind": lambda x: f"{x:.2g}"})
         return f"{text} [{self.method}]"
 
     def to_dict(self) -> dict:

@@ -1,0 +1,252 @@
+"""Front doors for Monte Carlo: ``sample`` (configurations) and the MC ``thermo`` methods.
+
+``sm.sample(model, beta, method=...)`` returns an xarray Dataset of
+configurations and energies; ``sm.thermo(model, beta, method="metropolis" |
+"heatbath" | "wolff" | "swendsen-wang" | "pt", ...)`` returns a ``Thermo``
+whose every field carries a standard error from the Γ-method (means) or a
+block jackknife (variances, Binder cumulant), with τ_int, ESS and R̂ in each
+Estimate's ``meta``.
+
+Randomness: ``seed`` (an int) → ``jax.random.key(seed)``, split once into
+(start, burn-in, run) keys, then per chain. The seed is recorded in the result.
+"""
+from __future__ import annotations
+
+import numbers
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from statmech._validation import as_beta_array, check_positive_int
+from statmech.mc import _cluster, _local
+from statmech.mc._base import Kernel
+from statmech.models import Ising
+from statmech.stats import Estimate, chain_statistics, jackknife
+from statmech.thermo import Method, Thermo, register_method
+
+BACKENDS = ("auto", "sequential", "checkerboard")
+SINGLE_BETA_METHODS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
+MIN_DRAWS = 32  # fewer draws per chain than this cannot give an autocorrelation time
+
+
+def check_seed(seed) -> int:
+    """``seed`` must be a non-negative int (there is no global random state)."""
+    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
+        raise TypeError(f"seed must be an int, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}")
+    return int(seed)
+
+
+def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
+    """The kernel for ``method`` on ``model``.
+
+    ``backend="auto"`` uses the checkerboard (sublattice-parallel) kernels on
+    chains, square and cubic lattices and the sequential single-site kernels
+    on general graphs; ``"sequential"`` / ``"checkerboard"`` force one.
+    Cluster methods have a single implementation.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if method in ("wolff", "swendsen-wang"):
+        if backend not in ("auto",):
+            raise ValueError(f"method {method!r} has one implementation; use backend='auto'")
+        _cluster.check_ferromagnetic(model)
+        return _cluster.wolff if method == "wolff" else _cluster.swendsen_wang
+    if method not in ("metropolis", "heatbath"):
+        raise ValueError(f"unknown sampling method {method!r}; use one of {SINGLE_BETA_METHODS}")
+    lattice_kinds = ("chain", "square", "cubic")
+    if backend == "checkerboard" or (backend == "auto" and model.lattice.kind in lattice_kinds):
+        return _local.checkerboard_metropolis if method == "metropolis" else _local.checkerboard_heatbath
+    return _local.metropolis if method == "metropolis" else _local.heatbath
+
+
+def _start(key, n_chains, n_sites, start):
+    if start == "random":
+        return jax.random.rademacher(key, (n_chains, n_sites), jnp.int8)
+    if start == "up":
+        return jnp.ones((n_chains, n_sites), jnp.int8)
+    raise ValueError(f"start must be 'random' or 'up', got {start!r}")
+
+
+@eqx.filter_jit
+def _burn(kernel, keys, spins, model, beta, n_sweeps):
+    def one(key, s):
+        state, _ = _local.run_chain(kernel, key, s, model, beta, n_sweeps, n_sweeps)
+        return state.spins
+
+    return jax.vmap(one)(keys, spins)
+
+
+@eqx.filter_jit
+def _draw(kernel, keys, spins, model, beta, n_sweeps, thin):
+    def one(key, s):
+        return _local.run_chain(kernel, key, s, model, beta, n_sweeps, thin)
+
+    return jax.vmap(one)(keys, spins)
+
+
+@eqx.filter_jit
+def _observe(kernel, keys, spins, model, beta, n_sweeps, thin):
+    def one(key, s):
+        return _local.run_chain_observables(kernel, key, s, model, beta, n_sweeps, thin)
+
+    return jax.vmap(one)(keys, spins)
+
+
+def _chains(model, beta, kernel, n_chains, burn_in, key, start):
+    start_key, burn_key, run_key = jax.random.split(key, 3)
+    spins = _start(start_key, n_chains, model.n_sites, start)
+    kernel.init(spins[0], model, beta)  # validates the model for this kernel (outside jit)
+    if burn_in:
+        spins = _burn(kernel, jax.random.split(burn_key, n_chains), spins, model, beta, burn_in)
+    return jax.random.split(run_key, n_chains), spins
+
+
+def _check_run(n_chains, burn_in, thin):
+    n_chains = check_positive_int(n_chains, "n_chains")
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    thin = check_positive_int(thin, "thin")
+    return n_chains, burn_in, thin
+
+
+def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_chains: int = 4,
+           burn_in: int = 500, thin: int = 1, seed: int = 0, backend: str = "auto",
+           start: str = "random"):
+    """Draw configurations of ``model`` at one ``beta`` by Monte Carlo.
+
+    Runs ``n_chains`` independent chains (vmapped) from ``start`` ("random"
+    ±1 or all "up"), discards ``burn_in`` sweeps, then keeps ``n_samples``
+    configurations, one every ``thin`` sweeps (a sweep is one step of the
+    kernel: N single-spin updates, one Wolff cluster, or one Swendsen–Wang
+    update). Returns an ``xarray.Dataset`` with ``spins`` (chain, draw, site)
+    int8, ``energy`` (chain, draw) float64 (H recomputed exactly) and
+    ``magnetization`` (chain, draw); attributes record β, method, kernel and seed.
+    """
+    import xarray as xr
+
+    betas, scalar = as_beta_array(beta)
+    if not scalar:
+        raise ValueError("sample() takes one beta; loop over betas, or use method='pt' in sm.thermo")
+    if not isinstance(model, Ising):
+        raise TypeError(f"sample() needs an sm.Ising model, got {type(model).__name__}")
+    n_samples = check_positive_int(n_samples, "n_samples")
+    n_chains, burn_in, thin = _check_run(n_chains, burn_in, thin)
+    seed = check_seed(seed)
+    kernel = select_kernel(model, method, backend)
+    beta_value = float(betas[0])
+    keys, spins = _chains(model, beta_value, kernel, n_chains, burn_in, jax.random.key(seed), start)
+    _, draws = _draw(kernel, keys, spins, model, beta_value, n_samples * thin, thin)
+    draws = np.asarray(draws, dtype=np.int8)
+    energy = model.energy(draws.astype(np.float64))
+    return xr.Dataset(
+        {
+            "spins": (("chain", "draw", "site"), draws),
+            "energy": (("chain", "draw"), energy),
+            "magnetization": (("chain", "draw"), draws.sum(axis=-1, dtype=np.int64)),
+        },
+        coords={"chain": np.arange(n_chains), "draw": np.arange(n_samples), "site": np.arange(model.n_sites)},
+        attrs={"beta": beta_value, "method": method, "kernel": kernel.name, "seed": seed,
+               "burn_in": burn_in, "thin": thin, "n_sites": model.n_sites},
+    )
+
+
+# ------------------------------------------------------------------ thermo
+def _estimates_from_series(energy, magnetization, beta, n_sites):
+    """Per-β values, stderrs and diagnostics from (chains, draws) series of H and M."""
+    energy = np.asarray(energy, dtype=np.float64)
+    magnetization = np.asarray(magnetization, dtype=np.float64)
+    out = {}
+    for name, series in (("energy", energy), ("magnetization", magnetization),
+                         ("abs_magnetization", np.abs(magnetization))):
+        try:
+            stats = chain_statistics(series)
+        except ValueError as error:
+            # The mean is kept; its error bar is unknown (NaN) and the reason is recorded.
+            out[name] = (float(np.mean(series)), float("nan"), {"warnings": (f"{name}: {error}",)})
+            continue
+        warnings = tuple(f"{name}: {w}" for w in stats.warnings)
+        out[name] = (stats.mean, stats.stderr, {"tau_int": stats.tau_int, "ess": stats.ess,
+                                                "rhat": stats.rhat, "warnings": warnings})
+    m = magnetization / n_sites
+    e = energy - np.mean(energy)  # centred: the variance needs no cancellation of large numbers
+    for name, function, inputs in (
+        ("specific_heat", lambda a, a2: beta**2 * (a2 - a**2), (e, e**2)),
+        ("susceptibility_density", lambda a, a2: beta * n_sites * (a2 - a**2), (m, m**2)),
+        ("binder_cumulant", lambda a2, a4: 1.0 - a4 / (3.0 * a2**2), (m**2, m**4)),
+    ):
+        result = jackknife(function, inputs)
+        out[name] = (result.value, result.stderr, {"warnings": tuple(f"{name}: {w}" for w in result.warnings)})
+    return out
+
+
+def thermo_from_series(series_per_beta, betas, n_sites, method, scalar, meta) -> Thermo:
+    """Build a sampled ``Thermo`` (every field with a stderr) from per-β (energy, magnetization) series."""
+    per_beta = [_estimates_from_series(e, m, b, n_sites) for (e, m), b in zip(series_per_beta, betas)]
+
+    def est(key, scale=1.0):
+        values = np.array([p[key][0] for p in per_beta]) * scale
+        errors = np.array([p[key][1] for p in per_beta]) * abs(scale)
+        diagnostics = [p[key][2] for p in per_beta]
+        info = {"beta": betas[0] if scalar else betas, "n_sites": n_sites, **meta,
+                "diagnostics": diagnostics[0] if scalar else diagnostics}
+        if scalar:
+            return Estimate(values[0], errors[0], method, info)
+        return Estimate(values, errors, method, info)
+
+    warnings = sorted({w for p in per_beta for item in p.values() for w in item[2].get("warnings", ())})
+    return Thermo(
+        beta=betas[0] if scalar else np.asarray(betas), n_sites=n_sites, method=method,
+        energy=est("energy"), energy_density=est("energy", 1.0 / n_sites),
+        specific_heat=est("specific_heat"), specific_heat_density=est("specific_heat", 1.0 / n_sites),
+        magnetization=est("magnetization"), magnetization_density=est("magnetization", 1.0 / n_sites),
+        abs_magnetization_density=est("abs_magnetization", 1.0 / n_sites),
+        susceptibility_density=est("susceptibility_density"),
+        binder_cumulant=est("binder_cumulant"),
+        meta={**meta, "warnings": tuple(warnings)},
+    )
+
+
+def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, thin=1, seed=0,
+               backend="auto", start="random"):
+    betas = np.atleast_1d(np.asarray(beta, dtype=np.float64))
+    scalar = np.ndim(beta) == 0
+    n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
+    burn_in = n_sweeps // 5 if burn_in is None else burn_in
+    n_chains, burn_in, thin = _check_run(n_chains, burn_in, thin)
+    if n_sweeps // thin < MIN_DRAWS:
+        raise ValueError(
+            f"chain too short for an error bar: n_sweeps // thin = {n_sweeps // thin} draws per chain; "
+            f"use n_sweeps >= {MIN_DRAWS * thin} (and in practice >= 50 autocorrelation times)"
+        )
+    seed = check_seed(seed)
+    kernel = select_kernel(model, method, backend)
+    series = []
+    for k, b in enumerate(betas):
+        # β number k of a grid gets the stream fold_in(key(seed), k): a pure function of the seed.
+        key = jax.random.key(seed) if len(betas) == 1 else jax.random.fold_in(jax.random.key(seed), k)
+        keys, spins = _chains(model, float(b), kernel, n_chains, burn_in, key, start)
+        _, energy, magnetization = _observe(kernel, keys, spins, model, float(b), n_sweeps, thin)
+        series.append((np.asarray(energy), np.asarray(magnetization)))
+    meta = {"seed": seed, "n_sweeps": n_sweeps, "n_chains": n_chains, "burn_in": burn_in, "thin": thin,
+            "kernel": kernel.name}
+    return thermo_from_series(series, betas, model.n_sites, method, scalar, meta)
+
+
+def _why_not_sampler(method):
+    def why_not(model, options):
+        if method in ("wolff", "swendsen-wang") and not model.is_ferromagnetic:
+            return "cluster updates need ferromagnetic couplings (all J >= 0); use metropolis, heatbath or pt"
+        return None
+
+    return why_not
+
+
+for _name in SINGLE_BETA_METHODS:
+    register_method(Method(
+        name=_name, exact=False, why_not=_why_not_sampler(_name),
+        thermo_fn=(lambda name: lambda model, beta, **options: _mc_thermo(model, beta, method=name, **options))(_name),
+        model_types=(Ising,),
+    ))
