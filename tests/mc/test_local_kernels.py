@@ -9,7 +9,6 @@ state histogram is repeated with fixed keys and the p-values are combined with
 Fisher's method (pass: p > 0.01). Negative controls (β off by 5 %, a broken
 acceptance exp(−βΔE/2), a synchronous update of all sites) must give p < 0.01.
 """
-import itertools
 
 import equinox as eqx
 import jax
@@ -297,12 +296,11 @@ def _colour_groups(model):
     return [np.flatnonzero(colours == c) for c in range(colours.max() + 1)]
 
 
-ZERO_TEMPERATURE_CASES = [
-    ("metropolis", "torus3"), ("metropolis", "glass7"), ("heatbath", "open5x3"),
+ZERO_TEMPERATURE_CASES = [  # every code path: sequential, packed 1D/2D/3D, colour classes
+    ("metropolis", "torus3"), ("heatbath", "glass7"),
     ("checkerboard_metropolis", "torus6x4"), ("checkerboard_metropolis", "open5x3"),
     ("checkerboard_metropolis", "cube2"), ("checkerboard_metropolis", "glass7"),
     ("checkerboard_heatbath", "torus3"), ("checkerboard_heatbath", "chain9"),
-    ("checkerboard_heatbath", "open5x3"),
 ]
 
 
@@ -474,7 +472,7 @@ def test_colored_kernel_under_vmap_over_instances_and_traced_checkerboard_refuse
 
 
 # -------------------------------------------------------- acceptance and limits
-@pytest.mark.parametrize("name", KERNELS)
+@pytest.mark.parametrize("name", ["metropolis", "checkerboard_metropolis", "checkerboard_heatbath"])
 def test_acceptance_rate_limits(name):
     """β = 1e6 from the ground state: nothing changes; β = 0: Metropolis flips all, heat bath half."""
     kernel = KERNELS[name]
@@ -500,6 +498,10 @@ def test_bad_input_messages():
         metropolis.init(np.ones((2, 16), np.int8), model, 0.5)
     with pytest.raises(ValueError, match="±1"):
         checkerboard_heatbath.init(np.zeros(16, np.int8), model, 0.5)
+    with pytest.raises(ValueError, match="beta must be one finite number >= 0.*1e6"):
+        metropolis.init(np.ones(16, np.int8), model, np.inf)
+    with pytest.raises(ValueError, match="beta must be one finite number.*jax.vmap"):
+        checkerboard_metropolis.init(np.ones(16, np.int8), model, np.array([0.1, 0.2]))
     with pytest.raises(TypeError, match="Ising model"):
         heatbath.init(np.ones(16, np.int8), object(), 0.5)
     with pytest.raises(ValueError, match="rule must be one of"):

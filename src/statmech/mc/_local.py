@@ -49,6 +49,17 @@ from statmech._validation import check_positive_int
 from statmech.mc._base import Kernel, SpinState, StepInfo
 from statmech.models import Ising
 
+__all__ = [
+    "metropolis",
+    "heatbath",
+    "checkerboard_metropolis",
+    "checkerboard_heatbath",
+    "colored_kernel",
+    "graph_coloring",
+    "run_chain",
+    "run_chain_observables",
+]
+
 _RULES = ("metropolis", "heatbath")
 _LATTICE_KINDS = ("chain", "square", "cubic")
 
@@ -91,7 +102,7 @@ def _new_spins(rule, spins, local_field, beta, uniform):
 
 
 def _init(spins, model, beta):
-    """SpinState(spins as int8), after checking shape (N,) and, when concrete, values ±1."""
+    """SpinState(spins as int8), after checking shape (N,) and, when concrete, spins ±1 and β ≥ 0."""
     _check_model(model)
     spins = jnp.asarray(spins)
     n = model.n_sites
@@ -103,6 +114,12 @@ def _init(spins, model, beta):
     values = _concrete(spins)
     if values is not None and not np.all(np.abs(values) == 1):
         raise ValueError("spins must be ±1; e.g. np.where(x > 0, 1, -1).astype(np.int8)")
+    value = _concrete(beta)
+    if value is not None and (value.ndim != 0 or not np.isfinite(value) or value < 0):
+        raise ValueError(
+            f"beta must be one finite number >= 0, got {beta!r}; use 1e6 for the ground state "
+            "and jax.vmap over the kernel for several temperatures"
+        )
     return SpinState(spins=spins.astype(jnp.int8))
 
 
