@@ -14,7 +14,7 @@ import statmech as sm
 from statmech.studies import binder_crossings
 
 study = binder_crossings((8, 16, 32), np.linspace(2.20, 2.34, 8), lambda L: sm.Ising.square(L),
-                         method="wolff", n_sweeps=4000, seed=0)
+                         method="wolff", n_sweeps=8000, seed=0)
 for (small, large), temperature in study.crossings.items():
     error = abs(temperature - sm.CRITICAL_TEMPERATURE) / sm.CRITICAL_TEMPERATURE
     print(f"U4(L={small}) and U4(L={large}) cross at T = {temperature:.4f} "

@@ -7,6 +7,7 @@ Curated public API (re-exports only; the implementation lives in private modules
     sm.log_z(m, 0.44, method="kaufman")     # Estimate
     sm.thermo(m, [0.2, 0.44], method="auto") # Thermo
 """
+from statmech import mc, studies
 from statmech.models import Ising, Lattice
 from statmech.stats import Estimate
 from statmech.thermo import Moments, Thermo, available_methods, log_z, thermo
@@ -28,6 +29,7 @@ from statmech.exact import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "mc", "studies",
     "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo", "sample",
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",
     "density_of_states", "all_states", "ground_energy", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",

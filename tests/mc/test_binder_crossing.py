@@ -8,10 +8,13 @@ from statmech.studies._binder import _crossing
 
 
 def test_crossing_interpolation_finds_the_sign_change():
-    temperatures = np.array([1.0, 2.0, 3.0])
-    assert _crossing(temperatures, np.array([1.0, 0.5, 0.0]), np.array([0.0, 0.5, 1.0])) == 2.0
-    assert _crossing(temperatures, np.array([1.0, 0.6, 0.0]), np.array([0.0, 0.4, 1.0])) == pytest.approx(2.1)
-    assert np.isnan(_crossing(temperatures, np.ones(3), np.zeros(3)))
+    temperatures = np.linspace(1.0, 3.0, 9)
+    assert _crossing(temperatures, 3.0 - temperatures, temperatures - 1.0) == pytest.approx(2.0)
+    # Two curves crossing at T = 2.3 exactly: a cubic and a line.
+    first = (temperatures - 2.3) ** 3 + 0.5 * (temperatures - 2.3) + 0.5
+    second = 0.2 * (temperatures - 2.3) + 0.5
+    assert _crossing(temperatures, first, second) == pytest.approx(2.3, abs=1e-9)
+    assert np.isnan(_crossing(temperatures, np.ones(9), np.zeros(9)))
 
 
 def test_binder_study_refuses_bad_grids():
@@ -22,6 +25,6 @@ def test_binder_study_refuses_bad_grids():
 @pytest.mark.slow
 def test_binder_cumulants_cross_within_one_percent_of_exact_tc():
     study = binder_crossings((8, 16, 32), np.linspace(2.20, 2.34, 8), sm.Ising.square,
-                             method="wolff", n_sweeps=4000, seed=0)
+                             method="wolff", n_sweeps=8000, seed=0)
     for pair, temperature in study.crossings.items():
         assert abs(temperature - sm.CRITICAL_TEMPERATURE) < 0.01 * sm.CRITICAL_TEMPERATURE, (pair, temperature)

@@ -70,7 +70,7 @@ MAX_LEVELS = 1_000_000
 MAX_DENOMINATOR = 1_000
 #: Default number of single-spin-flip attempts between flatness checks (at least one sweep).
 CHECK_ATTEMPTS = 1_000
-_UNROLL = 4
+_UNROLL = 1
 
 
 # ------------------------------------------------------------------ energy grid

@@ -1,4 +1,37 @@
-"""Monte Carlo: pure kernels (init/step pairs, key first), drivers and tempering."""
-from statmech.mc._base import Kernel, SpinState, StepInfo
+"""Monte Carlo: pure kernels (init/step pairs, key first), drivers and tempering.
 
-__all__ = ["Kernel", "SpinState", "StepInfo"]
+Kernels: ``metropolis``, ``heatbath`` (sequential single-site, any Ising
+model), ``checkerboard_metropolis``, ``checkerboard_heatbath``
+(sublattice-parallel), ``wolff``, ``swendsen_wang`` (ferromagnets), and
+parallel tempering over any of them.
+"""
+from statmech.mc._base import Kernel, SpinState, StepInfo
+from statmech.mc._cluster import check_ferromagnetic, swendsen_wang, wolff
+from statmech.mc._local import (
+    checkerboard_heatbath,
+    checkerboard_metropolis,
+    colored_kernel,
+    graph_coloring,
+    heatbath,
+    metropolis,
+    run_chain,
+    run_chain_observables,
+)
+from statmech.mc._tempering import (
+    TemperingInfo,
+    TemperingResult,
+    TemperingState,
+    check_ladder,
+    parallel_tempering,
+    run_tempering,
+    tempering_init,
+    tempering_step,
+)
+
+__all__ = [
+    "Kernel", "SpinState", "StepInfo", "check_ferromagnetic", "swendsen_wang", "wolff",
+    "checkerboard_heatbath", "checkerboard_metropolis", "colored_kernel", "graph_coloring", "heatbath",
+    "metropolis", "run_chain", "run_chain_observables", "TemperingInfo", "TemperingResult",
+    "TemperingState", "check_ladder", "parallel_tempering", "run_tempering", "tempering_init",
+    "tempering_step",
+]

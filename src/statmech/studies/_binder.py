@@ -41,16 +41,29 @@ class BinderStudy:
         return ax
 
 
-def _crossing(temperatures, first, second) -> float:
-    """Temperature where ``first − second`` changes sign (linear interpolation), NaN if it does not."""
-    difference = first - second
-    for k in range(len(temperatures) - 1):
-        a, b = difference[k], difference[k + 1]
-        if a == 0:
-            return float(temperatures[k])
-        if a * b < 0:
-            return float(temperatures[k] - a * (temperatures[k + 1] - temperatures[k]) / (b - a))
-    return float("nan")
+def _crossing(temperatures, first, second, first_stderr=None, second_stderr=None, degree=3) -> float:
+    """Temperature in the grid where smooth fits of ``first`` and ``second`` cross; NaN if they do not.
+
+    Each curve is fitted by a weighted least-squares polynomial of ``degree``
+    (capped by the number of points − 1), which averages out the noise of the
+    individual points; the root of the difference inside the grid is returned
+    (the one nearest the middle when there are several).
+    """
+    temperatures = np.asarray(temperatures, dtype=np.float64)
+    degree = min(degree, len(temperatures) - 1)
+    centre, scale = temperatures.mean(), np.ptp(temperatures)
+    x = (temperatures - centre) / scale
+
+    def fit(values, errors):
+        weights = None if errors is None else 1.0 / np.maximum(np.asarray(errors), 1e-12)
+        return np.polynomial.Polynomial.fit(x, values, degree, w=weights).convert()
+
+    difference = fit(first, first_stderr) - fit(second, second_stderr)
+    roots = [r.real for r in difference.roots() if abs(r.imag) < 1e-12 and x[0] <= r.real <= x[-1]]
+    if not roots:
+        return float("nan")
+    root = min(roots, key=abs)
+    return float(centre + scale * root)
 
 
 def binder_crossings(sizes, temperatures, make_model, method="wolff", n_sweeps=4000, n_chains=4,
@@ -58,8 +71,8 @@ def binder_crossings(sizes, temperatures, make_model, method="wolff", n_sweeps=4
     """Binder cumulants of ``make_model(L)`` for every L in ``sizes`` on a temperature grid.
 
     Each (L, T) point is an independent Monte Carlo run (``sm.thermo`` with
-    ``method``); the crossing of consecutive sizes is found by linear
-    interpolation of U₄(L₁) − U₄(L₂) between grid temperatures.
+    ``method``); the crossing of consecutive sizes is where weighted cubic
+    fits of U₄(T; L₁) and U₄(T; L₂) intersect inside the grid.
     """
     temperatures = np.asarray(temperatures, dtype=np.float64)
     if temperatures.ndim != 1 or temperatures.size < 2 or np.any(np.diff(temperatures) <= 0):
@@ -74,6 +87,7 @@ def binder_crossings(sizes, temperatures, make_model, method="wolff", n_sweeps=4
                         n_chains=n_chains, seed=seed + k)
         values[k] = result.binder_cumulant.value
         errors[k] = result.binder_cumulant.stderr
-    crossings = {(sizes[k], sizes[k + 1]): _crossing(temperatures, values[k], values[k + 1])
+    crossings = {(sizes[k], sizes[k + 1]): _crossing(temperatures, values[k], values[k + 1],
+                                                     errors[k], errors[k + 1])
                  for k in range(len(sizes) - 1)}
     return BinderStudy(sizes, temperatures, values, errors, crossings, method, seed)
