@@ -235,6 +235,8 @@ def _load_methods() -> None:
     """Import the modules that register methods (done lazily, no import-time work)."""
     import statmech.exact  # noqa: F401  (registers the exact methods)
     import statmech.mc._sampling  # noqa: F401  (registers the Monte Carlo samplers)
+    import statmech.estimators._mbar  # noqa: F401  (registers "mbar")
+    import statmech.estimators._wang_landau  # noqa: F401  (registers "wang-landau")
     from statmech.estimators import _annealing, _integration  # noqa: F401  (registers ais, pa, ti)
 
 

@@ -98,3 +98,26 @@ def test_samplers_give_no_log_z_and_say_which_methods_do():
 def test_sample_refuses_a_beta_grid():
     with pytest.raises(ValueError, match="one beta"):
         sm.sample(sm.Ising.square(4), [0.1, 0.2], n_samples=10)
+
+
+def test_parallel_tempering_thermo_matches_kaufman_on_its_ladder():
+    model = sm.Ising.square(8)
+    ladder = np.linspace(0.2, 0.6, 5)
+    sampled = sm.thermo(model, ladder, method="pt", n_sweeps=1500, n_chains=3, seed=0)
+    exact = sm.thermo(model, ladder, method="kaufman")
+    for name in ("energy_density", "specific_heat_density"):
+        z = (getattr(sampled, name).value - getattr(exact, name).value) / getattr(sampled, name).stderr
+        assert np.all(np.abs(z) < 4), (name, z)
+    assert sampled.meta["swap_acceptance"].shape == (4,)
+    assert np.all((sampled.meta["swap_acceptance"] > 0) & (sampled.meta["swap_acceptance"] <= 1))
+    assert sampled.meta["round_trips"] >= 0
+
+
+@pytest.mark.parametrize("beta, match", [
+    (0.4, "needs a beta ladder"),
+    ([0.5, 0.3, 0.7], "increasing"),
+    ([-0.1, 0.3], ">= 0"),
+])
+def test_parallel_tempering_refuses_bad_ladders(beta, match):
+    with pytest.raises(ValueError, match=match):
+        sm.thermo(sm.Ising.square(4), beta, method="pt", n_sweeps=100)

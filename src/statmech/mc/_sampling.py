@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from statmech._validation import as_beta_array, check_positive_int
-from statmech.mc import _cluster, _local
+from statmech.mc import _cluster, _local, _tempering
 from statmech.mc._base import Kernel
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics, jackknife
@@ -235,6 +235,38 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
     return thermo_from_series(series, betas, model.n_sites, method, scalar, meta)
 
 
+def _pt_thermo(model, beta, *, n_sweeps=2000, n_chains=4, burn_in=None, seed=0, inner="metropolis",
+               backend="auto", n_sweeps_between_swaps=1):
+    """Parallel tempering on the ladder ``beta``: a sampled Thermo at every rung, with swap diagnostics."""
+    if np.ndim(beta) == 0:
+        raise ValueError("method 'pt' needs a beta ladder: pass beta as an increasing 1-D array, "
+                         "e.g. np.linspace(0.2, 1.0, 8)")
+    ladder = _tempering.check_ladder(beta)
+    n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
+    burn_in = n_sweeps // 5 if burn_in is None else burn_in
+    n_chains, burn_in, _ = _check_run(n_chains, burn_in, 1)
+    n_between = check_positive_int(n_sweeps_between_swaps, "n_sweeps_between_swaps")
+    if n_sweeps // n_between < MIN_DRAWS:
+        raise ValueError(f"chain too short for an error bar: n_sweeps // n_sweeps_between_swaps = "
+                         f"{n_sweeps // n_between} draws per rung; use n_sweeps >= {MIN_DRAWS * n_between}")
+    seed = check_seed(seed)
+    if inner not in ("metropolis", "heatbath", "wolff", "swendsen-wang"):
+        raise ValueError(f"inner must be one of metropolis, heatbath, wolff, swendsen-wang; got {inner!r}")
+    kernel = select_kernel(model, inner, backend)
+    runs = [_tempering.run_tempering(jax.random.fold_in(jax.random.key(seed), c), model, ladder, kernel,
+                                     n_sweeps - n_sweeps % n_between, n_sweeps_between_swaps=n_between,
+                                     n_burn_in=burn_in // n_between)
+            for c in range(n_chains)]
+    energies = np.stack([run.energies for run in runs])            # (chains, steps, R)
+    magnetizations = np.stack([run.magnetizations for run in runs])
+    series = [(energies[:, :, k], magnetizations[:, :, k]) for k in range(ladder.size)]
+    meta = {"seed": seed, "n_sweeps": n_sweeps, "n_chains": n_chains, "burn_in": burn_in,
+            "kernel": f"pt({kernel.name})", "n_sweeps_between_swaps": n_between,
+            "swap_acceptance": np.mean([run.swap_acceptance for run in runs], axis=0),
+            "round_trips": int(sum(run.round_trips for run in runs))}
+    return thermo_from_series(series, ladder, model.n_sites, "pt", False, meta)
+
+
 def _why_not_sampler(method):
     def why_not(model, options):
         if method in ("wolff", "swendsen-wang") and not model.is_ferromagnetic:
@@ -243,6 +275,9 @@ def _why_not_sampler(method):
 
     return why_not
 
+
+register_method(Method(name="pt", exact=False, why_not=lambda model, options: None, thermo_fn=_pt_thermo,
+                       model_types=(Ising,)))
 
 for _name in SINGLE_BETA_METHODS:
     register_method(Method(

@@ -68,13 +68,15 @@ class TemperingInfo(eqx.Module):
 
     ``acceptance_rate`` (R,): the inner kernel's rate per slot (mean over the
     sweeps); ``swap_attempted`` / ``swap_accepted`` (R−1,): pair (k, k+1)
-    proposed / exchanged this step; ``energy`` (R,): H of each slot after the swaps.
+    proposed / exchanged this step; ``energy`` (R,): H of each slot after the swaps;
+    ``magnetization`` (R,): Σ_i s_i of each slot after the swaps (int32).
     """
 
     acceptance_rate: jax.Array
     swap_attempted: jax.Array
     swap_accepted: jax.Array
     energy: jax.Array
+    magnetization: jax.Array
 
 
 def check_ladder(betas) -> np.ndarray:
@@ -177,7 +179,8 @@ def tempering_step(key, state: TemperingState, model, betas, kernel: Kernel,
     new_state = TemperingState(replicas=replicas, replica_at_slot=replica_at_slot, phase=phase,
                                round_trips=round_trips, n_steps=state.n_steps + 1)
     info = TemperingInfo(acceptance_rate=jnp.mean(rates, axis=0), swap_attempted=attempted,
-                         swap_accepted=accepted, energy=energies)
+                         swap_accepted=accepted, energy=energies,
+                         magnetization=jnp.sum(replicas.spins, axis=-1, dtype=jnp.int32))
     return new_state, info
 
 
@@ -203,7 +206,7 @@ class TemperingResult:
     """Output of :func:`run_tempering` (NumPy arrays).
 
     ``energies`` (n_steps, R): H of each temperature slot after every
-    tempering step; ``spins`` (n_steps, R, N) int8 when recorded, else None;
+    tempering step; ``magnetizations`` (n_steps, R): Σ_i s_i likewise; ``spins`` (n_steps, R, N) int8 when recorded, else None;
     ``swap_acceptance`` (R−1,): accepted / attempted swaps of pair (k, k+1);
     ``round_trips``: completed lowest→highest→lowest β trips summed over
     replicas during the recorded steps; ``inner_acceptance`` (R,): mean inner
@@ -212,6 +215,7 @@ class TemperingResult:
 
     betas: np.ndarray
     energies: np.ndarray
+    magnetizations: np.ndarray
     spins: np.ndarray | None
     swap_acceptance: np.ndarray
     round_trips: int
@@ -238,7 +242,8 @@ def _run(key, model, betas, state, kernel, n_sweeps_between_swaps, n_burn_in, n_
 
     def record(state, k):
         state, info = step(k, state)
-        out = (info.energy, info.swap_attempted, info.swap_accepted, info.acceptance_rate)
+        out = (info.energy, info.swap_attempted, info.swap_accepted, info.acceptance_rate,
+               info.magnetization)
         return state, out + ((state.spins,) if record_spins else ())
 
     state, outputs = lax.scan(record, state, jax.random.split(run_key, n_steps))
@@ -283,7 +288,8 @@ def run_tempering(key, model, betas, kernel: Kernel, n_sweeps: int, *, spins=Non
         swap_acceptance = np.where(n_attempted > 0, accepted.sum(axis=0) / np.maximum(n_attempted, 1), np.nan)
     return TemperingResult(
         betas=ladder, energies=energies.astype(np.float64),
-        spins=np.asarray(outputs[4]) if record_spins else None,
+        spins=np.asarray(outputs[5]) if record_spins else None,
+        magnetizations=np.asarray(outputs[4]).astype(np.int64),
         swap_acceptance=swap_acceptance, round_trips=int(trips),
         inner_acceptance=rates.mean(axis=0).astype(np.float64),
         n_sweeps=n_sweeps, n_sweeps_between_swaps=n_sweeps_between_swaps, n_burn_in=n_burn_in,

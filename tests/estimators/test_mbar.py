@@ -1,0 +1,205 @@
+"""MBAR free energies from one parallel-tempering run.
+
+References are independent of the code under test: brute-force sums over all
+2^N states written here with plain NumPy (small lattices and chains with a
+field). Estimates pass when |est − exact| / stderr < 4 (no fudge factor); the
+slow coverage test checks that one-sigma intervals cover the truth about 68%
+of the time, with a negative control (error bars divided by 3) that must fail.
+"""
+import logging
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import statmech as sm
+from statmech.estimators._mbar import (
+    MBARFreeEnergy,
+    default_ladder,
+    high_temperature_energy_std,
+    mbar_free_energy,
+)
+from statmech.models import Ising
+
+BETA_C = 0.4406868
+BETAS = np.array([0.0, 0.1, 0.25, BETA_C, 0.55, 0.7])
+
+
+# ------------------------------------------------------------------ references
+def brute_thermo(model, betas):
+    """(ln Z, U, C) of every β by summing over all 2^N states with plain NumPy."""
+    n = model.n_sites
+    codes = np.arange(2**n, dtype=np.int64)
+    spins = (1 - 2 * ((codes[:, None] >> np.arange(n)) & 1)).astype(np.float64)
+    edges = np.asarray(model.edges)
+    energy = -(spins[:, edges[:, 0]] * spins[:, edges[:, 1]]) @ np.asarray(model.couplings)
+    energy -= spins @ np.asarray(model.field)
+    log_w = -np.asarray(betas)[:, None] * energy[None, :]
+    shift = log_w.max(axis=1, keepdims=True)
+    w = np.exp(log_w - shift)
+    log_z = shift[:, 0] + np.log(w.sum(axis=1))
+    p = w / w.sum(axis=1, keepdims=True)
+    mean = p @ energy
+    variance = np.einsum("bk,bk->b", p, (energy[None, :] - mean[:, None]) ** 2)
+    return log_z, mean, np.asarray(betas) ** 2 * variance
+
+
+@pytest.fixture(scope="module")
+def square4():
+    model = Ising.square(4)
+    return model, mbar_free_energy(model, BETAS, n_sweeps=2000, seed=1)
+
+
+# ------------------------------------------------------------------ accuracy
+def test_log_z_matches_brute_force_on_the_ladder_and_between(square4):
+    model, result = square4
+    assert isinstance(result, MBARFreeEnergy)
+    betas = np.concatenate([BETAS, [0.123, 0.3333, 0.6999]])  # off the ladder too
+    estimate = result.log_z(betas)
+    exact, _, _ = brute_thermo(model, betas)
+    assert estimate.value[0] == pytest.approx(16 * math.log(2), abs=1e-9)
+    assert estimate.stderr[0] == 0.0
+    assert np.all(estimate.stderr[1:] > 0)
+    z = (estimate.value[1:] - exact[1:]) / estimate.stderr[1:]
+    assert np.all(np.abs(z) < 4), z
+    assert result.meta["warnings"] == ()
+
+
+def test_ladder_values_agree_with_log_z_at_the_ladder(square4):
+    _, result = square4
+    np.testing.assert_allclose(result.log_z(result.ladder).value, result.log_z_ladder, atol=1e-8)
+
+
+def test_chain_with_field_matches_brute_force():
+    model = Ising.chain(10, J=1.0, h=0.5)
+    betas = np.array([0.2, 0.5, 0.9])
+    estimate = sm.log_z(model, betas, method="mbar", n_sweeps=2000, seed=3)
+    exact, _, _ = brute_thermo(model, betas)
+    assert np.all(np.abs(estimate.value - exact) < 4 * estimate.stderr)
+
+
+def test_thermo_by_reweighting(square4):
+    model, result = square4
+    betas = np.array([0.1, BETA_C, 0.65])
+    thermo = result.thermo(betas)
+    log_z, energy, heat = brute_thermo(model, betas)
+    entropy = betas * energy + log_z
+    for name, exact in (("log_z", log_z), ("energy", energy), ("specific_heat", heat),
+                        ("entropy", entropy), ("free_energy", -log_z / betas)):
+        est = getattr(thermo, name)
+        assert np.all(est.stderr > 0), name
+        assert np.all(np.abs(est.value - exact) < 4 * est.stderr), (name, est.value, exact)
+    assert thermo.magnetization is None and thermo.method == "mbar"
+    np.testing.assert_allclose(thermo.energy_density.value, thermo.energy.value / 16)
+
+
+def test_registered_front_doors():
+    model = Ising.square(4)
+    estimate = sm.log_z(model, BETA_C, method="mbar", n_sweeps=1000, seed=4)
+    assert estimate.method == "mbar" and estimate.value.shape == () and float(estimate.stderr) > 0
+    meta = estimate.meta
+    assert meta["seed"] == 4 and meta["n_sweeps"] == 1000 and meta["wall_time"] > 0
+    assert meta["ladder"][0] == 0.0 and meta["ladder"][-1] == pytest.approx(BETA_C)
+    assert len(meta["swap_acceptance"]) == len(meta["ladder"]) - 1
+    assert len(meta["n_uncorrelated"]) == len(meta["ladder"]) and meta["round_trips"] > 0
+    thermo = sm.thermo(model, [0.2, BETA_C], method="mbar", n_sweeps=1000, seed=4)
+    assert thermo.specific_heat.stderr.shape == (2,)
+
+
+# ------------------------------------------------------------------ JAX flag
+def test_pymbar_leaves_the_jax_precision_flag_alone(square4, caplog):
+    before = jax.config.jax_enable_x64
+    model, result = square4
+    with caplog.at_level(logging.WARNING):
+        mbar_free_energy(model, [0.3], n_sweeps=400, seed=0).thermo(0.3)
+        result.log_z(0.2)
+    assert jax.config.jax_enable_x64 == before
+    assert jnp.ones(1).dtype == jnp.float32
+    assert not [r for r in caplog.records if r.name.startswith("pymbar")]
+
+
+# ------------------------------------------------------------------ ladders
+def test_default_ladders():
+    model = Ising.square(4)
+    sigma = high_temperature_energy_std(model)
+    assert sigma == pytest.approx(math.sqrt(32))  # 2N bonds of J = 1
+    linear = default_ladder(model, 0.7)
+    assert linear[0] == 0 and linear[-1] == 0.7
+    assert len(linear) == math.ceil(0.7 * sigma / 0.5) + 1
+    np.testing.assert_allclose(np.diff(linear), np.diff(linear)[0])
+    geometric = default_ladder(model, 5.0, spacing="geometric")
+    assert geometric[0] == 0 and geometric[1] == pytest.approx(0.5 / sigma)
+    assert geometric[-1] == pytest.approx(5.0) and np.all(np.diff(geometric) > 0)
+    assert len(default_ladder(model, 0.7, n_temperatures=5)) == 5
+
+
+def test_parallel_bonds_and_fields_enter_sigma():
+    model = Ising.from_edges(3, [(0, 1), (1, 0), (1, 2), (2, 2)], [1.0, 2.0, 1.0, 5.0], h=[0.5, 0, 0])
+    assert high_temperature_energy_std(model) == pytest.approx(math.sqrt(9 + 1 + 0.25))
+
+
+def test_fixed_seed_is_deterministic():
+    model = Ising.chain(8, J=1.0, h=0.5)
+    first = mbar_free_energy(model, 0.5, n_sweeps=400, seed=9).log_z(0.5)
+    again = mbar_free_energy(model, 0.5, n_sweeps=400, seed=9).log_z(0.5)
+    other = mbar_free_energy(model, 0.5, n_sweeps=400, seed=10).log_z(0.5)
+    assert float(first) == float(again) and float(first.stderr) == float(again.stderr)
+    assert float(first) != float(other)
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("beta, options, error, match", [
+    (0.5, {"ladder": [0.0, 0.5, 0.3]}, ValueError, "strictly increasing"),
+    (0.5, {"ladder": [0.1, 0.3, 0.5]}, ValueError, "must start at beta = 0"),
+    (0.9, {"ladder": [0.0, 0.3, 0.5]}, ValueError, "does not extrapolate"),
+    (0.5, {"ladder": [0.0, 0.5], "n_temperatures": 4}, ValueError, "not both"),
+    (-0.1, {}, ValueError, "beta must be >= 0"),
+    (None, {}, ValueError, "pass the beta values"),
+    (0.0, {}, ValueError, "all requested beta are 0"),
+    (0.5, {"kernel": "metropolis"}, ValueError, "periodic at beta = 0"),
+    (0.5, {"kernel": "gibbs"}, ValueError, "kernel must be one of"),
+    (0.5, {"spacing": "log"}, ValueError, "spacing must be one of"),
+    (0.5, {"n_temperatures": 1}, ValueError, "n_temperatures must be >= 2"),
+    (0.5, {"n_sweeps": 0}, ValueError, "n_sweeps must be >= 1"),
+    (0.5, {"seed": -3}, ValueError, "seed must be >= 0"),
+    (0.5, {"n_sweeps": 20}, ValueError, "too short"),
+    (1e6, {}, ValueError, "spacing='geometric'"),
+])
+def test_bad_input(beta, options, error, match):
+    with pytest.raises(error, match=match):
+        mbar_free_energy(Ising.square(4), beta, **options)
+
+
+def test_beta_beyond_the_ladder_is_refused(square4):
+    _, result = square4
+    with pytest.raises(ValueError, match="beyond the sampled ladder"):
+        result.log_z(0.71)
+    with pytest.raises(TypeError, match="sm.Ising"):
+        mbar_free_energy("model", 0.5)
+
+
+# ------------------------------------------------------------------ coverage
+COVERAGE_RUNS = 50
+
+
+@pytest.mark.slow
+def test_one_sigma_coverage_and_a_negative_control():
+    """Over 50 seeds |ln Z_est − ln Z| < stderr about 68% of the time.
+
+    The 3σ binomial band for 50 runs is 0.683 ± 0.197; error bars divided by
+    3 (expected coverage 0.26) must fall below it.
+    """
+    model = Ising.square(4)
+    exact, _, _ = brute_thermo(model, [BETA_C])
+    z = []
+    for seed in range(COVERAGE_RUNS):
+        estimate = mbar_free_energy(model, BETA_C, n_sweeps=1000, seed=100 + seed).log_z(BETA_C)
+        z.append((float(estimate) - exact[0]) / float(estimate.stderr))
+    z = np.abs(np.array(z))
+    spread = 3 * math.sqrt(0.683 * 0.317 / COVERAGE_RUNS)
+    low, high = 0.683 - spread, 0.683 + spread
+    assert low <= np.mean(z < 1) <= high, (np.mean(z < 1), low, high)
+    assert np.max(z) < 5
+    assert np.mean(z < 1 / 3) < low  # negative control
