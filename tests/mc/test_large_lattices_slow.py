@@ -1,0 +1,23 @@
+"""Sampled observables of the 2D Ising model at L = 16 and 32 vs Kaufman, including near β_c (slow)."""
+import numpy as np
+import pytest
+
+import statmech as sm
+
+BETAS = np.array([0.3, 0.42, sm.CRITICAL_BETA, 0.46, 0.6])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("L", [16, 32])
+@pytest.mark.parametrize("method, n_sweeps", [("swendsen-wang", 6000), ("wolff", 20000),
+                                              ("metropolis", 20000)])
+def test_energy_and_specific_heat_match_kaufman_within_four_sigma(L, method, n_sweeps):
+    model = sm.Ising.square(L)
+    sampled = sm.thermo(model, BETAS, method=method, n_sweeps=n_sweeps, n_chains=4, seed=L)
+    exact = sm.thermo(model, BETAS, method="kaufman")
+    for name in ("energy_density", "specific_heat_density"):
+        estimate, truth = getattr(sampled, name), getattr(exact, name)
+        finite = np.isfinite(estimate.stderr)
+        assert finite.sum() >= len(BETAS) - 1, (name, estimate.stderr)
+        z = (estimate.value[finite] - truth.value[finite]) / estimate.stderr[finite]
+        assert np.all(np.abs(z) < 4), (method, L, name, z)
