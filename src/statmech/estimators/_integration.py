@@ -79,7 +79,7 @@ def quadrature_plan(targets: np.ndarray, n_nodes: int):
     """
     edges = np.concatenate([[0.0], targets])
     nodes: list[float] = []
-    columns: list[tuple[np.ndarray, np.ndarray, int]] = []  # (weights, half weights, left index) per segment
+    columns = []  # per segment: (weights, half-rule weights, index of the left end, index of the first new node)
     left = -1  # index of the left end in `nodes`; −1 is β = 0
     for a, b in zip(edges[:-1], edges[1:]):
         intervals = 2 * max(1, int(round(n_nodes * (b - a) / (2 * edges[-1]))))
@@ -89,6 +89,7 @@ def quadrature_plan(targets: np.ndarray, n_nodes: int):
         half[::2] = w_half
         scale = 0.5 * (b - a)
         betas = a + scale * (1.0 - x)  # k = 0 → a, k = n → b
+        betas[0], betas[-1] = a, b  # exactly, so the requested β are nodes bit for bit
         first = len(nodes)
         nodes.extend(betas[1:].tolist())
         columns.append((scale * w, scale * half, left, first))

@@ -1,0 +1,384 @@
+"""Training losses as Hamiltonians over the weights θ ∈ R^d (the seed's ML bridge).
+
+A model is an immutable Equinox module with a loss L(θ) written in JAX. Its
+Gibbs (Boltzmann) distribution over the weights at inverse temperature β is
+
+    p(θ) = exp(−β L(θ) − (λ/2)|θ|²) / Z(β),
+    Z(β) = ∫_{R^d} exp(−β L(θ) − (λ/2)|θ|²) dθ   (Lebesgue measure),
+
+with λ = ``prior_precision``. The Gaussian factor is a prior that is *not*
+normalised, so Z(0) = (2π/λ)^{d/2}. λ = 0 (the flat measure) is allowed only
+where Z is finite; models check that where it can be decided.
+
+Loss ↔ energy, weights ↔ degrees of freedom, global minima ↔ ground states:
+as β → ∞, F(β) = −ln Z/β → min L (saddle point / Laplace). References:
+D. J. C. MacKay, *Information Theory, Inference and Learning Algorithms*
+(2003), ch. 27 and 41; A. Engel and C. Van den Broeck, *Statistical Mechanics
+of Learning* (2001), ch. 1–2.
+"""
+from __future__ import annotations
+
+import abc
+import numbers
+from typing import Callable
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.flatten_util import ravel_pytree
+from scipy import optimize
+
+from statmech._validation import check_positive_int
+
+
+# ---------------------------------------------------------------- validation
+def _check_prior_precision(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"prior_precision must be a number >= 0 (e.g. 1.0), got {value!r}")
+    value = float(value)
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"prior_precision must be a finite number >= 0 (λ in exp(−λ|θ|²/2)), got {value}; "
+                         "use 0 for the flat measure or e.g. 1.0 for a unit Gaussian prior")
+    return value
+
+
+def _as_data(X, y, y_ndim=(1,)) -> tuple[np.ndarray, np.ndarray]:
+    """Read-only float64 copies of X (n, p) and y (n,) (or (n, k) when allowed), checked."""
+    try:
+        X = np.array(X, dtype=np.float64)
+        y = np.array(y, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError("X and y must be numeric arrays: X of shape (n_samples, n_features), "
+                        "y of shape (n_samples,)") from error
+    if X.ndim != 2:
+        raise ValueError(f"X must be 2-D (n_samples, n_features), got shape {X.shape}; "
+                         "for a single feature use X.reshape(-1, 1)")
+    if y.ndim not in y_ndim:
+        shapes = " or ".join(["(n_samples,)", "(n_samples, n_outputs)"][: max(y_ndim)])
+        raise ValueError(f"y must have shape {shapes}, got shape {y.shape}")
+    if X.shape[0] == 0:
+        raise ValueError("X has no rows; pass at least one training example")
+    if y.shape[0] != X.shape[0]:
+        raise ValueError(f"X and y do not match: X has {X.shape[0]} rows (samples) but y has {y.shape[0]} "
+                         "entries; pass one label per row of X")
+    if not np.all(np.isfinite(X)):
+        raise ValueError("X contains NaN or inf; remove or impute those entries")
+    if not np.all(np.isfinite(y)):
+        raise ValueError("y contains NaN or inf; remove or impute those entries")
+    X.setflags(write=False)
+    y.setflags(write=False)
+    return X, y
+
+
+def _design(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
+    if not isinstance(fit_intercept, (bool, np.bool_)):
+        raise TypeError(f"fit_intercept must be True or False, got {fit_intercept!r}")
+    design = np.hstack([X, np.ones((X.shape[0], 1))]) if fit_intercept else X.copy()
+    design.setflags(write=False)
+    return design
+
+
+def loss_is_coercive(margins: np.ndarray) -> bool:
+    """True when L(θ) = Σ_i softplus(−a_i·θ) grows in every direction (so Z(β) < ∞ at λ = 0).
+
+    ``margins`` holds the rows a_i = (2y_i − 1) x_i. L is bounded along a
+    direction w ≠ 0 iff a_i·w >= 0 for every i (the data are separable, or
+    quasi-separable, along w). By Stiemke's theorem of the alternative, no
+    w with A w >= 0, A w ≠ 0 exists iff some μ > 0 has Aᵀμ = 0; together with
+    rank A = d (no w with A w = 0) that is the condition. Checked with one
+    linear programme (scipy ``linprog``, HiGHS): find μ >= 1 with Aᵀμ = 0.
+    (E. Stiemke, Math. Ann. 76, 340 (1915); A. Albert and J. A. Anderson,
+    Biometrika 71, 1 (1984) for the existence of the logistic MLE.)
+    """
+    margins = np.asarray(margins, dtype=np.float64)
+    n, d = margins.shape
+    if np.linalg.matrix_rank(margins) < d:
+        return False
+    result = optimize.linprog(np.zeros(n), A_eq=margins.T, b_eq=np.zeros(d), bounds=[(1.0, None)] * n,
+                              method="highs")
+    return result.status == 0
+
+
+# ---------------------------------------------------------------- base class
+class LossModel(eqx.Module):
+    """A training loss L(θ), θ ∈ R^d, read as an energy over the weights.
+
+    Subclasses provide ``loss(theta)`` (JAX, θ of shape (d,)), ``dim``,
+    ``prior_precision`` λ and the data ``X``, ``y`` (None for a bare
+    :class:`GibbsModel`). ``n_sites`` is ``dim``, so the densities of a
+    :class:`~statmech.thermo.Thermo` are per parameter.
+    """
+
+    @abc.abstractmethod
+    def loss(self, theta):
+        """L(θ) for one weight vector θ of shape (d,)."""
+
+    @property
+    @abc.abstractmethod
+    def dim(self) -> int:
+        """Number of weights d."""
+
+    @property
+    def n_sites(self) -> int:
+        """Degrees of freedom: the number of weights d (per-parameter densities)."""
+        return self.dim
+
+    @property
+    def prior(self) -> float:
+        """Alias of ``prior_precision``."""
+        return self.prior_precision
+
+    def energy(self, theta):
+        """L(θ) batched over leading axes: θ of shape (..., d) → (...,)."""
+        theta = jnp.asarray(theta)
+        if theta.shape[-1:] != (self.dim,):
+            raise ValueError(f"theta must have shape (..., {self.dim}), got {theta.shape}")
+        flat = theta.reshape(-1, self.dim)
+        return jax.vmap(self.loss)(flat).reshape(theta.shape[:-1])
+
+    def log_weight(self, theta, beta):
+        """Unnormalised log density −β L(θ) − (λ/2)|θ|² of the Gibbs distribution."""
+        return -beta * self.loss(theta) - 0.5 * self.prior_precision * jnp.sum(theta**2)
+
+    def initial_params(self) -> np.ndarray:
+        """Starting point for optimisation (zeros unless the model says otherwise)."""
+        return np.zeros(self.dim)
+
+    def gauss_newton_hessian(self, theta):
+        """Gauss–Newton (generalised) Hessian Σ_i J_iᵀ ∇²ℓ_i J_i; only for models with outputs."""
+        raise ValueError(f"{type(self).__name__} has no output structure for a Gauss–Newton Hessian; "
+                         "use hessian='exact'")
+
+    def __repr__(self) -> str:
+        samples = "" if self.X is None else f"n_samples={self.X.shape[0]}, "
+        return f"{type(self).__name__}({samples}dim={self.dim}, prior_precision={self.prior_precision:g})"
+
+
+class _OutputModel(LossModel):
+    """A loss L(θ) = Σ_i ℓ(f_θ(x_i), y_i) with network outputs f (for Gauss–Newton)."""
+
+    @abc.abstractmethod
+    def predict(self, theta, X=None):
+        """Outputs f_θ(x_i) of shape (n, k)."""
+
+    @abc.abstractmethod
+    def sample_loss(self, output, target):
+        """ℓ(f, y) for one sample: output (k,), target as stored in y[i]."""
+
+    def loss(self, theta):
+        outputs = self.predict(theta)
+        return jnp.sum(jax.vmap(self.sample_loss)(outputs, jnp.asarray(self.y)))
+
+    def gauss_newton_hessian(self, theta):
+        """G(θ) = Σ_i J_iᵀ ∇²_f ℓ_i J_i, J_i = ∂f_θ(x_i)/∂θ (PSD for convex ℓ); equals ∇²L for linear f.
+
+        (N. N. Schraudolph, Neural Comput. 14, 1723 (2002).)
+        """
+        jac = jax.jacfwd(self.predict)(theta)                               # (n, k, d)
+        outputs = self.predict(theta)
+        curvature = jax.vmap(jax.hessian(self.sample_loss))(outputs, jnp.asarray(self.y))  # (n, k, k)
+        return jnp.einsum("nkd,nkl,nle->de", jac, curvature, jac)
+
+
+# ---------------------------------------------------------------- models
+class LinearRegression(_OutputModel):
+    """Least squares L(θ) = Σ_i (y_i − x_i·θ)² (no factor ½), a Gaussian Gibbs distribution.
+
+    With ``fit_intercept=True`` a column of ones is appended, so θ = (w, b)
+    and d = n_features + 1. λ = 0 is allowed iff the design matrix has rank d
+    (else Z diverges along its null space). ``design`` is the matrix used.
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    design: np.ndarray
+    prior_precision: float = eqx.field(static=True)
+    fit_intercept: bool = eqx.field(static=True)
+
+    def __init__(self, X, y, prior_precision=0.0, fit_intercept=False):
+        self.X, self.y = _as_data(X, y)
+        self.prior_precision = _check_prior_precision(prior_precision)
+        self.design = _design(self.X, fit_intercept)
+        self.fit_intercept = bool(fit_intercept)
+        if self.prior_precision == 0:
+            rank = int(np.linalg.matrix_rank(self.design))
+            if rank < self.design.shape[1]:
+                raise ValueError(f"Z diverges: X has rank {rank} < d = {self.design.shape[1]} (the loss is flat "
+                                 "along its null space); use prior_precision > 0")
+
+    @property
+    def dim(self) -> int:
+        return int(self.design.shape[1])
+
+    def predict(self, theta, X=None):
+        design = jnp.asarray(self.design) if X is None else _design(np.asarray(X, float), self.fit_intercept)
+        return (design @ theta)[:, None]
+
+    def sample_loss(self, output, target):
+        return (target - output[0]) ** 2
+
+    def loss(self, theta):
+        residual = jnp.asarray(self.y) - jnp.asarray(self.design) @ theta
+        return jnp.sum(residual**2)
+
+
+class LogisticRegression(_OutputModel):
+    """Logistic loss L(θ) = Σ_i [log(1 + e^{x_i·θ}) − y_i x_i·θ], labels y_i ∈ {0, 1}.
+
+    Written as Σ_i softplus(−(2y_i − 1) x_i·θ) (stable). λ = 0 is allowed
+    only if Z is finite, i.e. the data are not (quasi-)separable; checked with
+    a linear programme (:func:`loss_is_coercive`).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    design: np.ndarray
+    prior_precision: float = eqx.field(static=True)
+    fit_intercept: bool = eqx.field(static=True)
+
+    def __init__(self, X, y, prior_precision=1.0, fit_intercept=False):
+        self.X, self.y = _as_data(X, y)
+        if not np.all((self.y == 0) | (self.y == 1)):
+            bad = self.y[(self.y != 0) & (self.y != 1)][0]
+            raise ValueError(f"labels y must be 0 or 1, found {bad:g}; map ±1 labels with y = (y + 1) / 2")
+        self.prior_precision = _check_prior_precision(prior_precision)
+        self.design = _design(self.X, fit_intercept)
+        self.fit_intercept = bool(fit_intercept)
+        if self.prior_precision == 0 and not loss_is_coercive((2 * self.y - 1)[:, None] * self.design):
+            raise ValueError("Z diverges for separable data at λ = 0: some direction w has "
+                             "(2y_i − 1) x_i·w >= 0 for every sample, so the loss stays bounded along it; "
+                             "use prior_precision > 0")
+
+    @property
+    def dim(self) -> int:
+        return int(self.design.shape[1])
+
+    def predict(self, theta, X=None):
+        design = jnp.asarray(self.design) if X is None else _design(np.asarray(X, float), self.fit_intercept)
+        return (design @ theta)[:, None]
+
+    def sample_loss(self, output, target):
+        return jax.nn.softplus(-(2 * target - 1) * output[0])
+
+    def loss(self, theta):
+        margins = (2 * jnp.asarray(self.y) - 1) * (jnp.asarray(self.design) @ theta)
+        return jnp.sum(jax.nn.softplus(-margins))
+
+
+_ACTIVATIONS = {"tanh": jnp.tanh, "relu": jax.nn.relu, "gelu": jax.nn.gelu, "sigmoid": jax.nn.sigmoid,
+                "softplus": jax.nn.softplus, "identity": lambda x: x}
+
+
+class MLP(_OutputModel):
+    """A small fully connected network f_θ, L(θ) = Σ_i ℓ(f_θ(x_i), y_i).
+
+    Layers: x → act(x W₁ + b₁) → … → W_out h + b_out; all weights and biases
+    flattened into θ with ``jax.flatten_util.ravel_pytree`` (order: W₁, b₁,
+    W₂, b₂, …). ``loss="squared"``: ℓ = |y − f|² (y of shape (n,) or (n, k));
+    ``loss="cross_entropy"``: y are class labels 0..K−1 and ℓ = logsumexp(f) − f_y
+    with K outputs. λ > 0 is required (the loss of a network is not coercive:
+    e.g. it is flat along directions of dead or saturated units). ``seed``
+    fixes the LeCun-normal initial weights used as the optimiser's start
+    (``initial_params``).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    prior_precision: float = eqx.field(static=True)
+    hidden: tuple[int, ...] = eqx.field(static=True)
+    loss_name: str = eqx.field(static=True)
+    activation: str = eqx.field(static=True)
+    n_outputs: int = eqx.field(static=True)
+    seed: int = eqx.field(static=True)
+    init_theta: np.ndarray
+    unravel: Callable = eqx.field(static=True)
+
+    def __init__(self, X, y, hidden=(8,), loss="squared", prior_precision=1.0, activation="tanh", seed=0):
+        if loss not in ("squared", "cross_entropy"):
+            raise ValueError(f"loss must be 'squared' or 'cross_entropy', got {loss!r}")
+        self.X, self.y = _as_data(X, y, y_ndim=(1, 2) if loss == "squared" else (1,))
+        if isinstance(hidden, (numbers.Integral, np.integer)):
+            hidden = (hidden,)
+        hidden = tuple(check_positive_int(h, "each hidden layer width") for h in hidden)
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {', '.join(_ACTIVATIONS)}, got {activation!r}")
+        prior_precision = _check_prior_precision(prior_precision)
+        if prior_precision == 0:
+            raise ValueError("an MLP needs prior_precision > 0: its loss does not grow in every direction "
+                             "(saturated or dead units, permutations), so Z diverges at λ = 0")
+        if loss == "cross_entropy":
+            if not np.all(self.y == np.round(self.y)) or np.any(self.y < 0):
+                raise ValueError("for loss='cross_entropy' y must hold class labels 0, 1, ..., K-1")
+            n_outputs = int(self.y.max()) + 1
+            if n_outputs < 2:
+                raise ValueError("for loss='cross_entropy' y must contain at least two classes (labels 0..K-1)")
+        else:
+            n_outputs = 1 if self.y.ndim == 1 else int(self.y.shape[1])
+        seed = check_positive_int(seed, "seed", minimum=0)
+        self.prior_precision, self.hidden, self.loss_name = prior_precision, hidden, loss
+        self.activation, self.n_outputs, self.seed = activation, n_outputs, seed
+        rng = np.random.default_rng(seed)
+        widths = (self.X.shape[1], *hidden, n_outputs)
+        layers = [(rng.normal(size=(a, b)) / np.sqrt(a), np.zeros(b)) for a, b in zip(widths[:-1], widths[1:])]
+        with jax.enable_x64(True):
+            flat, unravel = ravel_pytree([(jnp.asarray(w), jnp.asarray(b)) for w, b in layers])
+            init_theta = np.array(flat, dtype=np.float64)
+        init_theta.setflags(write=False)
+        self.init_theta, self.unravel = init_theta, unravel
+
+    @property
+    def dim(self) -> int:
+        return int(self.init_theta.shape[0])
+
+    def initial_params(self) -> np.ndarray:
+        return np.array(self.init_theta)
+
+    def predict(self, theta, X=None):
+        act = _ACTIVATIONS[self.activation]
+        h = jnp.asarray(self.X if X is None else np.asarray(X, dtype=np.float64))
+        layers = self.unravel(theta)
+        for w, b in layers[:-1]:
+            h = act(h @ w + b)
+        w, b = layers[-1]
+        return h @ w + b
+
+    def sample_loss(self, output, target):
+        if self.loss_name == "squared":
+            return jnp.sum((jnp.atleast_1d(target) - output) ** 2)
+        return jax.nn.logsumexp(output) - output[target.astype(jnp.int32)]
+
+
+class GibbsModel(LossModel):
+    """Any loss written in JAX: ``GibbsModel(loss_fn, dim, prior_precision)``.
+
+    ``loss_fn(theta)`` maps θ of shape (d,) to a scalar. At λ = 0 the user
+    vouches that Z is finite (it cannot be checked for a general loss);
+    the sampling estimators need λ > 0 regardless.
+    """
+
+    loss_fn: Callable = eqx.field(static=True)
+    n_params: int = eqx.field(static=True)
+    prior_precision: float = eqx.field(static=True)
+    X: None = eqx.field(static=True, default=None)
+    y: None = eqx.field(static=True, default=None)
+
+    def __init__(self, loss_fn, dim, prior_precision=1.0):
+        if not callable(loss_fn):
+            raise TypeError(f"loss_fn must be a function theta -> scalar written in JAX, got {loss_fn!r}")
+        self.loss_fn = loss_fn
+        self.n_params = check_positive_int(dim, "dim")
+        self.prior_precision = _check_prior_precision(prior_precision)
+        self.X = None
+        self.y = None
+        value = jax.eval_shape(loss_fn, jax.ShapeDtypeStruct((self.n_params,), jnp.float32))
+        if getattr(value, "shape", None) != ():
+            raise ValueError(f"loss_fn must return a scalar for theta of shape ({self.n_params},), "
+                             f"got shape {getattr(value, 'shape', None)}")
+
+    @property
+    def dim(self) -> int:
+        return self.n_params
+
+    def loss(self, theta):
+        return self.loss_fn(theta)

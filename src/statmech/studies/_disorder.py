@@ -1,0 +1,337 @@
+"""Disorder averages: quenched vs annealed free energies, and self-averaging.
+
+For an ensemble of random instances J, the physical (quenched) free energy
+density is the average of log Z over the disorder,
+
+    f_q = −E_J[log Z_J] / (N β),
+
+whereas the annealed one averages Z itself, f_a = −log E_J[Z_J] / (N β).
+Jensen's inequality (log is concave) gives f_a <= f_q, for the true averages
+and for the averages over any finite sample of instances alike.
+
+f_N is *self-averaging*: its sample-to-sample variance vanishes as N grows,
+Var(f_N) ∝ N^(−a), with a = 1 for short-range models (a sum of N weakly
+dependent local contributions: central limit theorem) and a = 2 for the SK
+model at high temperature, where log Z_N − log E[Z_N] has O(1) fluctuations
+(Aizenman, Lebowitz & Ruelle, Commun. Math. Phys. 112, 3 (1987); Mézard,
+Parisi & Virasoro, *Spin Glass Theory and Beyond* (1987), ch. 1; Wiseman &
+Domany, PRE 52, 3469 (1995)).
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable
+
+import numpy as np
+from scipy.special import logsumexp
+
+from statmech._validation import as_beta_array, check_positive_int
+from statmech.models._disorder import check_seed, instance_seeds
+
+_PROGRESS_THRESHOLD = 50
+"""With ``progress=None`` a progress bar is shown from this many instances on."""
+
+
+# ---------------------------------------------------------------- quenched
+@dataclasses.dataclass(frozen=True, repr=False)
+class QuenchedResult:
+    """Free energy densities of ``n_instances`` disorder instances at one β.
+
+    ``values``: f_k = −log Z_k / (N β) per instance; ``log_z`` and, for an
+    estimator method, ``log_z_stderr`` per instance (None when exact).
+    ``mean``, ``std`` (sample-to-sample, ddof = 1; it includes the estimator
+    noise when the method is not exact), ``stderr`` = std/√K (of the mean;
+    it already accounts for per-instance estimator noise). ``annealed`` is
+    −log((1/K) Σ_k Z_k)/(N β) from the same instances, never above ``mean``
+    (Jensen); ``annealed_exact`` is −log E[Z]/(N β) from the ensemble's closed
+    form, or None when it has none. ``instance_seeds[k]`` reproduces
+    instance k: ``ensemble.sample(instance_seeds[k])``.
+    """
+
+    ensemble: Any
+    beta: float
+    n_sites: int
+    method: str
+    seed: int
+    instance_seeds: np.ndarray
+    log_z: np.ndarray
+    log_z_stderr: np.ndarray | None
+    values: np.ndarray
+    annealed_exact: float | None
+
+    @property
+    def n_instances(self) -> int:
+        return int(self.values.shape[0])
+
+    @property
+    def mean(self) -> float:
+        """Quenched free energy density, the average of f over the instances."""
+        return float(np.mean(self.values))
+
+    @property
+    def std(self) -> float:
+        """Sample-to-sample standard deviation of f (ddof = 1; NaN for one instance)."""
+        if self.n_instances < 2:
+            return math.nan
+        return float(np.std(self.values, ddof=1))
+
+    @property
+    def stderr(self) -> float:
+        """Standard error of ``mean``: std / √K."""
+        return self.std / math.sqrt(self.n_instances)
+
+    @property
+    def values_stderr(self) -> np.ndarray | None:
+        """Per-instance standard error of f (estimator methods), else None."""
+        if self.log_z_stderr is None:
+            return None
+        return self.log_z_stderr / (self.n_sites * self.beta)
+
+    @property
+    def annealed(self) -> float:
+        """−log((1/K) Σ_k Z_k) / (N β): the annealed free energy density of the sample."""
+        log_mean_z = float(logsumexp(self.log_z) - math.log(self.n_instances))
+        return -log_mean_z / (self.n_sites * self.beta)
+
+    def __repr__(self) -> str:
+        exact = "" if self.annealed_exact is None else f" (exact {self.annealed_exact:.6g})"
+        return (f"QuenchedResult({self.ensemble!r}, beta={self.beta:g}, {self.n_instances} instances, "
+                f"method={self.method!r}): f = {self.mean:.6g} ± {self.stderr:.2g}, "
+                f"std {self.std:.3g}; annealed {self.annealed:.6g}{exact}")
+
+
+def _estimator_seed(disorder_seed: int) -> int:
+    """A 31-bit seed for an estimator's own randomness, independent of the disorder stream."""
+    child = np.random.SeedSequence([int(disorder_seed), 0xE57])
+    return int(child.generate_state(1, np.uint32)[0] >> np.uint32(1))
+
+
+def _annealed_exact(ensemble, beta: float) -> float | None:
+    closed_form = getattr(ensemble, "annealed_free_entropy_density", None)
+    if closed_form is None:
+        return None
+    try:
+        return -float(closed_form(beta)) / beta
+    except NotImplementedError:
+        return None
+
+
+def _progress_bar(show: bool, total: int, description: str):
+    if not show:
+        return None
+    from rich.progress import Progress
+
+    progress = Progress(transient=True)
+    task = progress.add_task(description, total=total)
+    return progress, task
+
+
+def _check_beta(beta) -> float:
+    betas, scalar = as_beta_array(beta)
+    if not scalar:
+        raise ValueError("beta must be a scalar here; loop over a grid of β yourself")
+    beta = float(betas[0])
+    if beta <= 0:
+        raise ValueError(f"the free energy density −log Z/(Nβ) needs beta > 0, got {beta}")
+    return beta
+
+
+def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
+             progress: bool | None = None, **options) -> QuenchedResult:
+    """Quenched average of the free energy density over ``n_instances`` instances.
+
+    Instance k is ``ensemble.sample(instance_seeds(seed, n_instances)[k])``;
+    log Z_k comes from ``statmech.thermo.log_z(instance, beta, method=method,
+    **options)``. An estimator method (not exact) also gets ``seed=``, derived
+    from the instance's seed. ``progress``: None shows a Rich progress bar
+    from 50 instances on, True/False force it. Instances run one after the
+    other. Returns a :class:`QuenchedResult`.
+    """
+    from statmech.thermo import _resolve, log_z
+
+    beta = _check_beta(beta)
+    if isinstance(n_instances, bool) or not isinstance(n_instances, (int, np.integer)):
+        raise ValueError(f"n_instances must be a positive int, got {n_instances!r}")
+    if n_instances <= 0:
+        raise ValueError(f"n_instances must be a positive int, got {n_instances}")
+    n_instances = int(n_instances)
+    seed = check_seed(seed)
+    if "seed" in options:
+        raise ValueError("pass seed= once (the disorder seed); estimator seeds are derived from it")
+    seeds = instance_seeds(seed, n_instances)
+
+    show = n_instances >= _PROGRESS_THRESHOLD if progress is None else bool(progress)
+    bar = _progress_bar(show, n_instances, f"quenched {ensemble!r}")
+    log_z_values = np.empty(n_instances)
+    log_z_errors = np.empty(n_instances)
+    chosen = None
+    try:
+        if bar is not None:
+            bar[0].start()
+        for k, instance_seed in enumerate(seeds):
+            instance = ensemble.sample(int(instance_seed))
+            if chosen is None:
+                chosen = _resolve(instance, method, options)
+            extra = {} if chosen.exact else {"seed": _estimator_seed(int(instance_seed))}
+            estimate = log_z(instance, beta, method=chosen.name, **options, **extra)
+            log_z_values[k] = float(estimate.value)
+            log_z_errors[k] = math.nan if estimate.stderr is None else float(estimate.stderr)
+            if bar is not None:
+                bar[0].advance(bar[1])
+    finally:
+        if bar is not None:
+            bar[0].stop()
+
+    n_sites = int(ensemble.n_sites)
+    log_z_values.setflags(write=False)
+    values = -log_z_values / (n_sites * beta)
+    values.setflags(write=False)
+    if chosen.exact:
+        errors = None
+    else:
+        errors = log_z_errors
+        errors.setflags(write=False)
+    seeds.setflags(write=False)
+    return QuenchedResult(ensemble=ensemble, beta=beta, n_sites=n_sites, method=chosen.name, seed=seed,
+                          instance_seeds=seeds, log_z=log_z_values, log_z_stderr=errors, values=values,
+                          annealed_exact=_annealed_exact(ensemble, beta))
+
+
+# ---------------------------------------------------------- self-averaging
+def log_variance_stderr(values) -> float:
+    """Standard error of log s², s² the sample variance of ``values`` (delta method).
+
+    Var(s²) = σ⁴ (2/(K−1) + κ/K), κ the excess kurtosis (here its plug-in
+    estimate g₂ >= −2, which keeps the bracket positive); so
+    se(log s²) = √(2/(K−1) + κ/K). For Gaussian data κ = 0 and this is the
+    familiar √(2/(K−1)).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    k = values.size
+    centred = values - values.mean()
+    second = np.mean(centred**2)
+    kurtosis = np.mean(centred**4) / second**2 - 3.0 if second > 0 else 0.0
+    return math.sqrt(2.0 / (k - 1) + kurtosis / k)
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class SelfAveragingResult:
+    """Var(f_N) over sizes and the fit Var(f_N) = A N^(−a).
+
+    ``results``: one :class:`QuenchedResult` per size; ``n_sites`` (S,),
+    ``variances`` (S,) the sample variances of f_N, ``log_variance_stderr``
+    (S,) their standard errors in log (see :func:`log_variance_stderr`).
+    ``exponent`` a and ``exponent_stderr`` from weighted least squares of
+    log Var = log A − a log N with weights 1/se², the error from the fit's
+    covariance with the se taken as known (not rescaled); ``chi2`` and ``dof``
+    tell whether the power law describes the data within those errors.
+    """
+
+    sizes: tuple
+    beta: float
+    method: str
+    seed: int
+    results: tuple
+    n_sites: np.ndarray
+    variances: np.ndarray
+    log_variance_stderr: np.ndarray
+    exponent: float
+    exponent_stderr: float
+    amplitude: float
+    chi2: float
+    dof: int
+
+    def plot_histograms(self, ax=None, bins: int = 30):
+        """Histograms (densities) of f_N for every size: they narrow as N grows."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(6, 4))
+        for n, result in zip(self.n_sites, self.results):
+            ax.hist(result.values, bins=bins, density=True, histtype="step", lw=1.5, label=f"N = {n}")
+        ax.set_xlabel(r"free energy density $f_N$")
+        ax.set_ylabel("density")
+        ax.set_title(f"sample-to-sample distribution of $f_N$ at β = {self.beta:g}")
+        ax.legend()
+        return ax
+
+    def plot_variance(self, ax=None):
+        """log–log Var(f_N) against N with error bars and the fitted A N^(−a)."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(6, 4))
+        n = np.asarray(self.n_sites, dtype=np.float64)
+        low = self.variances * (1.0 - np.exp(-self.log_variance_stderr))
+        high = self.variances * (np.exp(self.log_variance_stderr) - 1.0)
+        ax.errorbar(n, self.variances, yerr=[low, high], fmt="o", capsize=3, label="Var($f_N$)")
+        grid = np.geomspace(n.min(), n.max(), 50)
+        ax.plot(grid, self.amplitude * grid ** (-self.exponent), "-",
+                label=f"fit $N^{{-a}}$, a = {self.exponent:.2f} ± {self.exponent_stderr:.2f}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("N")
+        ax.set_ylabel(r"Var$(f_N)$")
+        ax.legend()
+        return ax
+
+    def __repr__(self) -> str:
+        return (f"SelfAveragingResult(N = {self.n_sites.tolist()}, beta={self.beta:g}, "
+                f"method={self.method!r}): Var(f_N) ∝ N^-a, a = {self.exponent:.3f} ± "
+                f"{self.exponent_stderr:.3f} (chi2 = {self.chi2:.2f} for {self.dof} dof)")
+
+
+def fit_power_law(n_sites, variances, log_stderr) -> tuple[float, float, float, float, int]:
+    """Weighted least squares of log Var = c − a log N: (a, se(a), e^c, χ², dof)."""
+    x = np.log(np.asarray(n_sites, dtype=np.float64))
+    y = np.log(np.asarray(variances, dtype=np.float64))
+    weights = 1.0 / np.asarray(log_stderr, dtype=np.float64) ** 2
+    design = np.stack([np.ones_like(x), -x], axis=1)
+    covariance = np.linalg.inv(design.T @ (weights[:, None] * design))
+    intercept, exponent = covariance @ (design.T @ (weights * y))
+    residual = y - design @ np.array([intercept, exponent])
+    chi2 = float(np.sum(weights * residual**2))
+    return float(exponent), float(math.sqrt(covariance[1, 1])), float(math.exp(intercept)), chi2, len(x) - 2
+
+
+def self_averaging(ensemble_factory: Callable[[int], Any], sizes, beta, n_instances: int = 200,
+                   method: str = "auto", seed: int = 0, progress: bool | None = None,
+                   **options) -> SelfAveragingResult:
+    """Sample-to-sample variance of f_N over sizes, and its exponent Var(f_N) ∝ N^(−a).
+
+    For each ``size`` in ``sizes`` runs :func:`quenched` on
+    ``ensemble_factory(size)`` (N = its ``n_sites``) with ``n_instances``
+    instances and a seed derived from ``seed`` and the size's position, then
+    fits the power law by weighted least squares in log–log
+    (:func:`fit_power_law`, :func:`log_variance_stderr`). Expected: a = 1 for
+    short-range models (CLT), a = 2 for SK at high temperature.
+    """
+    beta = _check_beta(beta)
+    n_instances = check_positive_int(n_instances, "n_instances")
+    if n_instances < 4:
+        raise ValueError(f"n_instances must be >= 4 to estimate a variance and its error, got {n_instances}")
+    seed = check_seed(seed)
+    sizes = tuple(sizes)
+    if len(sizes) < 3:
+        raise ValueError(f"give at least 3 sizes to fit a power law with an error bar, got {sizes!r}")
+    ensembles = [ensemble_factory(size) for size in sizes]
+    n_sites = np.array([int(e.n_sites) for e in ensembles])
+    if len(set(n_sites.tolist())) != len(n_sites):
+        raise ValueError(f"the sizes give repeated numbers of sites {n_sites.tolist()}; use distinct sizes")
+    size_seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    results = []
+    for ensemble, size_seed in zip(ensembles, size_seeds):
+        derived = int(size_seed.generate_state(1, np.uint64)[0] >> np.uint64(1))
+        results.append(quenched(ensemble, beta, n_instances, method=method, seed=derived,
+                                progress=progress, **options))
+    variances = np.array([np.var(r.values, ddof=1) for r in results])
+    if np.any(variances <= 0):
+        raise ValueError("f_N does not fluctuate at some size (zero variance); is the ensemble random?")
+    log_stderr = np.array([log_variance_stderr(r.values) for r in results])
+    exponent, exponent_stderr, amplitude, chi2, dof = fit_power_law(n_sites, variances, log_stderr)
+    methods = {r.method for r in results}
+    return SelfAveragingResult(sizes=sizes, beta=beta, method=", ".join(sorted(methods)), seed=seed,
+                               results=tuple(results), n_sites=n_sites, variances=variances,
+                               log_variance_stderr=log_stderr, exponent=exponent,
+                               exponent_stderr=exponent_stderr, amplitude=amplitude, chi2=chi2, dof=dof)

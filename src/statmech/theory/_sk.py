@@ -1,0 +1,550 @@
+"""The Sherrington–Kirkpatrick model in the thermodynamic limit: replica theory.
+
+Model: H = −Σ_{i<j} J_ij s_i s_j − h Σ_i s_i with J_ij ~ N(0, 1/N) (J = 1).
+The paramagnetic (annealed) free entropy density is ln 2 + β²/4 + ln cosh βh
+and the spin-glass transition at h = 0 is at T_c = 1 (β_c = 1).
+
+- :func:`sk_replica_symmetric`: the replica-symmetric (RS) solution
+  (Sherrington & Kirkpatrick, PRL 35, 1792 (1975)).
+- :func:`at_line`, :func:`at_line_temperature`: the de Almeida–Thouless
+  instability line of the RS solution (J. Phys. A 11, 983 (1978)).
+- :func:`parisi`: the full replica-symmetry-breaking (RSB) solution, as the
+  limit of k-step RSB solutions of the Parisi variational formula
+  (Parisi, PRL 43, 1754 (1979); J. Phys. A 13, L115 (1980); the variational
+  form of Guerra, CMP 233, 1 (2003) and Talagrand, Ann. Math. 163, 221 (2006)).
+- :func:`parisi_ground_state`, :func:`sk_ground_state_energy`: the same at
+  T = 0 (the zero-temperature Parisi formula of Auffinger & Chen, CPAM 70,
+  2011 (2017)); reference value e₀ = −0.7631667 (Crisanti & Rizzo, PRE 65,
+  046137 (2002); Oppermann, Schmidt & Sherrington, PRL 98, 127201 (2007)).
+
+Conventions: free entropy density φ = lim (1/N) E ln Z, free energy density
+f = −φ/β, energy density u = −∂φ/∂β, entropy density s = φ + βu.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+import time
+import warnings
+from typing import Any, Mapping
+
+import numpy as np
+from scipy import optimize, special
+
+from statmech._validation import as_beta_array
+from statmech.thermo import Thermo
+
+__all__ = [
+    "CRITICAL_BETA", "sk_replica_symmetric", "at_line", "at_line_temperature", "ParisiOrderParameter",
+    "ParisiResult", "ParisiGroundState", "parisi", "parisi_ground_state", "sk_ground_state_energy",
+    "plot_sk_phase_diagram", "plot_parisi_q",
+]
+
+#: β_c = 1: the SK spin-glass transition at h = 0 (T_c = J = 1).
+CRITICAL_BETA = 1.0
+
+_LN2 = math.log(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# ======================================================================= helpers
+def _real(value, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} is {value}; it must be a finite number")
+    return value
+
+
+def _positive_int(value, name: str, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def _log_cosh(x):
+    """ln cosh x without overflow: |x| + ln(1 + e^{−2|x|}) − ln 2."""
+    a = np.abs(x)
+    return a + np.log1p(np.exp(-2.0 * a)) - _LN2
+
+
+def _log_2cosh(x):
+    a = np.abs(x)
+    return a + np.log1p(np.exp(-2.0 * a))
+
+
+def _sech_sq(x):
+    """sech² x = 4 e^{−2|x|} / (1 + e^{−2|x|})², accurate for all x (no 1 − tanh²)."""
+    e = np.exp(-2.0 * np.abs(x))
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+# ============================================================ replica symmetric
+_GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(20)
+_Z_MAX = 12.0  # the standard normal beyond |z| = 12 has mass 3.6e-33
+
+
+def _normal_rule(kink: float, width: float):
+    """Nodes and weights for E_z[g(z)], z ~ N(0, 1), with g having a step of ``width`` at ``kink``.
+
+    Composite 20-point Gauss–Legendre on [−12, 12]: panels of width 0.5, plus
+    panels refined geometrically (×2) around ``kink`` down to ``width`` (the
+    scale of tanh(β√q (z − kink)) at large β). Exact to ~1e−15 for every β.
+    """
+    breaks = list(np.arange(-_Z_MAX, _Z_MAX + 0.25, 0.5))
+    if width < 0.5 and abs(kink) < _Z_MAX:
+        scale = width
+        while scale < 0.5:
+            breaks += [kink - scale, kink + scale]
+            scale *= 2.0
+        breaks.append(kink)
+    breaks = np.unique(np.clip(breaks, -_Z_MAX, _Z_MAX))
+    left, right = breaks[:-1], breaks[1:]
+    half = 0.5 * (right - left)
+    nodes = (0.5 * (left + right))[:, None] + half[:, None] * _GL_NODES[None, :]
+    weights = half[:, None] * _GL_WEIGHTS[None, :] * _INV_SQRT_2PI * np.exp(-0.5 * nodes**2)
+    return nodes.ravel(), weights.ravel()
+
+
+def _rs_rule(beta: float, q: float, h: float):
+    if q <= 0.0 or beta == 0.0:
+        return _normal_rule(0.0, 1.0)
+    return _normal_rule(-h / math.sqrt(q), 1.0 / (beta * math.sqrt(q)))
+
+
+def _rs_overlap(beta: float, h: float) -> tuple[float, float]:
+    """(q, 1 − q) for the RS Edwards–Anderson parameter: q = E_z tanh²(β(√q z + h)).
+
+    Solved with brentq: for q ≤ ½ in q, for q > ½ in ε = 1 − q through
+    ε = E_z sech²(β(√(1−ε) z + h)) (so that 1 − q keeps its relative accuracy at
+    low temperature). At h = 0 and β ≤ 1 the only solution is q = 0; at
+    h = 0 and β > 1 the non-trivial solution is returned (divided by q, the
+    equation has no root at q = 0). The solution is unique
+    (Latała–Guerra; Talagrand, *Mean Field Models for Spin Glasses*, §1.3).
+    """
+    if beta == 0.0 or (h == 0.0 and beta <= 1.0):
+        return 0.0, 1.0
+
+    def tanh_sq_mean(q):
+        z, w = _rs_rule(beta, q, h)
+        return w @ np.tanh(beta * (math.sqrt(q) * z + h)) ** 2
+
+    def sech_sq_mean(eps):
+        q = 1.0 - eps
+        z, w = _rs_rule(beta, q, h)
+        return w @ _sech_sq(beta * (math.sqrt(q) * z + h))
+
+    if h == 0.0:
+        in_q = lambda q: tanh_sq_mean(q) / q - 1.0  # → β² − 1 > 0 as q → 0
+        lower = 1e-200
+    else:
+        in_q = lambda q: tanh_sq_mean(q) - q
+        lower = 0.0
+    if in_q(0.5) <= 0.0:
+        q = optimize.brentq(in_q, lower, 0.5, xtol=1e-300, rtol=1e-15, maxiter=500)
+        return q, 1.0 - q
+    eps = optimize.brentq(lambda e: sech_sq_mean(e) - e, 1e-300, 0.5, xtol=1e-300, rtol=1e-15,
+                          maxiter=500)
+    return 1.0 - eps, eps
+
+
+def _rs_point(beta: float, h: float) -> dict:
+    """Every RS quantity at one (β, h), derivatives by implicit differentiation.
+
+    With w = β(√q z + h), t = tanh w, S = sech² w, ε = 1 − q = E S:
+    φ = ln 2 + β²ε²/4 + E ln cosh w,  u = −β(1 − q²)/2 − h m,  m = E t,
+    and (Gaussian integration by parts, E[z g(w)] = β√q E[g'(w)])
+    G(ε) = E S − ε,  ∂G/∂ε = β² E[S(3S − 2)] − 1,
+    dε/dβ = −[2βq E(St) + ... ] / ∂G/∂ε, see the code; c = −β² du/dβ,
+    χ = dm/dh = βε + 2β³ E[St]² / ∂G/∂ε.
+    """
+    q, eps = _rs_overlap(beta, h)
+    z, w = _rs_rule(beta, q, h)
+    arg = beta * (math.sqrt(q) * z + h)
+    t = np.tanh(arg)
+    S = _sech_sq(arg)
+    phi = _LN2 + beta**2 * eps**2 / 4.0 + float(w @ _log_cosh(arg))
+    mag = float(w @ t) if h != 0.0 else 0.0  # m = 0 at h = 0 by the spin-flip symmetry
+    energy = -0.5 * beta * eps * (2.0 - eps) - h * mag
+    kappa_sq = beta**2 * q
+    if kappa_sq >= 1.0:
+        # Integration by parts in z (E g''(z) = E (z² − 1) g(z), E g'(z) = E z g(z)) turns
+        # E[S(3S − 2)] = −½ E[S''(w)] and E[S t] = −½ E[S'(w)] into averages without the
+        # O(1/κ) cancellations of the direct forms (κ = β√q ≫ 1 at low temperature).
+        E_S3S2 = float(w @ ((1.0 - z**2) * S)) / (2.0 * kappa_sq)
+        E_St = -float(w @ (z * S)) / (2.0 * math.sqrt(kappa_sq)) if h != 0.0 else 0.0
+    else:
+        E_S3S2 = float(w @ (S * (3.0 * S - 2.0)))
+        E_St = float(w @ (S * t)) if h != 0.0 else 0.0
+    G_eps = beta**2 * E_S3S2 - 1.0
+    if q == 0.0 and h == 0.0:
+        deps = 0.0  # paramagnet: q ≡ 0 for β ≤ 1
+        dmag = 0.0
+    else:
+        # −∂G/∂β = E[2 S t (√q z + h)] = 2βq E[S(3S − 2)] + 2h E[S t]
+        deps = (2.0 * beta * q * E_S3S2 + 2.0 * h * E_St) / G_eps
+        # dm/dβ = E[S(√q z + h)] + (∂m/∂q)(dq/dβ) = −2βq E[St] + h ε + β² E[St] dε/dβ
+        dmag = -2.0 * beta * q * E_St + h * eps + beta**2 * E_St * deps
+    # u = −(β/2) ε (2 − ε) − h m
+    du = -0.5 * eps * (2.0 - eps) - beta * (1.0 - eps) * deps - h * dmag
+    heat = -beta**2 * du
+    chi = beta * eps + (2.0 * beta**3 * E_St**2 / G_eps if (q > 0.0 or h != 0.0) else 0.0)
+    return {"q": q, "phi": phi, "energy": energy, "heat": heat, "magnetization": mag,
+            "susceptibility": chi, "at_eigenvalue": 1.0 - beta**2 * float(w @ S**2)}
+
+
+def sk_replica_symmetric(beta, h=0.0) -> Thermo:
+    """The replica-symmetric SK solution (Sherrington & Kirkpatrick 1975): a Thermo of densities.
+
+    q solves q = E_z tanh²(β(√q z + h)) (z ~ N(0, 1)); then
+    φ_RS = ln 2 + β²(1 − q)²/4 + E_z ln cosh(β√q z + βh),
+    u = −β(1 − q²)/2 − h m (m = E_z tanh(β√q z + βh)), s = φ + βu, and the
+    specific heat c = −β² du/dβ and susceptibility χ = dm/dh are exact
+    derivatives (implicit differentiation of the q equation). Gaussian
+    averages use composite Gauss–Legendre rules refined around the kink of
+    tanh, accurate to ~1e−14 at every β (β = 1e6 included).
+
+    For h = 0 and β ≤ 1 this is the exact paramagnet (q = 0, φ = ln 2 + β²/4).
+    Below T = 1 it is *not* the SK solution: its entropy turns negative
+    (s → −1/(2π) as T → 0, e → −√(2/π)); see :func:`parisi`.
+    ``meta``: ``q`` (array), ``h``, ``at_eigenvalue`` (1 − β² E sech⁴: negative
+    where the RS solution is unstable, below the AT line), ``critical_beta``.
+    """
+    betas, scalar = as_beta_array(beta)
+    h = _real(h, "h")
+    points = [_rs_point(float(b), h) for b in betas]
+    get = lambda key: np.array([p[key] for p in points])
+    meta = {"q": get("q"), "h": h, "at_eigenvalue": get("at_eigenvalue"),
+            "critical_beta": CRITICAL_BETA}
+    if scalar:
+        meta["q"] = float(meta["q"][0])
+        meta["at_eigenvalue"] = float(meta["at_eigenvalue"][0])
+    return Thermo.from_densities(betas, "sk-rs", get("phi"), energy_density=get("energy"),
+                                 specific_heat_density=get("heat"),
+                                 magnetization_density=get("magnetization"),
+                                 susceptibility_density=get("susceptibility"),
+                                 scalar=scalar, meta=meta)
+
+
+# ====================================================================== AT line
+def _at_function(beta: float, h: float) -> float:
+    """β² E_z sech⁴(β(√q z + h)) − 1 at the RS q: > 0 where RS is unstable."""
+    return -_rs_point(beta, h)["at_eigenvalue"]
+
+
+def _at_field_at(beta: float) -> float:
+    if beta <= 1.0:
+        raise ValueError(f"the AT line exists below T = 1 only; got T = {1.0 / beta}")
+    upper = 0.5
+    while _at_function(beta, upper) > 0.0:
+        upper *= 2.0
+        if upper > 1e3:
+            raise ValueError(f"no AT field found up to h = 1e3 at T = {1.0 / beta}")
+    return optimize.brentq(lambda h: _at_function(beta, h), 0.0, upper, xtol=1e-300, rtol=1e-13)
+
+
+def at_line(temperature):
+    """The de Almeida–Thouless field h_AT(T) for 0 < T < 1 (J = 1).
+
+    The RS solution is stable iff β² E_z sech⁴(β(√q z + h)) ≤ 1, with q the
+    RS overlap at (β, h) (de Almeida & Thouless, J. Phys. A 11, 983 (1978));
+    h_AT solves the equality. Near T = 1, h_AT² ≈ (4/3)(1 − T)³; h_AT → ∞ as T → 0.
+    ``temperature``: a scalar or 1-D array in (0, 1); returns a float or an array.
+    """
+    temps = np.asarray(temperature, dtype=np.float64)
+    scalar = temps.ndim == 0
+    temps = np.atleast_1d(temps)
+    if temps.ndim != 1:
+        raise ValueError(f"temperature must be a scalar or a 1-D array, got shape {temps.shape}")
+    if not np.all(np.isfinite(temps)) or np.any(temps <= 0.0) or np.any(temps >= 1.0):
+        raise ValueError(
+            "the AT line h_AT(T) exists for 0 < T < 1 (above T = 1 the RS solution is stable at "
+            f"every field); got {temperature!r}")
+    fields = np.array([_at_field_at(1.0 / t) for t in temps])
+    return float(fields[0]) if scalar else fields
+
+
+def at_line_temperature(field):
+    """The de Almeida–Thouless temperature T_AT(h) for a field h ≠ 0 (the inverse of :func:`at_line`).
+
+    ``field``: a scalar or 1-D array of nonzero fields (the sign does not matter).
+    T_AT(h) → 1 as h → 0 and → 0 as |h| → ∞.
+    """
+    fields = np.asarray(field, dtype=np.float64)
+    scalar = fields.ndim == 0
+    fields = np.atleast_1d(fields)
+    if fields.ndim != 1:
+        raise ValueError(f"field must be a scalar or a 1-D array, got shape {fields.shape}")
+    if not np.all(np.isfinite(fields)) or np.any(fields == 0.0):
+        raise ValueError(f"field must be finite and nonzero (T_AT(0) = 1); got {field!r}")
+    temps = []
+    for h in np.abs(fields):
+        upper = 2.0
+        while _at_function(upper, h) < 0.0:
+            upper *= 2.0
+            if upper > 1e6:
+                raise ValueError(f"no AT temperature found above T = 1e-6 for h = {h}")
+        beta = optimize.brentq(lambda b: _at_function(b, h), 1.0, upper, xtol=1e-14, rtol=1e-13)
+        temps.append(1.0 / beta)
+    temps = np.array(temps)
+    return float(temps[0]) if scalar else temps
+
+
+# ================================================================ Parisi (k-RSB)
+# The Parisi variational formula (Guerra 2003, Talagrand 2006) for the SK free
+# entropy density, for a k-step order parameter
+#     q(x) = q_l  for  m_{l−1} < x ≤ m_l   (l = 1..K, K = k + 1, m_0 = 0, m_K = 1),
+#     0 ≤ q_1 ≤ … ≤ q_K < 1,   0 ≤ m_1 ≤ … ≤ m_{K−1} ≤ 1:
+#
+#     P = ln 2 + Φ_0(βh) + β²(1 − q_K)/2 − (β²/4) [Σ_{l=1}^{K−1} m_l (q_{l+1}² − q_l²) + 1 − q_K²],
+#     Φ_K(y) = ln cosh y,
+#     Φ_l(y) = (1/m_l) ln E_z exp(m_l Φ_{l+1}(y + β√(q_{l+1} − q_l) z))   (l = K−1 … 1),
+#     Φ_0(y) = E_z Φ_1(y + β√q_1 z),
+#
+# and φ = min over (q, m) of P (for every k the minimum is an upper bound on φ;
+# it decreases with k to φ). At k = 0 (K = 1), P is φ_RS of q_1.
+#
+# At T = 0 (m_l = μ_l/β, y = βu, 1 − q_K = O(T)) the same recursion with
+# Ψ = Φ/β gives the ground-state energy e₀ = −min over (q, μ) of
+#     Ψ_0(h) − ¼ Σ_{l=1}^{K−1} μ_l (q_{l+1}² − q_l²),   q_K = 1,  Ψ_K(u) = |u|,
+#     Ψ_l(u) = (1/μ_l) ln E_z exp(μ_l Ψ_{l+1}(u + √(q_{l+1} − q_l) z)),   0 ≤ μ_1 ≤ … ≤ μ_{K−1},
+# (Auffinger & Chen, CPAM 70, 2011 (2017)); its top level is in closed form:
+#     Ψ_{K−1}(u) = |u| + μs²/2 + (1/μ) ln[Φ_N(|u|/s + μs) + e^{−2μ|u|} Φ_N(μs − |u|/s)],
+#     s = √(1 − q_{K−1}).
+#
+# Numerics: each Φ_l (l ≥ 1) is even in y and is stored on y_i = a sinh(i dξ) ≥ 0
+# (fine near 0, coarse where Φ_l is linear) as r = Φ_l − ln(2 cosh y), read
+# back with 6-point Lagrange interpolation in ξ; the Gaussian averages are
+# trapezoidal sums in z (spectrally accurate for these analytic integrands),
+# with the node spacing set by the width of the Gaussian against the
+# smallest scale of the integrand. Gradients come from the adjoint (reverse)
+# recursion, so the (2k + 1)-parameter minimisation uses L-BFGS-B.
+
+_STENCIL = np.arange(-2, 4)  # 6-point Lagrange stencil offsets
+
+
+def _lagrange_weights(t):
+    """6-point Lagrange weights and their t-derivatives at offsets −2..3 for t ∈ [0, 1)."""
+    diff = t[:, None] - _STENCIL[None, :].astype(np.float64)
+    n = len(_STENCIL)
+    weights = np.empty((len(t), n))
+    slopes = np.zeros((len(t), n))
+    for k in range(n):
+        others = [p for p in range(n) if p != k]
+        denom = np.prod([_STENCIL[k] - _STENCIL[p] for p in others]).astype(np.float64)
+        weights[:, k] = np.prod(diff[:, others], axis=1) / denom
+        for p in others:
+            rest = [r for r in others if r != p]
+            slopes[:, k] += np.prod(diff[:, rest], axis=1) / denom
+    return weights, slopes
+
+
+class _EvenGrid:
+    """An even function on y ≥ 0 at y_i = a sinh(i dξ), i = 0..n, stored as r = Φ − ln(2 cosh y).
+
+    Read back with 6-point Lagrange interpolation in ξ = asinh(|y|/a) (mirror
+    images across 0; r held constant beyond the last node, where Φ − |y| is
+    constant to e^{−2y}).
+    """
+
+    def __init__(self, scale: float, y_max: float, dxi: float):
+        self.scale = scale
+        self.dxi = dxi
+        self.n = int(math.ceil(math.asinh(y_max / scale) / dxi))
+        self.y = scale * np.sinh(dxi * np.arange(self.n + 1))
+
+    def locate(self, points):
+        """Stencil indices (P, 6), weights (P, 6) and d/dy weights (P, 6) for ``points`` (P,)."""
+        absy = np.abs(points)
+        s = np.arcsinh(absy / self.scale) / self.dxi
+        base = np.floor(s)
+        t = s - base
+        beyond = base > self.n + 2
+        base = np.where(beyond, self.n + 3, base).astype(np.int64)
+        t = np.where(beyond, 0.0, t)
+        index = np.abs(base[:, None] + _STENCIL[None, :])
+        index = np.minimum(index, self.n)
+        weights, slopes = _lagrange_weights(t)
+        dtdy = np.sign(points) / (self.dxi * np.sqrt(self.scale**2 + points**2))
+        slopes = np.where(beyond[:, None], 0.0, slopes * dtdy[:, None])
+        return index, weights, slopes
+
+    def evaluate(self, r, points):
+        """Φ and Φ' at ``points`` (any shape) from grid values r; also the stencil (for the adjoint)."""
+        flat = points.ravel()
+        index, weights, slopes = self.locate(flat)
+        vals = r[index]
+        value = _log_2cosh(flat) + np.sum(weights * vals, axis=1)
+        slope = np.tanh(flat) + np.sum(slopes * vals, axis=1)
+        return value.reshape(points.shape), slope.reshape(points.shape), (index, weights)
+
+
+def _gauss_nodes(spacing: float, half_width: float):
+    """Trapezoidal nodes z and normalised weights w for E_z[·], z ~ N(0, 1), on [−half_width, half_width]."""
+    n = int(math.ceil(half_width / spacing))
+    z = spacing * np.arange(-n, n + 1)
+    w = np.exp(-0.5 * z**2)
+    return z, w / w.sum()
+
+
+_SMALL_M = 1e-9  # below this, (1/m) ln E e^{mv} is E v + (m/2) Var v to float64 precision
+
+
+class _Level:
+    """One step Φ_out(y) = (1/m) ln E_z exp(m Φ_in(y + σz)) (or E_z Φ_in when m = 0), with its adjoint."""
+
+    def __init__(self, y_out, sigma, m, spacing, source, grid):
+        half_width = 10.0 + m * sigma
+        if sigma > 0.0:
+            z, w = _gauss_nodes(spacing, half_width)
+        else:
+            z, w = np.zeros(1), np.ones(1)
+        points = y_out[:, None] + sigma * z[None, :]
+        if source is None:  # the top level Φ_K = ln cosh, exact
+            v, dv = _log_cosh(points), np.tanh(points)
+            self.stencil = None
+        else:
+            v, dv, self.stencil = grid.evaluate(source, points)
+        vbar = v @ w
+        excess = np.expm1(m * (v - vbar[:, None]))
+        mean_excess = excess @ w
+        if m > _SMALL_M:
+            out = vbar + np.log1p(mean_excess) / m
+            p = w[None, :] * (1.0 + excess) / (1.0 + mean_excess)[:, None]
+        else:
+            var = ((v - vbar[:, None]) ** 2) @ w
+            out = vbar + 0.5 * m * var
+            p = np.broadcast_to(w[None, :], v.shape)
+        self.z, self.w, self.p, self.v, self.dv = z, w, p, v, dv
+        self.sigma, self.m, self.out = sigma, m, out
+
+    def backward(self, g, n_grid):
+        """From g = ∂P/∂Φ_out: (∂P/∂Φ_in on the grid or None, ∂P/∂σ², ∂P/∂m)."""
+        gp = g[:, None] * self.p
+        if self.sigma > 0.0:
+            d_var = float(np.sum(gp * self.dv * self.z[None, :])) / (2.0 * self.sigma)
+        else:
+            d_var = 0.0
+        if self.m > _SMALL_M:
+            d_m = float(g @ (np.sum(self.p * self.v, axis=1) - self.out)) / self.m
+        else:
+            vbar = self.v @ self.w
+            d_m = 0.5 * float(g @ (((self.v - vbar[:, None]) ** 2) @ self.w))
+        d_source = None
+        if self.stencil is not None:
+            index, weights = self.stencil
+            d_source = np.bincount(index.ravel(), weights=(gp.reshape(-1, 1) * weights).ravel(),
+                                   minlength=n_grid + 1)
+        return d_source, d_var, d_m
+
+
+class _ZeroTemperatureTop:
+    """Ψ_{K−1}(u) = (1/μ) ln E_z exp(μ |u + s z|) in closed form, with ∂/∂s and ∂/∂μ."""
+
+    def __init__(self, u, s, mu):
+        a = np.abs(u)
+        upper = a / s + mu * s
+        lower = mu * s - a / s
+        ratio = np.exp(-2.0 * mu * a + special.log_ndtr(lower) - special.log_ndtr(upper))
+        big = special.ndtr(upper)
+        B = big * (1.0 + ratio)
+        log_B = special.log_ndtr(upper) + np.log1p(ratio)
+        out = a + 0.5 * mu * s**2 + log_B / mu
+        rho = _INV_SQRT_2PI * np.exp(-0.5 * upper**2) / B
+        tilt = (1.0 - ratio) / (1.0 + ratio)  # (E₊ − E₋)/(E₊ + E₋) for u ≥ 0
+        self.d_s = mu * s + 2.0 * rho
+        self.d_mu = (-out + a * tilt + mu * s**2 + 2.0 * s * rho) / mu
+        self.out = out
+        self.s = s
+
+    def backward(self, g, n_grid):
+        return None, float(g @ self.d_s) / (2.0 * self.s), float(g @ self.d_mu)
+
+
+class _ParisiFunctional:
+    """P(q, m) and its gradient for the k-RSB SK order parameter (finite β or T = 0).
+
+    ``beta=None`` selects the zero-temperature functional (then ``q`` ends with
+    q_K = 1 and ``m`` holds μ_1..μ_{K−1}); the value is −e₀ for it, φ otherwise.
+    """
+
+    def __init__(self, beta, h, grid_scale=None, dxi=0.04):
+        self.beta = beta
+        self.h = h
+        if beta is None:
+            self.field = h
+            self.var_scale = 1.0
+            y_max = abs(h) + 25.0
+            scale = 0.02 if grid_scale is None else grid_scale
+        else:
+            self.field = beta * h
+            self.var_scale = beta**2
+            y_max = beta * abs(h) + 11.0 * beta + 20.0 + 2.0 * beta**2
+            scale = 0.25 if grid_scale is None else grid_scale
+        self.grid = _EvenGrid(scale, y_max, dxi)
+
+    def _spacing(self, sigma, q_above):
+        if self.beta is None:
+            width = 0.5 * math.sqrt(max(1.0 - q_above, 1e-300))  # the scale of Ψ_{l+1}
+        else:
+            width = 0.5 * math.pi  # ln cosh is analytic in |Im y| < π/2
+        return min(0.5, 0.18 * width / sigma) if sigma > 0.0 else 0.5
+
+    def value_and_grad(self, q, m):
+        """(P, ∂P/∂q (K,), ∂P/∂m (K−1,), ∂P/∂y0) for nondecreasing q (K,) and m (K−1,)."""
+        q = np.asarray(q, dtype=np.float64)
+        m = np.asarray(m, dtype=np.float64)
+        K = len(q)
+        zero_t = self.beta is None
+        steps = self.var_scale * np.diff(np.concatenate([[0.0], q]))  # σ_l² for l = 0..K−1
+        steps = np.maximum(steps, 0.0)
+        levels = []
+        source = None
+        for l in range(K - 1, -1, -1):
+            y_out = self.grid.y if l >= 1 else np.array([self.field])
+            sigma = math.sqrt(steps[l])
+            m_l = m[l - 1] if l >= 1 else 0.0
+            if zero_t and l == K - 1:
+                level = _ZeroTemperatureTop(y_out, sigma, m_l)
+            else:
+                level = _Level(y_out, sigma, m_l, self._spacing(sigma, q[l] if l < K else 1.0),
+                               source, self.grid)
+            levels.append(level)
+            source = level.out - _log_2cosh(y_out) if l >= 1 else None
+        phi0 = float(levels[-1].out[0])
+        d_field = float(np.sum(levels[-1].p * levels[-1].dv)) if not isinstance(
+            levels[-1], _ZeroTemperatureTop) else float("nan")
+        # penalty and constants
+        m_ext = np.concatenate([[0.0], m, [1.0]])
+        if zero_t:
+            penalty = 0.25 * float(np.sum(m * (q[1:] ** 2 - q[:-1] ** 2)))
+            value = phi0 - penalty
+            d_q = -0.25 * 2.0 * q * (m_ext[:-1] - m_ext[1:])[:K]
+            d_q[-1] = 0.0
+            d_m = -0.25 * (q[1:] ** 2 - q[:-1] ** 2)
+        else:
+            b2 = self.var_scale
+            penalty = 0.25 * b2 * (float(np.sum(m * (q[1:] ** 2 - q[:-1] ** 2))) + 1.0 - q[-1] ** 2)
+            value = _LN2 + phi0 + 0.5 * b2 * (1.0 - q[-1]) - penalty
+            d_q = -0.5 * b2 * q * (m_ext[:-1] - m_ext[1:])
+            d_q[-1] -= 0.5 * b2
+            d_m = -0.25 * b2 * (q[1:] ** 2 - q[:-1] ** 2)
+        # adjoint recursion: g = ∂P/∂Φ_l
+        g = np.ones(1)
+        d_steps = np.zeros(K)
+        for level, l in zip(reversed(levels), range(K)):
+            d_source, d_var, d_mass = level.backward(g, self.grid.n)
+            d_steps[l] = d_var
+            if l >= 1:
+                d_m[l - 1] += d_mass
+            g = d_source
+        # σ_l² = s (q_{l+1} − q_l), q_0 = 0
+        d_q += self.var_scale * d_steps
+        d_q[:-1] -= self.var_scale * d_steps[1:]
+        if zero_t:
+            d_q[-1] = 0.0  # q_K = 1 is fixed
+        return value, d_q, d_m, d_field
