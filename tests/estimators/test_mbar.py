@@ -110,6 +110,7 @@ def test_registered_front_doors():
     assert len(meta["n_uncorrelated"]) == len(meta["ladder"]) and meta["round_trips"] > 0
     exact, _, _ = brute_thermo(model, [0.7])
     assert abs(float(estimate) - exact[0]) < 4 * float(estimate.stderr)
+    assert "mbar" in sm.available_methods(model)
     thermo = sm.thermo(model, [0.2, 0.7], method="mbar", n_sweeps=N_SWEEPS, seed=4)
     assert thermo.specific_heat.stderr.shape == (2,)
 

@@ -206,6 +206,8 @@ def test_continuous_couplings_are_refused():
         wang_landau(model)
     with pytest.raises(ValueError, match="does not apply"):
         sm.log_z(model, 0.5, method="wang-landau")
+    assert "wang-landau" not in sm.available_methods(model)
+    assert "wang-landau" in sm.available_methods(Ising.square(4))
 
 
 def test_not_an_ising_model_and_bad_beta():

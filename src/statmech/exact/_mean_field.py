@@ -46,10 +46,13 @@ def _uniform_all_to_all(model: Ising) -> tuple[float | None, str | None]:
     edges = np.asarray(model.edges, dtype=np.int64)
     couplings = np.asarray(model.couplings, dtype=np.float64)
     off = edges[:, 0] != edges[:, 1]
+    n_pairs = n * (n - 1) // 2
+    if int(np.count_nonzero(off)) < n_pairs:  # cheap early exit for sparse lattices
+        return None, (f"it needs every pair of sites coupled (all-to-all); this model has "
+                      f"{int(np.count_nonzero(off))} bonds for {n_pairs} pairs")
     low = np.minimum(edges[off, 0], edges[off, 1])
     high = np.maximum(edges[off, 0], edges[off, 1])
     keys, inverse = np.unique(low * n + high, return_inverse=True)
-    n_pairs = n * (n - 1) // 2
     if keys.size != n_pairs:
         return None, (f"it needs every pair of sites coupled (all-to-all); this model couples "
                       f"{keys.size} of the {n_pairs} pairs")

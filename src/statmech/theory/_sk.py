@@ -327,20 +327,21 @@ def at_line_temperature(field):
 _STENCIL = np.arange(-2, 4)  # 6-point Lagrange stencil offsets
 
 
+def _lagrange_coefficients():
+    """Monomial coefficients C (6, 6) with L_k(t) = Σ_j C[j, k] t^j (Lagrange basis on −2..3)."""
+    nodes = _STENCIL.astype(np.float64)
+    vander = np.vander(nodes, len(nodes), increasing=True)  # V[i, j] = node_i^j
+    return np.linalg.inv(vander)  # L_k(t) = Σ_j inv(V)[j, k] t^j
+
+
+_LAGRANGE = _lagrange_coefficients()
+_LAGRANGE_SLOPE = np.arange(1, 6)[:, None] * _LAGRANGE[1:]  # coefficients of L_k'(t)
+
+
 def _lagrange_weights(t):
     """6-point Lagrange weights and their t-derivatives at offsets −2..3 for t ∈ [0, 1)."""
-    diff = t[:, None] - _STENCIL[None, :].astype(np.float64)
-    n = len(_STENCIL)
-    weights = np.empty((len(t), n))
-    slopes = np.zeros((len(t), n))
-    for k in range(n):
-        others = [p for p in range(n) if p != k]
-        denom = np.prod([_STENCIL[k] - _STENCIL[p] for p in others]).astype(np.float64)
-        weights[:, k] = np.prod(diff[:, others], axis=1) / denom
-        for p in others:
-            rest = [r for r in others if r != p]
-            slopes[:, k] += np.prod(diff[:, rest], axis=1) / denom
-    return weights, slopes
+    powers = t[:, None] ** np.arange(6)[None, :]
+    return powers @ _LAGRANGE, powers[:, :5] @ _LAGRANGE_SLOPE
 
 
 class _EvenGrid:
@@ -398,7 +399,7 @@ class _Level:
     """One step Φ_out(y) = (1/m) ln E_z exp(m Φ_in(y + σz)) (or E_z Φ_in when m = 0), with its adjoint."""
 
     def __init__(self, y_out, sigma, m, spacing, source, grid):
-        half_width = 10.0 + m * sigma
+        half_width = 9.0 + m * sigma  # e^{−z²/2} < 3e−18 beyond, tilted by e^{mσz}
         if sigma > 0.0:
             z, w = _gauss_nodes(spacing, half_width)
         else:
@@ -478,21 +479,34 @@ class _ParisiFunctional:
         if beta is None:
             self.field = h
             self.var_scale = 1.0
-            y_max = abs(h) + 25.0
+            y_max = 25.0
             scale = 0.02 if grid_scale is None else grid_scale
         else:
             self.field = beta * h
             self.var_scale = beta**2
-            y_max = beta * abs(h) + 11.0 * beta + 20.0 + 2.0 * beta**2
+            # Φ_l − ln 2cosh y is constant to ~e^{−2y + 2β²} beyond y_max (h only sets where
+            # Φ_0 is read, not the Φ_l themselves)
+            y_max = 22.0 + 2.0 * beta**2
             scale = 0.25 if grid_scale is None else grid_scale
         self.grid = _EvenGrid(scale, y_max, dxi)
 
-    def _spacing(self, sigma, q_above):
+    def _spacing(self, sigma, smoothing):
+        """Trapezoid spacing in z for a Gaussian of width σ over Φ_{l+1}.
+
+        The error of the trapezoid rule for an integrand analytic in a strip of
+        half-width d (in z) is ~exp(−2πd/spacing); spacing = 0.18 d gives ~1e−16 with
+        margin. Φ_K = ln cosh y is analytic in |Im y| < π/2 and Φ_{l+1}, smoothed by a
+        Gaussian of variance V = ``smoothing``, is taken as analytic in
+        |Im y| < √((π/2)² + V); at T = 0, Ψ_{l+1} (the kink |u| smoothed by V) in
+        |Im u| < √V / 2.
+        """
+        if sigma <= 0.0:
+            return 0.5
         if self.beta is None:
-            width = 0.5 * math.sqrt(max(1.0 - q_above, 1e-300))  # the scale of Ψ_{l+1}
+            width = 0.5 * math.sqrt(max(smoothing, 1e-300))
         else:
-            width = 0.5 * math.pi  # ln cosh is analytic in |Im y| < π/2
-        return min(0.5, 0.18 * width / sigma) if sigma > 0.0 else 0.5
+            width = math.sqrt(0.25 * math.pi**2 + smoothing)
+        return min(0.6, 0.18 * width / sigma)
 
     def value_and_grad(self, q, m):
         """(P, ∂P/∂q (K,), ∂P/∂m (K−1,), ∂P/∂y0) for nondecreasing q (K,) and m (K−1,)."""
@@ -511,8 +525,9 @@ class _ParisiFunctional:
             if zero_t and l == K - 1:
                 level = _ZeroTemperatureTop(y_out, sigma, m_l)
             else:
-                level = _Level(y_out, sigma, m_l, self._spacing(sigma, q[l] if l < K else 1.0),
-                               source, self.grid)
+                top = 1.0 if zero_t else q[-1]
+                smoothing = self.var_scale * (top - q[l])  # variance already applied to Φ_{l+1}
+                level = _Level(y_out, sigma, m_l, self._spacing(sigma, smoothing), source, self.grid)
             levels.append(level)
             source = level.out - _log_2cosh(y_out) if l >= 1 else None
         phi0 = float(levels[-1].out[0])
@@ -548,3 +563,133 @@ class _ParisiFunctional:
         if zero_t:
             d_q[-1] = 0.0  # q_K = 1 is fixed
         return value, d_q, d_m, d_field
+
+
+# ------------------------------------------------------------ the minimisation
+_Q_FLOOR = 1e-12  # stick-breaking fractions stay in [1e−12, 1 − 1e−12]: σ_l > 0, q_K < 1
+
+
+def _encode_fractions(values):
+    """Stick-breaking: 0 ≤ v_1 ≤ … ≤ v_n ≤ 1 from fractions u_l = (v_l − v_{l−1}) / (1 − v_{l−1})."""
+    previous = np.concatenate([[0.0], values[:-1]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        fractions = np.where(previous < 1.0, (values - previous) / (1.0 - previous), 0.0)
+    return fractions
+
+
+def _decode_fractions(fractions):
+    """v_l = v_{l−1} + (1 − v_{l−1}) u_l (v_0 = 0); 1 − v_l = Π_{j ≤ l} (1 − u_j)."""
+    return 1.0 - np.cumprod(1.0 - fractions)
+
+
+def _fractions_grad(fractions, grad_values):
+    """Chain rule of :func:`_decode_fractions`: ∂P/∂u from ∂P/∂v."""
+    values = _decode_fractions(fractions)
+    previous = np.concatenate([[0.0], values[:-1]])
+    total = np.zeros(len(fractions))
+    carry = 0.0
+    for l in range(len(fractions) - 1, -1, -1):
+        carry = grad_values[l] + carry
+        total[l] = carry * (1.0 - previous[l])
+        carry *= 1.0 - fractions[l]
+    return total
+
+
+class _Parametrisation:
+    """Box-constrained coordinates θ for (q, m): stick-breaking fractions, as L-BFGS-B needs."""
+
+    def __init__(self, K, zero_temperature):
+        self.K = K
+        self.zero_t = zero_temperature
+        self.n_q = K - 1 if zero_temperature else K  # at T = 0, q_K = 1 is fixed
+        self.n_m = K - 1
+
+    def bounds(self):
+        q_bounds = [(_Q_FLOOR, 1.0 - _Q_FLOOR)] * self.n_q
+        if self.zero_t:  # μ_l = Σ_{j ≤ l} d_j, d_1 ≥ 1e−6 (μ > 0 at the closed-form top)
+            m_bounds = [(1e-6, None)] + [(0.0, None)] * (self.n_m - 1)
+        else:
+            m_bounds = [(0.0, 1.0)] * self.n_m
+        return q_bounds + m_bounds
+
+    def encode(self, q, m):
+        q_free = q[: self.n_q]
+        m_part = np.diff(np.concatenate([[0.0], m])) if self.zero_t else _encode_fractions(m)
+        theta = np.concatenate([_encode_fractions(q_free), m_part])
+        lower = np.array([b[0] for b in self.bounds()])
+        upper = np.array([np.inf if b[1] is None else b[1] for b in self.bounds()])
+        return np.clip(theta, lower, upper)
+
+    def decode(self, theta):
+        q = _decode_fractions(theta[: self.n_q])
+        if self.zero_t:
+            q = np.concatenate([q, [1.0]])
+            m = np.cumsum(theta[self.n_q:])
+        else:
+            m = _decode_fractions(theta[self.n_q:])
+        return q, m
+
+    def grad(self, theta, d_q, d_m):
+        g_q = _fractions_grad(theta[: self.n_q], d_q[: self.n_q])
+        if self.zero_t:
+            g_m = np.cumsum(d_m[::-1])[::-1]
+        else:
+            g_m = _fractions_grad(theta[self.n_q:], d_m)
+        return np.concatenate([g_q, g_m])
+
+
+def _minimise(functional, q, m, max_iter=3000):
+    """Minimise P over (q, m) from a starting point; returns (P, q, m, info)."""
+    zero_t = functional.beta is None
+    param = _Parametrisation(len(q), zero_t)
+    evaluations = [0]
+
+    def objective(theta):
+        evaluations[0] += 1
+        qq, mm = param.decode(theta)
+        value, d_q, d_m, _ = functional.value_and_grad(qq, mm)
+        return value, param.grad(theta, d_q, d_m)
+
+    theta0 = param.encode(np.asarray(q, float), np.asarray(m, float))
+    result = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B", bounds=param.bounds(),
+                               options={"maxiter": max_iter, "maxfun": 2 * max_iter, "ftol": 1e-14,
+                                        "gtol": 1e-9, "maxcor": 30})
+    qq, mm = param.decode(result.x)
+    value = functional.value_and_grad(qq, mm)[0]
+    info = {"iterations": int(result.nit), "evaluations": evaluations[0],
+            "converged": bool(result.success), "message": str(result.message),
+            "projected_gradient": float(np.max(np.abs(result.jac))) if len(result.jac) else 0.0}
+    return value, qq, mm, info
+
+
+def _refine(q, m, k_new, zero_temperature):
+    """A k_new-step starting point resampled from a k-step solution (k_new > k).
+
+    The k-step levels are read as samples of smooth functions of a level
+    coordinate ν: breakpoint m_l at ν = l (m_0 = 0) and q_l at ν = l − ½ for
+    l < K; the top (plateau) level q_K is kept. Both are resampled at k_new
+    evenly spaced levels over the same ν range by linear interpolation (linear
+    extrapolation below the first level, kept inside [0, q_K]).
+    """
+    q = np.asarray(q, float)
+    m = np.asarray(m, float)
+    K, K_new = len(q), k_new + 1
+    if K == 1:  # from RS: evenly spaced levels below the RS plateau
+        new_q = q[0] * np.concatenate([(np.arange(1, K_new) - 0.5) / (K_new - 1), [1.0]])
+        new_m = (1.0 if zero_temperature else 0.5) * np.arange(1, K_new) / (K_new - 1)
+        return new_q, new_m
+    scale = (K - 1) / (K_new - 1)
+    nu_m = np.arange(K)  # m_0 = 0, m_1 .. m_{K−1}
+    new_m = np.interp(scale * np.arange(1, K_new), nu_m, np.concatenate([[0.0], m]))
+    nu_q = np.arange(1, K) - 0.5
+    new_nu_q = scale * (np.arange(1, K_new) - 0.5)
+    new_q = np.interp(new_nu_q, nu_q, q[:-1])
+    if K > 2:  # linear extrapolation below ν = ½
+        slope = (q[1] - q[0]) / (nu_q[1] - nu_q[0])
+        below = new_nu_q < nu_q[0]
+        new_q[below] = q[0] + slope * (new_nu_q[below] - nu_q[0])
+    else:
+        below = new_nu_q < nu_q[0]
+        new_q[below] = q[0] * new_nu_q[below] / nu_q[0]
+    new_q = np.clip(new_q, 0.0, q[-1])
+    return np.concatenate([new_q, [q[-1]]]), new_m

@@ -1,0 +1,318 @@
+"""Sweeps: run every task of a study, locally in parallel or on a Dask cluster, into a result store.
+
+:func:`run_sweep` validates the study, creates (or resumes) the store, then
+computes the pending tasks with :func:`compute_task` — in this process
+(``workers=1``), in a pool of ``workers`` spawned processes (the default,
+one per CPU), or on a Dask distributed cluster (``scheduler="tcp://host:port"``).
+Workers only compute and return plain dicts; this process writes each result
+to the store as it arrives, one transaction per task. A task that raises is
+stored as failed with its error message and the sweep goes on.
+
+Worker processes are started with the "spawn" method (forking a process that
+has started JAX's threads is unsafe). A script that calls :func:`run_sweep`
+with ``workers > 1`` therefore needs the usual ``if __name__ == "__main__":`` guard.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import dataclasses
+import math
+import multiprocessing
+import os
+import pathlib
+import socket
+import time
+import traceback
+
+import numpy as np
+
+from statmech.studies._store import ResultStore, StoreError
+from statmech.studies._study import build_model, load_study, takes_seed
+
+
+@dataclasses.dataclass(frozen=True)
+class SweepSummary:
+    """What a sweep did: tasks computed now (``n_done``), found done already
+    (``n_skipped``), failed now (``n_failed``, with ``failures``: (coords, error)
+    pairs), the wall time in ``seconds``, and where the results are (``store``)."""
+
+    store: pathlib.Path
+    n_tasks: int
+    n_done: int
+    n_skipped: int
+    n_failed: int
+    seconds: float
+    failures: tuple = ()
+
+    @property
+    def tasks_per_second(self) -> float:
+        computed = self.n_done + self.n_failed
+        return computed / self.seconds if self.seconds > 0 else math.nan
+
+    def __str__(self) -> str:
+        text = (f"{self.n_done} done, {self.n_skipped} skipped (done before), {self.n_failed} failed "
+                f"of {self.n_tasks} tasks in {self.seconds:.1f} s -> {self.store}")
+        for coords, error in self.failures[:5]:
+            point = ", ".join(f"{k}={v}" for k, v in coords.items())
+            text += f"\n  failed at {point}: {error}"
+        if len(self.failures) > 5:
+            text += f"\n  ... and {len(self.failures) - 5} more (see the store's tasks table)"
+        return text
+
+
+def default_store_path(study_path) -> pathlib.Path:
+    """The store a study writes to when none is given: the study file with suffix ``.sqlite``."""
+    return pathlib.Path(study_path).with_suffix(".sqlite")
+
+
+# ------------------------------------------------------------------ one task
+def compute_task(task: dict) -> dict:
+    """Compute one task (a plain dict: task_id, config, seed) and return a plain dict.
+
+    ``thermo(model, beta, method, **options)`` with ``seed=`` added for
+    methods that are not exact; the model is ``ensemble.sample(seed)`` for
+    disorder kinds. Returns task_id, status ("done" or "failed"), results
+    (one {quantity, value, stderr, meta} per available quantity), method (the
+    method actually used, e.g. what "auto" chose), meta, seconds, host, error.
+    Never raises for a failure of the computation itself.
+    """
+    start = time.perf_counter()
+    outcome = {"task_id": task["task_id"], "host": socket.gethostname(), "pid": os.getpid()}
+    try:
+        from statmech.thermo import thermo
+
+        config = task["config"]
+        model = build_model(config["model"], task["seed"])
+        options = dict(config["options"])
+        if takes_seed(config["method"]):
+            options["seed"] = int(task["seed"])
+        result = thermo(model, float(config["beta"]), method=config["method"], **options)
+        task_meta = dict(result.meta)
+        rows = []
+        for name in result.available():
+            estimate = getattr(result, name)
+            # per-quantity metadata (diagnostics such as tau_int, ESS, R-hat); what the task's
+            # meta already records, and beta / n_sites (grid coordinates), is not repeated
+            meta = {k: v for k, v in estimate.meta.items()
+                    if k not in ("beta", "n_sites") and not (k in task_meta and _same(task_meta[k], v))}
+            rows.append({"quantity": name, "value": float(estimate.value),
+                         "stderr": None if estimate.stderr is None else float(estimate.stderr),
+                         "meta": _jsonable(meta) if meta else None})
+        outcome.update(status="done", results=rows, method=result.method, error=None,
+                       meta=_jsonable(task_meta) if task_meta else None)
+    except Exception as error:  # noqa: BLE001 - a failed task is data, stored with its message
+        outcome.update(status="failed", results=[], method=None, error=_one_line(error),
+                       meta={"traceback": traceback.format_exc()})
+    outcome["seconds"] = time.perf_counter() - start
+    return outcome
+
+
+def _same(a, b) -> bool:
+    try:
+        return bool(np.all(a == b)) if np.shape(a) == np.shape(b) else False
+    except Exception:  # noqa: BLE001 - incomparable objects are kept
+        return False
+
+
+def _one_line(error: BaseException) -> str:
+    return " ".join(f"{type(error).__name__}: {error}".split())
+
+
+def _jsonable(value, limit: int = 10_000):
+    """Plain JSON types: numbers, strings, lists, dicts (arrays as lists, other objects by repr)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, dict) or hasattr(value, "items"):
+        return {str(k): _jsonable(v, limit) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v, limit) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "__array__"):
+        array = np.asarray(value)
+        if array.dtype.kind in "biuf" and array.size <= limit:
+            return array.tolist()
+        return f"<array shape={array.shape} dtype={array.dtype}>"
+    return repr(value)
+
+
+# ------------------------------------------------------------------ the sweep
+def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler: str | None = None,
+              resume: bool = False, progress: bool = True) -> SweepSummary:
+    """Run the study at ``study_path`` into the result store at ``store_path``.
+
+    ``store_path`` defaults to the study file with suffix ``.sqlite``.
+    ``workers``: number of local processes (default: the number of CPUs;
+    1 computes in this process). ``scheduler``: address of a Dask
+    distributed scheduler (``"tcp://host:port"``) to run the tasks on instead;
+    its workers need statmech installed. ``resume=True`` continues an
+    existing store made from the same study (same study hash), skipping
+    tasks already done and re-running failed or unfinished ones; without it an
+    existing store is refused. The study is fully validated before anything
+    is computed or written (:class:`StudyError`); a foreign, corrupt or
+    mismatched store is refused (:class:`StoreError`).
+    Returns a :class:`SweepSummary`.
+    """
+    if workers is not None and scheduler is not None:
+        raise ValueError("give either workers (local processes) or scheduler (a Dask cluster), not both")
+    if workers is not None:
+        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+            raise ValueError(f"workers must be a positive int, got {workers!r}")
+        workers = int(workers)
+    if scheduler is not None and not isinstance(scheduler, str):
+        raise TypeError(f"scheduler must be an address string such as 'tcp://10.0.0.1:8786', got {scheduler!r}")
+
+    study = load_study(study_path)
+    store_path = pathlib.Path(store_path) if store_path is not None else default_store_path(study_path)
+    store = _open_store(study, store_path, resume)
+    start = time.perf_counter()
+    try:
+        counts = store.counts()
+        pending = [{"task_id": t["task_id"], "config": t["config"], "seed": t["seed"], "coords": t["coords"]}
+                   for t in store.tasks() if t["status"] != "done"]
+        tally = {"done": 0, "failed": 0}
+        failures = []
+        with _progress_bar(progress, len(pending), study.name) as advance:
+            def on_outcome(task, outcome):
+                store.record(outcome)
+                tally[outcome["status"]] += 1
+                if outcome["status"] == "failed":
+                    failures.append((task["coords"], outcome["error"]))
+                advance(tally["failed"])
+
+            if not pending:
+                pass
+            elif scheduler is not None:
+                _run_dask(pending, scheduler, on_outcome)
+            elif workers == 1 or len(pending) == 1:
+                for task in pending:
+                    on_outcome(task, compute_task(_payload(task)))
+            else:
+                _run_processes(pending, workers or os.cpu_count() or 1, on_outcome)
+    finally:
+        store.close()
+    return SweepSummary(store=store_path, n_tasks=sum(counts.values()), n_done=tally["done"],
+                        n_skipped=counts["done"], n_failed=tally["failed"],
+                        seconds=time.perf_counter() - start, failures=tuple(failures))
+
+
+def _open_store(study, store_path: pathlib.Path, resume: bool) -> ResultStore:
+    if not store_path.exists():
+        return ResultStore.create(store_path, study, study.tasks())
+    if not resume:
+        raise StoreError(f"{store_path}: a store already exists; pass resume=True (--resume) to continue it, "
+                         "or give another store path")
+    with ResultStore.open(store_path, writable=False) as existing:  # read-only first: refuse without writing
+        info = existing.study_info()
+    if info["study_hash"] != study.study_hash:
+        raise StoreError(f"{store_path}: made from a different study ({info['name']!r}, hash "
+                         f"{info['study_hash'][:12]}; this study {study.name!r} has hash "
+                         f"{study.study_hash[:12]}); give a new store path for a changed study")
+    return ResultStore.open(store_path, writable=True)
+
+
+def _payload(task: dict) -> dict:
+    return {"task_id": task["task_id"], "config": task["config"], "seed": task["seed"]}
+
+
+def _run_processes(pending, workers: int, on_outcome) -> None:
+    """A pool of spawned processes; at most 2 × workers tasks queued at a time."""
+    context = multiprocessing.get_context("spawn")
+    queue = iter(pending)
+    window = 2 * workers
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        in_flight: dict = {}
+        try:
+            for task in queue:
+                in_flight[pool.submit(compute_task, _payload(task))] = task
+                if len(in_flight) >= window:
+                    break
+            while in_flight:
+                finished, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
+                for future in finished:
+                    task = in_flight.pop(future)
+                    try:
+                        outcome = future.result()
+                    except concurrent.futures.process.BrokenProcessPool as error:
+                        raise RuntimeError(
+                            "a worker process died (out of memory, or killed); the finished tasks are "
+                            "stored: re-run with resume=True (--resume) to compute the rest") from error
+                    on_outcome(task, outcome)
+                    following = next(queue, None)
+                    if following is not None:
+                        in_flight[pool.submit(compute_task, _payload(following))] = following
+        except BaseException:
+            for future in in_flight:
+                future.cancel()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _run_dask(pending, scheduler: str, on_outcome) -> None:
+    """Submit the tasks to a Dask distributed scheduler; store each result as it completes."""
+    try:
+        from distributed import Client, as_completed
+    except ImportError as error:  # pragma: no cover - distributed is a dependency
+        raise ImportError("scheduler= needs Dask distributed: pip install 'dask[distributed]'") from error
+    try:
+        client = Client(scheduler, timeout="30s")
+    except OSError as error:
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {error}; start one with "
+                         "`dask scheduler` and workers with `dask worker ADDRESS`") from None
+    try:
+        n_threads = max(1, sum(client.nthreads().values()))
+        window = max(8, 4 * n_threads)
+        queue = iter(pending)
+        in_flight: dict = {}
+        for task in queue:
+            in_flight[client.submit(compute_task, _payload(task), pure=False)] = task
+            if len(in_flight) >= window:
+                break
+        completed = as_completed(list(in_flight))
+        for future in completed:
+            task = in_flight.pop(future)
+            try:
+                outcome = future.result()
+            except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: stored as a failed task
+                outcome = {"task_id": task["task_id"], "status": "failed", "results": [],
+                           "error": _one_line(error), "method": None, "meta": None, "seconds": None,
+                           "host": None}
+            on_outcome(task, outcome)
+            following = next(queue, None)
+            if following is not None:
+                new = client.submit(compute_task, _payload(following), pure=False)
+                in_flight[new] = following
+                completed.add(new)
+            future.release()
+    finally:
+        client.close()
+
+
+class _progress_bar:
+    """A Rich progress bar on stderr (``enabled=False``: nothing shown); yields ``advance(n_failed)``."""
+
+    def __init__(self, enabled: bool, total: int, name: str):
+        self.enabled, self.total, self.name = enabled, total, name
+        self._progress = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return lambda n_failed: None
+        from rich.console import Console
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                                   TimeRemainingColumn)
+
+        self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                  TextColumn("{task.fields[failed]}"), TimeElapsedColumn(),
+                                  TimeRemainingColumn(), console=Console(stderr=True))
+        self._progress.start()
+        bar = self._progress.add_task(self.name, total=self.total, failed="")
+
+        def advance(n_failed):
+            self._progress.update(bar, advance=1, failed=f"[red]{n_failed} failed" if n_failed else "")
+
+        return advance
+
+    def __exit__(self, *exc):
+        if self._progress is not None:
+            self._progress.stop()

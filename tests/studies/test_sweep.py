@@ -1,0 +1,365 @@
+"""Sweeps: values, resume, the kill test, Dask, failures, malformed studies and exports.
+
+The kill test runs a sweep in a subprocess, SIGKILLs it when part of the
+tasks are stored, resumes it, and requires the store to equal an
+uninterrupted sweep's bit for bit (no duplicates, no partial tasks).
+"""
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import statmech as sm
+from statmech.models._disorder import EdwardsAnderson
+from statmech.studies._export import export_results, load_results, results_table
+from statmech.studies._store import ResultStore, StoreError
+from statmech.studies._study import StudyError, load_study
+from statmech.studies._sweep import compute_task, run_sweep
+
+CHAIN_STUDY = """\
+[study]
+name = "chain-transfer"
+[model]
+kind = "ising-chain"
+periodic = true
+J = 1.0
+h = 0.0
+[method]
+name = "transfer"
+[grid]
+L = [4, 6]
+beta = [0.2, 0.5, 1.0]
+"""
+
+# 40 exact tasks on Edwards–Anderson instances (disorder seeds), ~0.05 s each.
+KILL_STUDY = """\
+[study]
+name = "ea-kill"
+[model]
+kind = "edwards-anderson"
+L = 7
+couplings = "gaussian"
+[method]
+name = "transfer"
+[grid]
+beta = [0.3, 0.6, 0.9, 1.2]
+seeds = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+"""
+
+
+def write(tmp_path, text, name="study.toml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def dump(store_path):
+    """Every task (id, status) and result row, floats as hex: a bit-for-bit fingerprint."""
+    connection = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True)
+    try:
+        tasks = connection.execute("SELECT task_id, status FROM tasks ORDER BY position").fetchall()
+        rows = connection.execute("SELECT task_id, quantity, value, stderr FROM results "
+                                  "ORDER BY task_id, quantity").fetchall()
+    finally:
+        connection.close()
+    hexed = [(t, q, None if v is None else float(v).hex(), None if e is None else float(e).hex())
+             for t, q, v, e in rows]
+    return tasks, hexed
+
+
+def count_done(store_path):
+    connection = sqlite3.connect(f"file:{store_path}?mode=ro", uri=True, timeout=5)
+    try:
+        return connection.execute("SELECT count(*) FROM tasks WHERE status = 'done'").fetchone()[0]
+    finally:
+        connection.close()
+
+
+# ------------------------------------------------------------------ values
+def test_grid_sweep_matches_direct_thermo_and_closed_form(tmp_path):
+    study = write(tmp_path, CHAIN_STUDY)
+    summary = run_sweep(study, tmp_path / "chain.sqlite", workers=1, progress=False)
+    assert (summary.n_tasks, summary.n_done, summary.n_skipped, summary.n_failed) == (6, 6, 0, 0)
+    ds = load_results(tmp_path / "chain.sqlite")
+    assert ds.sizes == {"L": 2, "beta": 3, "seed": 1}
+    assert list(ds.L.values) == [4, 6] and list(ds.beta.values) == [0.2, 0.5, 1.0]
+    for L in (4, 6):
+        for beta in (0.2, 0.5, 1.0):
+            direct = sm.thermo(sm.Ising.chain(L, J=1.0, h=0.0, periodic=True), beta, method="transfer")
+            point = ds.sel(L=L, beta=beta, seed=0)
+            for name in direct.available():
+                assert float(point[name]) == float(getattr(direct, name).value), name  # bit for bit
+                assert math.isnan(float(point[f"{name}_stderr"]))  # exact: no error bar
+            # independent closed form: Z = (2 cosh βJ)^L + (2 sinh βJ)^L for the periodic chain
+            closed = math.log((2 * math.cosh(beta)) ** L + (2 * math.sinh(beta)) ** L)
+            assert float(point["log_z"]) == pytest.approx(closed, rel=1e-12)
+    assert (ds.task_status.values == 1).all()
+
+
+def test_disorder_seeds_are_instances_and_mc_seeds_are_passed(tmp_path):
+    # Edwards–Anderson: seed k is ensemble.sample(k); enumeration gives log Z of that instance
+    study = write(tmp_path, """\
+[study]
+name = "ea"
+[model]
+kind = "edwards-anderson"
+L = 3
+couplings = "gaussian"
+[method]
+name = "enumerate"
+[grid]
+beta = [0.7]
+seeds = [3, 11]
+""")
+    run_sweep(study, tmp_path / "ea.sqlite", workers=1, progress=False)
+    ds = load_results(tmp_path / "ea.sqlite")
+    for seed in (3, 11):
+        model = EdwardsAnderson(3, couplings="gaussian").sample(seed)
+        # brute force over the 2^9 states, written here with plain NumPy
+        states = 1 - 2 * ((np.arange(2**9)[:, None] >> np.arange(9)) & 1)
+        edges, couplings = np.asarray(model.edges), np.asarray(model.couplings)
+        energies = -(states[:, edges[:, 0]] * states[:, edges[:, 1]] * couplings).sum(axis=1)
+        a = -0.7 * energies
+        expected = a.max() + math.log(np.exp(a - a.max()).sum())
+        assert float(ds.log_z.sel(beta=0.7, seed=seed)) == pytest.approx(expected, rel=1e-12)
+
+
+def test_monte_carlo_task_gets_the_grid_seed(tmp_path):
+    config = {"model": {"kind": "ising-chain", "L": 6, "J": 1.0, "h": 0.0, "periodic": True},
+              "method": "metropolis", "options": {"n_sweeps": 64, "n_chains": 2}, "beta": 0.4}
+    outcome = compute_task({"task_id": "t", "config": config, "seed": 5})
+    assert outcome["status"] == "done", outcome["error"]
+    direct = sm.thermo(sm.Ising.chain(6), 0.4, method="metropolis", n_sweeps=64, n_chains=2, seed=5)
+    other = sm.thermo(sm.Ising.chain(6), 0.4, method="metropolis", n_sweeps=64, n_chains=2, seed=6)
+    stored = {row["quantity"]: row for row in outcome["results"]}
+    assert stored["energy"]["value"] == float(direct.energy.value)
+    assert stored["energy"]["stderr"] == float(direct.energy.stderr)
+    assert stored["energy"]["value"] != float(other.energy.value)  # the seed matters
+    assert outcome["meta"]["seed"] == 5
+
+
+# ------------------------------------------------------------------ resume
+def test_resume_skips_done_tasks(tmp_path):
+    study = write(tmp_path, CHAIN_STUDY)
+    store = tmp_path / "chain.sqlite"
+    run_sweep(study, store, workers=1, progress=False)
+    reference = dump(store)
+    # simulate a crash: three tasks lose their results and go back to pending
+    connection = sqlite3.connect(store)
+    lost = [row[0] for row in connection.execute("SELECT task_id FROM tasks ORDER BY position DESC LIMIT 3")]
+    connection.executemany("DELETE FROM results WHERE task_id = ?", [(t,) for t in lost])
+    connection.executemany("UPDATE tasks SET status = 'pending' WHERE task_id = ?", [(t,) for t in lost])
+    connection.commit()
+    connection.close()
+    summary = run_sweep(study, store, resume=True, workers=1, progress=False)
+    assert (summary.n_done, summary.n_skipped, summary.n_failed) == (3, 3, 0)
+    assert dump(store) == reference
+    again = run_sweep(study, store, resume=True, workers=1, progress=False)
+    assert (again.n_done, again.n_skipped) == (0, 6)
+
+
+def test_existing_store_needs_resume_and_the_same_study(tmp_path):
+    study = write(tmp_path, CHAIN_STUDY)
+    store = tmp_path / "chain.sqlite"
+    run_sweep(study, store, workers=1, progress=False)
+    before = store.read_bytes(), store.stat().st_mtime_ns
+    with pytest.raises(StoreError, match="already exists.*resume"):
+        run_sweep(study, store, workers=1, progress=False)
+    changed = write(tmp_path, CHAIN_STUDY.replace("beta = [0.2, 0.5, 1.0]", "beta = [0.2, 0.5]"), "other.toml")
+    with pytest.raises(StoreError, match="different study"):
+        run_sweep(changed, store, resume=True, workers=1, progress=False)
+    assert (store.read_bytes(), store.stat().st_mtime_ns) == before
+    # comments and layout are not part of the study: the same study resumes
+    same = write(tmp_path, "# a comment\n" + CHAIN_STUDY.replace("J = 1.0", "J = 1"), "same.toml")
+    assert run_sweep(same, store, resume=True, workers=1, progress=False).n_skipped == 6
+
+
+def test_kill_minus_nine_then_resume_equals_an_uninterrupted_sweep(tmp_path):
+    study = write(tmp_path, KILL_STUDY)
+    reference_store = tmp_path / "reference.sqlite"
+    assert run_sweep(study, reference_store, workers=1, progress=False).n_done == 40
+
+    store = tmp_path / "killed.sqlite"
+    code = (f"from statmech.studies._sweep import run_sweep\n"
+            f"run_sweep({str(study)!r}, {str(store)!r}, workers=1, progress=False)\n")
+    process = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        deadline = time.monotonic() + 120
+        done_at_kill = None
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                pytest.fail(f"the sweep ended (status {process.returncode}) before it could be killed")
+            if store.exists() and count_done(store) >= 12:
+                os.kill(process.pid, signal.SIGKILL)
+                break
+            time.sleep(0.002)
+        else:
+            pytest.fail("the sweep made no progress in 120 s")
+        process.wait(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == -signal.SIGKILL
+    done_at_kill = count_done(store)
+    assert 12 <= done_at_kill < 40
+
+    # no partial task: every done task has all its quantities, no pending task has any
+    reference_tasks, reference_rows = dump(reference_store)
+    n_quantities = len(reference_rows) // 40
+    tasks, rows = dump(store)
+    per_task = {}
+    for task_id, *_ in rows:
+        per_task[task_id] = per_task.get(task_id, 0) + 1
+    status = dict(tasks)
+    assert all(per_task.get(t, 0) == (n_quantities if s == "done" else 0) for t, s in status.items())
+
+    summary = run_sweep(study, store, resume=True, workers=1, progress=False)
+    assert (summary.n_skipped, summary.n_done, summary.n_failed) == (done_at_kill, 40 - done_at_kill, 0)
+    tasks, rows = dump(store)
+    assert tasks == reference_tasks
+    assert len(rows) == len(set((t, q) for t, q, *_ in rows)) == len(reference_rows)
+    assert rows == reference_rows  # bit for bit
+
+
+# ------------------------------------------------------------------ parallel backends
+def test_process_pool_gives_the_same_values(tmp_path):
+    study = write(tmp_path, CHAIN_STUDY)
+    run_sweep(study, tmp_path / "serial.sqlite", workers=1, progress=False)
+    summary = run_sweep(study, tmp_path / "pool.sqlite", workers=2, progress=False)
+    assert summary.n_done == 6
+    assert dump(tmp_path / "pool.sqlite") == dump(tmp_path / "serial.sqlite")
+
+
+def test_dask_local_cluster_gives_the_same_values(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    study = write(tmp_path, CHAIN_STUDY)
+    run_sweep(study, tmp_path / "serial.sqlite", workers=1, progress=False)
+    with distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                  dashboard_address=None) as cluster:
+        summary = run_sweep(study, tmp_path / "dask.sqlite", scheduler=cluster.scheduler_address,
+                            progress=False)
+    assert (summary.n_done, summary.n_failed) == (6, 0)
+    assert dump(tmp_path / "dask.sqlite") == dump(tmp_path / "serial.sqlite")
+
+
+def test_workers_and_scheduler_are_exclusive(tmp_path):
+    study = write(tmp_path, CHAIN_STUDY)
+    with pytest.raises(ValueError, match="either workers .* or scheduler"):
+        run_sweep(study, tmp_path / "x.sqlite", workers=2, scheduler="tcp://127.0.0.1:1")
+    with pytest.raises(ValueError, match="workers must be a positive int"):
+        run_sweep(study, tmp_path / "x.sqlite", workers=0)
+    assert not (tmp_path / "x.sqlite").exists()
+
+
+# ------------------------------------------------------------------ failures
+def test_failing_tasks_are_stored_with_their_error_and_the_sweep_goes_on(tmp_path):
+    study = write(tmp_path, """\
+[study]
+name = "fails"
+[model]
+kind = "ising-chain"
+L = 4
+[method]
+name = "metropolis"
+[method.options]
+n_sweeps = -5
+[grid]
+beta = [0.2, 0.4]
+seeds = [0, 1]
+""")
+    store = tmp_path / "fails.sqlite"
+    summary = run_sweep(study, store, workers=1, progress=False)
+    assert (summary.n_done, summary.n_failed) == (0, 4)
+    assert "n_sweeps" in summary.failures[0][1] and "failed at" in str(summary)
+    with ResultStore.open(store) as opened:
+        tasks = opened.tasks()
+        assert all(t["status"] == "failed" and "n_sweeps" in t["error"] for t in tasks)
+        assert "Traceback" in tasks[0]["meta"]["traceback"]
+        assert opened.results() == []
+    assert (load_results(store).task_status.values == 2).all()
+    # resume re-runs failed tasks (explicitly asked for), never duplicating rows
+    again = run_sweep(study, store, resume=True, workers=1, progress=False)
+    assert (again.n_skipped, again.n_failed) == (0, 4)
+
+
+# ------------------------------------------------------------------ malformed studies
+BAD_STUDIES = {
+    "syntax": ("J = 1.0", "J = = 1.0", 6, "model.J", "TOML syntax error"),
+    "unknown key": ("J = 1.0", "J = 1.0\nspin = 3", 7, "model.spin", "unknown key"),
+    "negative size": ("L = [4, 6]", "L = [4, -6]", 11, "grid.L", "positive integer"),
+    "zero size": ("L = [4, 6]", "L = [0]", 11, "grid.L", "positive integer"),
+    "empty beta": ("beta = [0.2, 0.5, 1.0]", "beta = []", 12, "grid.beta", "empty"),
+    "negative beta": ("beta = [0.2, 0.5, 1.0]", "beta = [0.2, -1.0]", 12, "grid.beta", ">= 0"),
+    "unknown method": ('name = "transfer"', 'name = "transfr"', 9, "method.name", "unknown method"),
+    "unknown kind": ('kind = "ising-chain"', 'kind = "potts"', 4, "model.kind", "unknown model kind"),
+    "wrong type": ("periodic = true", 'periodic = "yes"', 5, "model.periodic", "true or false"),
+    "unknown option": ('name = "transfer"', 'name = "transfer"\n[method.options]\nn_sweeps = 10',
+                       11, "method.options.n_sweeps", "takes no option"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_STUDIES))
+def test_malformed_study_names_file_line_and_key_and_writes_nothing(tmp_path, case):
+    old, new, line, key, message = BAD_STUDIES[case]
+    good = write(tmp_path, CHAIN_STUDY)
+    store = tmp_path / "chain.sqlite"
+    run_sweep(good, store, workers=1, progress=False)
+    before = store.read_bytes(), store.stat().st_mtime_ns
+    assert old in CHAIN_STUDY
+    bad = write(tmp_path, CHAIN_STUDY.replace(old, new), "bad.toml")
+    for target, resume in ((store, True), (tmp_path / "new.sqlite", False)):
+        with pytest.raises(StudyError, match=message) as caught:
+            run_sweep(bad, target, resume=resume, workers=1, progress=False)
+        error = caught.value
+        assert (error.path, error.line, error.key) == (str(bad), line, key)
+        assert str(error).startswith(f"{bad}:{line}: {key}: ") and "\n" not in str(error)
+    assert (store.read_bytes(), store.stat().st_mtime_ns) == before
+    assert not (tmp_path / "new.sqlite").exists()
+
+
+def test_missing_study_file():
+    with pytest.raises(StudyError, match="no such study file"):
+        load_study("/nonexistent/study.toml")
+
+
+def test_inapplicable_method_is_refused_before_running(tmp_path):
+    bad = write(tmp_path, CHAIN_STUDY.replace('"transfer"', '"kaufman"'))
+    with pytest.raises(StudyError, match=r"'kaufman' does not apply.*L = 4") as caught:
+        run_sweep(bad, tmp_path / "x.sqlite", workers=1, progress=False)
+    assert caught.value.key == "method.name" and caught.value.line == 9
+
+
+# ------------------------------------------------------------------ exports
+def test_exports_netcdf_and_csv(tmp_path):
+    xr = pytest.importorskip("xarray")
+    pd = pytest.importorskip("pandas")
+    study = write(tmp_path, CHAIN_STUDY)
+    store = tmp_path / "chain.sqlite"
+    run_sweep(study, store, workers=1, progress=False)
+    dataset = load_results(store)
+    path = export_results(store, to="netcdf")
+    assert path == tmp_path / "chain.nc"
+    with xr.open_dataset(path, engine="netcdf4") as reopened:
+        for name in dataset.data_vars:
+            np.testing.assert_array_equal(reopened[name].values, dataset[name].values)
+        assert reopened.attrs["study_hash"] == dataset.attrs["study_hash"]
+        assert reopened.attrs["study_toml"] == CHAIN_STUDY
+    wide = pd.read_csv(export_results(store, to="csv", out=tmp_path / "wide.csv"))
+    assert len(wide) == 6 and list(wide.columns[:5]) == ["L", "beta", "seed", "status", "error"]
+    assert wide["log_z_stderr"].isna().all()
+    long = pd.read_csv(export_results(store, to="csv", out=tmp_path / "long.csv", layout="long"))
+    assert list(long.columns) == ["L", "beta", "seed", "quantity", "value", "stderr"]
+    assert len(long) == 6 * len(sm.thermo(sm.Ising.chain(4), 0.2, method="transfer").available())
+    row = long[(long.L == 6) & (long.beta == 0.5) & (long.quantity == "log_z")]
+    assert float(row.value.iloc[0]) == float(dataset.log_z.sel(L=6, beta=0.5, seed=0))
+    assert results_table(store).shape[0] == 6
+    with pytest.raises(ValueError, match="to must be one of"):
+        export_results(store, to="hdf5")
