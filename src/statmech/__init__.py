@@ -8,11 +8,13 @@ Curated public API (re-exports only; the implementation lives in private modules
     sm.thermo(m, [0.2, 0.44], method="auto") # Thermo
 """
 from statmech import mc, studies
-from statmech.models import Ising, Lattice
+from statmech.models import REM, SK, CurieWeiss, EdwardsAnderson, Ising, Lattice, RandomFieldIsing
+from statmech.studies import quenched, self_averaging
 from statmech.stats import Estimate
 from statmech.thermo import Moments, Thermo, available_methods, log_z, thermo
 from statmech.mc._sampling import sample
 from statmech.exact import (
+    curie_weiss_mean_field,
     all_states,
     ground_energy,
     CRITICAL_BETA,
@@ -29,7 +31,8 @@ from statmech.exact import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "mc", "studies",
+    "mc", "studies", "REM", "SK", "CurieWeiss", "EdwardsAnderson", "RandomFieldIsing", "quenched",
+    "self_averaging", "curie_weiss_mean_field",
     "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo", "sample",
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",
     "density_of_states", "all_states", "ground_energy", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",

@@ -99,7 +99,9 @@ def test_zero_and_huge_beta_are_finite_and_right():
     (sm.Ising.chain(50, h=0.1), "transfer"),
     (sm.Ising.square(32), "kaufman"),
     (sm.Ising.square(6, h=0.2), "transfer"),
-    (sm.Ising.from_couplings(np.ones((5, 5)) - np.eye(5)), "enumerate"),
+    (sm.Ising.from_couplings(np.ones((5, 5)) - np.eye(5)), "curie-weiss"),
+    (sm.Ising.from_couplings(np.arange(25.0).reshape(5, 5) + np.arange(25.0).reshape(5, 5).T
+                             - 2 * np.diag(np.diag(np.arange(25.0).reshape(5, 5)))), "enumerate"),
     (sm.Ising.cubic(2), "enumerate"),
 ])
 def test_auto_picks_the_best_applicable_exact_method(model, expected):

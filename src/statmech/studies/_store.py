@@ -12,12 +12,17 @@ Layout (schema version :data:`SCHEMA_VERSION`; ``PRAGMA application_id`` is
 ``config``, ``coords``, ``spec`` and ``meta`` are JSON. ``stderr`` is NULL for
 exact values; ``value`` is NULL only for NaN (SQLite stores NaN as NULL).
 
-Durability: the file is in WAL mode with ``synchronous = FULL``, and each
-finished task is written by :meth:`ResultStore.record` in ONE transaction
-(its result rows and its status together), so a crash at any moment leaves
-every task either wholly done or still pending: resuming recomputes only the
-tasks that were in flight. Only the sweep's client process writes; workers
-return plain dicts. One sweep at a time per store.
+Durability: the file is in WAL mode, and each finished task is written by
+:meth:`ResultStore.record` in ONE transaction (its result rows and its status
+together), so a crash at any moment leaves every task either wholly done or
+still pending — never a partial task. If the sweep's process dies (``kill -9``,
+out of memory, Ctrl-C), every committed task survives and resuming recomputes
+only the tasks that were in flight. ``synchronous = NORMAL`` (WAL's
+recommended setting: no fsync per commit, 0.2 ms instead of ~5 ms per task)
+means that after a power failure or an operating-system crash the last tasks
+committed before it may be lost too; they are then pending and a resume
+recomputes them. The file is never corrupted either way. Only the sweep's
+client process writes; workers return plain dicts. One sweep at a time per store.
 
 A store is created atomically: written to a temporary file next to the
 target, then renamed into place once complete.
@@ -177,7 +182,7 @@ class ResultStore:
             _check_identity(path, connection)
             if writable:
                 connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("PRAGMA synchronous = FULL")
+                connection.execute("PRAGMA synchronous = NORMAL")
                 connection.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as error:
             connection.close()
