@@ -8,6 +8,7 @@ import json
 import math
 import sys
 from enum import Enum
+from pathlib import Path
 from typing import List, Optional
 
 import numpy as np
@@ -152,6 +153,49 @@ def tour_command():
                       f"{infinite.free_energy_density.value[k]:.8f}")
     console.print(table)
     console.print(f"   T_c = 2/ln(1+sqrt 2) = {sm.CRITICAL_TEMPERATURE:.6f}")
+
+
+class ExportFormat(str, Enum):
+    netcdf = "netcdf"
+    csv = "csv"
+
+
+class CsvLayout(str, Enum):
+    wide = "wide"
+    long = "long"
+
+
+@app.command("sweep")
+def sweep_command(
+    study: Path = typer.Argument(..., help="Study file (TOML); see docs/studies.md."),
+    store: Optional[Path] = typer.Option(None, "--store", help="Result store (default: STUDY with suffix .sqlite)."),
+    workers: Optional[int] = typer.Option(None, "--workers", help="Local worker processes (default: one per CPU; 1 = in this process)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.1:8786."),
+    resume: bool = typer.Option(False, "--resume", help="Continue an existing store of the same study: skip tasks already done."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar on stderr."),
+):
+    """Run every task of a study into a result store (SQLite), locally or on a Dask cluster."""
+    from statmech.studies import run_sweep
+
+    if workers is not None and scheduler is not None:
+        raise UserError("give either --workers or --scheduler, not both")
+    summary = run_sweep(study, store, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+    typer.echo(str(summary))
+    if summary.n_failed:
+        raise typer.Exit(1)
+
+
+@app.command("results")
+def results_command(
+    store: Path = typer.Argument(..., help="Result store written by `statmech sweep`."),
+    to: ExportFormat = typer.Option(ExportFormat.netcdf, "--to", help="Export format."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: STORE with suffix .nc or .csv)."),
+    layout: CsvLayout = typer.Option(CsvLayout.wide, "--layout", help="CSV layout: one row per task (wide) or per task and quantity (long)."),
+):
+    """Export a result store to netCDF (xarray) or CSV (pandas)."""
+    from statmech.studies import export_results
+
+    typer.echo(str(export_results(store, to=to.value, out=out, layout=layout.value)))
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -64,7 +64,7 @@ CHUNK_ROWS = 4096
 AIS_MIN_ESS_FRACTION = 0.05
 #: AIS: a log-normal prediction sqrt((exp(Var log w) − 1)/n) of the relative error of the mean
 #: weight above this gets a warning (the delta method for log needs it small).
-AIS_MAX_RELATIVE_ERROR = 0.3
+AIS_MAX_RELATIVE_ERROR = 0.2
 #: PA: a family statistic ρ_t above this fraction of the population gets a warning.
 PA_MAX_FAMILY_FRACTION = 0.05
 
@@ -247,7 +247,7 @@ def annealed_importance_sampling(model, beta, *, n_chains: int = 256, n_steps: i
     and the effective sample size ESS = (Σw)²/Σw² is in ``meta["ess"]``. A
     warning says the error bar is unreliable when ESS is below 5 % of the
     walkers, or when the log-normal prediction sqrt((exp(s²) − 1)/R) of the
-    relative error of mean(w), s the sd of the log-weights, exceeds 0.3 (the
+    relative error of mean(w), s the sd of the log-weights, exceeds 0.2 (the
     sample ESS is blind to the tail it has not yet seen; the delta method for
     log needs a small relative error).
     The estimates at different β of a grid share walkers (they are correlated).

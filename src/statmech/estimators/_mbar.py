@@ -16,6 +16,12 @@ the absolute normalisation is exact:
 
     ln Z(β) = N_sites ln 2 − (f(β) − f(0)).
 
+Error bars are MBAR's asymptotic ones for the thinned samples, which treat
+the slots as independent. On short runs they are somewhat small — τ_int is
+biased low and parallel tempering correlates neighbouring slots — measured
+on the 4 × 4 torus: rms z = 1.25 at 1000 sweeps, 1.06 at 4000; slots shorter
+than 50 τ_int are listed in ``meta["warnings"]``.
+
 The solve and the error bars are pymbar's (``pymbar.MBAR``,
 ``compute_perturbed_free_energies``, ``compute_expectations``,
 ``compute_entropy_and_enthalpy``). pymbar 4 switches JAX to 64-bit globally

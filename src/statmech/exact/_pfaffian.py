@@ -75,9 +75,6 @@ _OVERFLOW_EXPONENT = 300.0
 _CANCELLATION_WARNING = 1e-9
 """Estimated relative error of the torus four-Pfaffian sum above which a warning is issued."""
 
-_BATCH = 8
-"""β values (times four twists on the torus) swept together."""
-
 # ------------------------------------------------------------------ geometry
 # Plaquette city: nodes in elimination order, and its internal edges oriented
 # tail -> head (a Kasteleyn orientation, found once and checked on every face).
@@ -114,19 +111,6 @@ class _Decoration:
     city_start: np.ndarray
     city_size: np.ndarray
     reference_sign: float       # sign of Pf of the city-internal edges alone (C = ∅)
-
-
-@dataclasses.dataclass(frozen=True)
-class _Schedule:
-    """Order of elimination (groups of whole cities) and the frontier slots it uses."""
-
-    insert_ptr: np.ndarray      # edges inserted before eliminating group k: [ptr[k], ptr[k+1])
-    insert_tail: np.ndarray     # their frontier slots (tail, head) and edge index
-    insert_head: np.ndarray
-    insert_edge: np.ndarray
-    eliminate_ptr: np.ndarray   # slots of group k: eliminate_slots[ptr[k]:ptr[k+1]]
-    eliminate_slots: np.ndarray
-    n_slots: int
 
 
 @functools.lru_cache(maxsize=16)
@@ -233,90 +217,6 @@ def _decoration(Lx: int, Ly: int, periodic: bool) -> _Decoration:
                        np.array(seams, dtype=np.int8), city_start, city_size, float(sign))
 
 
-def _city_groups(decoration: _Decoration, heavy: np.ndarray) -> list[list[int]]:
-    """Cities joined by a ``heavy`` edge (weight e^{2β|J'|} > 1) form one elimination group.
-
-    Eliminating such a pair of cities together lets the pivoted LU of the
-    block absorb the large weight; splitting them would put it on the frontier,
-    where it later cancels catastrophically. Groups are ordered by their first city.
-    """
-    owner = np.repeat(np.arange(len(decoration.city_size)), decoration.city_size)
-    parent = np.arange(len(decoration.city_size))
-
-    def root(city):
-        while parent[city] != city:
-            parent[city] = parent[parent[city]]
-            city = parent[city]
-        return city
-
-    for edge in np.flatnonzero(heavy).tolist():
-        a, b = root(owner[decoration.tail[edge]]), root(owner[decoration.head[edge]])
-        if a != b:
-            parent[max(a, b)] = min(a, b)
-    groups: dict[int, list[int]] = {}
-    for city in range(len(decoration.city_size)):
-        groups.setdefault(root(city), []).append(city)
-    return [groups[key] for key in sorted(groups)]
-
-
-def _schedule(decoration: _Decoration, groups: list[list[int]]) -> _Schedule:
-    """Frontier slots: when each edge enters the dense matrix and which slots each group frees.
-
-    Before group k is eliminated, its nodes and all their not-yet-eliminated
-    neighbours are activated (given a free slot) and every edge whose ends are
-    both active is inserted once.
-    """
-    tail, head = decoration.tail, decoration.head
-    n_nodes = decoration.n_nodes
-    both = np.concatenate([tail, head])
-    order = np.argsort(both, kind="stable")
-    ends = np.concatenate([head, tail])[order]
-    edge_of = np.concatenate([np.arange(len(tail))] * 2)[order]
-    starts = np.searchsorted(both[order], np.arange(n_nodes + 1))
-    slot = np.full(n_nodes, -1, dtype=np.int64)
-    eliminated = np.zeros(n_nodes, dtype=bool)
-    inserted = np.zeros(len(tail), dtype=bool)
-    free: list[int] = []
-    n_slots = 0
-    insert_ptr, insert_tail, insert_head, insert_edge = [0], [], [], []
-    eliminate_ptr, eliminate_slots = [0], []
-    for group in groups:
-        members = [node for city in group
-                   for node in range(decoration.city_start[city],
-                                     decoration.city_start[city] + decoration.city_size[city])]
-        member_set = set(members)
-        activate = [node for node in members if slot[node] < 0]
-        for node in members:
-            for neighbour in ends[starts[node]:starts[node + 1]].tolist():
-                if (slot[neighbour] < 0 and not eliminated[neighbour] and neighbour not in member_set
-                        and neighbour not in activate):
-                    activate.append(neighbour)
-        for node in activate:
-            if free:
-                slot[node] = free.pop()
-            else:
-                slot[node] = n_slots
-                n_slots += 1
-        for node in activate:
-            for position in range(starts[node], starts[node + 1]):
-                edge = edge_of[position]
-                if not inserted[edge] and slot[ends[position]] >= 0:
-                    inserted[edge] = True
-                    insert_tail.append(slot[tail[edge]])
-                    insert_head.append(slot[head[edge]])
-                    insert_edge.append(edge)
-        insert_ptr.append(len(insert_edge))
-        for node in members:
-            eliminate_slots.append(slot[node])
-            free.append(slot[node])
-            slot[node] = -1
-            eliminated[node] = True
-        eliminate_ptr.append(len(eliminate_slots))
-    as_int = functools.partial(np.array, dtype=np.int64)
-    return _Schedule(as_int(insert_ptr), as_int(insert_tail), as_int(insert_head),
-                     as_int(insert_edge), as_int(eliminate_ptr), as_int(eliminate_slots), n_slots)
-
-
 # ------------------------------------------------------------- small Pfaffians
 def _matchings(n):
     """Perfect matchings of range(n) as index pairs with the sign of their Pfaffian term."""
@@ -345,86 +245,220 @@ def _pfaffian_small(blocks):
     return np.sum(signs * np.prod(blocks[..., rows, cols], axis=-1), axis=-1)
 
 
-def _pfaffian_sign(blocks):
-    """sign(Pf) of a batch of skew blocks: explicit expansion up to 6×6, else Parlett–Reid."""
-    if blocks.shape[-1] <= 6:
-        return np.sign(_pfaffian_small(blocks))
-    return np.array([_parlett_reid_sign(block) for block in blocks])
-
-
-def _parlett_reid_sign(block):
-    """sign(Pf) of one skew matrix by Parlett–Reid elimination with partial pivoting."""
-    A = 0.5 * (block - block.T)
-    sign = 1.0
-    for k in range(0, A.shape[0] - 1, 2):
-        pivot = k + 1 + int(np.argmax(np.abs(A[k + 1:, k])))
-        if pivot != k + 1:
-            A[[k + 1, pivot]] = A[[pivot, k + 1]]
-            A[:, [k + 1, pivot]] = A[:, [pivot, k + 1]]
-            sign = -sign
-        if A[k + 1, k] == 0.0:
-            return 0.0
-        sign *= np.sign(A[k, k + 1])
-        if k + 2 < A.shape[0]:
-            tau = A[k, k + 2:] / A[k, k + 1]
-            A[k + 2:, k + 2:] += np.outer(tau, A[k + 2:, k + 1]) - np.outer(A[k + 2:, k + 1], tau)
-    return sign
-
-
 # -------------------------------------------------------------------- sweep
-def _sweep(schedule: _Schedule, w0, w1, w2):
-    """Pf of the decorated matrix with edge weights w0 (batch, E) and their β-jets w1, w2.
+_PIVOT_THRESHOLD = 0.1
+"""A partner whose entry is at least this fraction of the column's largest may be chosen
+(threshold partial pivoting: multipliers stay below 1/0.1); among those, one that needs no
+new frontier nodes is preferred."""
 
-    Returns log|Pf|, sign(Pf), ∂ log|Pf|/∂β and ∂² log|Pf|/∂β², each of shape (batch,).
+_PENDING = 24
+"""Rank-2 updates accumulated before they are applied to the frontier matrix in one product."""
+
+
+class _Frontal:
+    """Parlett–Reid elimination of a sparse skew matrix with partial pivoting, column by column.
+
+    Only the *active* nodes (touched so far) live in a dense matrix S (with
+    its two β-derivatives S′, S″), one slot each. Columns are eliminated in
+    node order; the partner of column k is chosen among all active nodes by
+    threshold partial pivoting, and a partner whose neighbours are not all
+    active yet gets them activated first (its column must be complete). A pair
+    (k, j) with a = S[k, j] contributes the Pf factor a and the rank-2 update
+    S += u vᵀ − v uᵀ, u = S[:, j]/a, v = S[:, k]; updates are kept pending and
+    applied in blocks of ``_PENDING`` (one matrix product).
     """
-    batch = w0.shape[0]
-    K = schedule.n_slots
-    S0 = np.zeros((batch, K, K))
-    S1 = np.zeros((batch, K, K))
-    S2 = np.zeros((batch, K, K))
-    log_abs = np.zeros(batch)
-    sign = np.ones(batch)
-    d1 = np.zeros(batch)
-    d2 = np.zeros(batch)
-    jets = (S0, S1, S2), (w0, w1, w2)
-    ins_ptr, ins_t, ins_h, ins_e = (schedule.insert_ptr, schedule.insert_tail,
-                                    schedule.insert_head, schedule.insert_edge)
-    el_ptr, el_slots = schedule.eliminate_ptr, schedule.eliminate_slots
-    for k in range(len(el_ptr) - 1):
-        a, b = ins_ptr[k], ins_ptr[k + 1]
-        t, h, e = ins_t[a:b], ins_h[a:b], ins_e[a:b]
-        for S, w in zip(*jets):
-            values = w[:, e]
-            S[:, t, h] += values
-            S[:, h, t] -= values
-        slots = el_slots[el_ptr[k]:el_ptr[k + 1]]
-        B0, B1, B2 = (S[:, slots[:, None], slots[None, :]] for S in (S0, S1, S2))
-        X0, X1, X2 = S0[:, :, slots], S1[:, :, slots], S2[:, :, slots]
-        Y0 = np.linalg.inv(B0)
-        YB1 = Y0 @ B1
-        Y1 = -YB1 @ Y0
-        Y2 = -(Y0 @ B2) @ Y0 + 2.0 * YB1 @ YB1 @ Y0
-        _, log_det = np.linalg.slogdet(B0)
-        log_abs += 0.5 * log_det
-        sign *= _pfaffian_sign(B0)
-        d1 += 0.5 * np.trace(YB1, axis1=1, axis2=2)
-        d2 += 0.5 * (np.einsum("bij,bji->b", Y0, B2) - np.einsum("bij,bji->b", YB1, YB1))
-        # S ← S + X B⁻¹ Xᵀ (the Schur complement S_RR − S_RG B⁻¹ S_GR with S_GR = −Xᵀ).
-        P0 = X0 @ Y0
-        P1 = X1 @ Y0 + X0 @ Y1
-        P2 = X2 @ Y0 + 2.0 * X1 @ Y1 + X0 @ Y2
-        X0t, X1t, X2t = (np.swapaxes(X, 1, 2) for X in (X0, X1, X2))
-        for S, M in ((S0, P0 @ X0t),
-                     (S1, np.concatenate([P1, P0], axis=2) @ np.concatenate([X0t, X1t], axis=1)),
-                     (S2, np.concatenate([P2, 2.0 * P1, P0], axis=2)
-                      @ np.concatenate([X0t, X1t, X2t], axis=1))):
-            M -= np.swapaxes(M, 1, 2)  # skew by construction, and kept exactly skew
-            M *= 0.5
+
+    def __init__(self, decoration: _Decoration, weights):
+        self.weights = weights  # (3, E): edge weights and their two β-derivatives
+        tail, head = decoration.tail, decoration.head
+        n = decoration.n_nodes
+        both = np.concatenate([tail, head])
+        order = np.argsort(both, kind="stable")
+        self.neighbour = np.concatenate([head, tail])[order]
+        edge = np.concatenate([np.arange(len(tail))] * 2)[order]
+        orientation = np.concatenate([np.ones(len(tail)), -np.ones(len(tail))])[order]
+        self.entry = weights[:, edge] * orientation  # A[node, neighbour] for each CSR position
+        self.start = np.searchsorted(both[order], np.arange(n + 1))
+        self.status = np.zeros(n, dtype=np.int8)             # 0 inactive, 1 active, 2 eliminated
+        self.missing = np.diff(self.start).astype(np.int64)  # neighbours not yet active
+        self.slot = np.full(n, -1, dtype=np.int64)
+        self.capacity = 0
+        self.free: list[int] = []
+        self.active = np.zeros(0, bool)
+        self.ready = np.zeros(0, bool)
+        self.node_of = np.zeros(0, np.int64)
+        self.S = np.zeros((3, 0, 0))
+        self.U = np.zeros((3, _PENDING, 0))
+        self.V = np.zeros((3, _PENDING, 0))
+        self._grow((2 if decoration.periodic else 1) * decoration.Lx + 32)
+        self.pending = 0
+        self.sequence: list[int] = []
+        self.log_abs = 0.0
+        self.sign = 1.0
+        self.d1 = 0.0
+        self.d2 = 0.0
+
+    def _grow(self, capacity):
+        old = self.capacity
+        S = np.zeros((3, capacity, capacity))
+        S[:, :old, :old] = self.S
+        U = np.zeros((3, _PENDING, capacity))
+        V = np.zeros((3, _PENDING, capacity))
+        U[:, :, :old], V[:, :, :old] = self.U, self.V
+        self.S, self.U, self.V = S, U, V
+        extra = capacity - old
+        self.active = np.concatenate([self.active, np.zeros(extra, bool)])
+        self.ready = np.concatenate([self.ready, np.zeros(extra, bool)])
+        self.node_of = np.concatenate([self.node_of, np.full(extra, -1, np.int64)])
+        self.free.extend(range(capacity - 1, old - 1, -1))
+        self.capacity = capacity
+
+    def _activate(self, node):
+        if not self.free:
+            self._grow(self.capacity + self.capacity // 2 + 8)
+        slot = self.free.pop()
+        self.slot[node] = slot
+        self.node_of[slot] = node
+        self.status[node] = 1
+        self.active[slot] = True
+        lo, hi = self.start[node], self.start[node + 1]
+        neighbours = self.neighbour[lo:hi]
+        present = self.status[neighbours] == 1
+        present &= neighbours != node
+        if present.any():
+            others = neighbours[present]
+            self.missing[others] -= 1
+            self.missing[node] -= len(others)
+            slots = self.slot[others]
+            values = self.entry[:, lo:hi][:, present]
+            self.S[:, slot, slots] = values
+            self.S[:, slots, slot] = -values
+            self.ready[slots[self.missing[others] == 0]] = True
+        if self.missing[node] == 0:
+            self.ready[slot] = True
+
+    def _make_ready(self, node):
+        lo, hi = self.start[node], self.start[node + 1]
+        neighbours = self.neighbour[lo:hi]
+        for other in neighbours[self.status[neighbours] == 0].tolist():
+            self._activate(other)
+
+    def _column(self, slot):
+        """Column ``slot`` of the current S (pending updates included) and its two derivatives."""
+        c = self.S[:, :, slot].copy()
+        r = self.pending
+        if r:
+            U, V = self.U[:, :r], self.V[:, :r]
+            u, v = U[:, :, slot], V[:, :, slot]  # (3, r)
+            # d^n/dβ^n of Σ_p (u_p v_p[slot] − v_p u_p[slot]), by Leibniz.
+            c[0] += v[0] @ U[0] - u[0] @ V[0]
+            c[1] += v[0] @ U[1] + v[1] @ U[0] - u[0] @ V[1] - u[1] @ V[0]
+            c[2] += (v[0] @ U[2] + 2.0 * (v[1] @ U[1]) + v[2] @ U[0]
+                     - u[0] @ V[2] - 2.0 * (u[1] @ V[1]) - u[2] @ V[0])
+        return c
+
+    def _flush(self):
+        r = self.pending
+        if not r:
+            return
+        U, V = self.U[:, :r], self.V[:, :r]
+        products = (U[0].T @ V[0],
+                    np.concatenate([U[1], U[0]]).T @ np.concatenate([V[0], V[1]]),
+                    np.concatenate([U[2], 2.0 * U[1], U[0]]).T @ np.concatenate([V[0], V[1], V[2]]))
+        for S, M in zip(self.S, products):
             S += M
-        for S in (S0, S1, S2):
-            S[:, slots, :] = 0.0
-            S[:, :, slots] = 0.0
-    return log_abs, sign, d1, d2
+            S -= M.T
+        self.U[:, :r] = 0.0
+        self.V[:, :r] = 0.0
+        self.pending = 0
+
+    def _eliminate(self, k):
+        """Eliminate node k with its pivot partner."""
+        if self.status[k] == 0:
+            self._activate(k)
+        self._make_ready(k)
+        sk = self.slot[k]
+        c = self._column(sk)
+        size = np.abs(c[0])
+        size[sk] = 0.0
+        largest = size.max()
+        if largest == 0.0:
+            raise _Singular
+        candidates = np.flatnonzero((size >= _PIVOT_THRESHOLD * largest) & self.ready)
+        sj = int(candidates[np.argmax(size[candidates])]) if candidates.size else int(np.argmax(size))
+        j = int(self.node_of[sj])
+        if not self.ready[sj]:
+            self._make_ready(j)
+            c = self._column(sk)
+        d = self._column(sj)
+        a0, a1, a2 = -c[:, sj]  # a = S[k, j] = −S[j, k]
+        self.log_abs += np.log(abs(a0))
+        self.sign *= np.sign(a0)
+        g1 = a1 / a0
+        self.d1 += g1
+        self.d2 += a2 / a0 - g1 * g1
+        if self.pending == _PENDING:
+            self._flush()
+        r = self.pending
+        u = self.U[:, r]
+        u[0] = d[0] / a0
+        u[1] = (d[1] - u[0] * a1) / a0
+        u[2] = (d[2] - 2.0 * u[1] * a1 - u[0] * a2) / a0
+        self.V[:, r] = c
+        self.pending += 1
+        for slot, node in ((sk, k), (sj, j)):
+            self.S[:, slot, :] = 0.0
+            self.S[:, :, slot] = 0.0
+            self.U[:, :, slot] = 0.0
+            self.V[:, :, slot] = 0.0
+            self.status[node] = 2
+            self.active[slot] = False
+            self.ready[slot] = False
+            self.node_of[slot] = -1
+            self.slot[node] = -1
+            self.free.append(slot)
+        self.sequence += [k, j]
+
+    def run(self):
+        """log|Pf|, sign(Pf) in node order, ∂ log|Pf|/∂β and ∂² log|Pf|/∂β².
+
+        An exactly singular matrix (a twisted torus Pfaffian can vanish) gives log|Pf| = −inf.
+        """
+        try:
+            for k in range(len(self.status)):
+                if self.status[k] != 2:
+                    self._eliminate(k)
+        except _Singular:
+            return -np.inf, 0.0, 0.0, 0.0
+        return self.log_abs, self.sign * _permutation_sign(self.sequence), self.d1, self.d2
+
+
+class _Singular(Exception):
+    """A column with no nonzero entry left: Pf = 0."""
+
+
+def _permutation_sign(sequence):
+    """Sign of the permutation that lists the nodes in ``sequence`` order."""
+    permutation = np.asarray(sequence)
+    seen = np.zeros(len(permutation), bool)
+    transpositions = 0
+    for start in range(len(permutation)):
+        length = 0
+        node = start
+        while not seen[node]:
+            seen[node] = True
+            node = permutation[node]
+            length += 1
+        transpositions += max(length - 1, 0)
+    return -1.0 if transpositions % 2 else 1.0
+
+
+def _sweep(decoration: _Decoration, weights):
+    """Pf of the decorated matrix for edge weights (3, E) = (w, ∂w/∂β, ∂²w/∂β²).
+
+    Returns log|Pf|, sign(Pf) (node order), ∂ log|Pf|/∂β and ∂² log|Pf|/∂β².
+    """
+    return _Frontal(decoration, weights).run()
 
 
 # ---------------------------------------------------------------- couplings
@@ -496,25 +530,23 @@ def _pfaffian_jets(decoration, J, betas):
     for k, (bx, by) in enumerate(twists):
         twist_sign[k, (decoration.seam == 1) & bool(bx)] = -1.0
         twist_sign[k, (decoration.seam == 2) & bool(by)] = -1.0
-    schedule = _schedule(decoration, _city_groups(decoration, dual & (coupling < 0)))
     value = np.empty(len(betas))
     first = np.empty(len(betas))
     second = np.empty(len(betas))
     error = np.zeros(len(betas))
-    for start in range(0, len(betas), _BATCH):
-        chunk = betas[start:start + _BATCH]
-        exponent = -2.0 * chunk[:, None] * coupling[None, :]
-        y0 = np.where(dual, np.exp(exponent), 1.0)
-        y1 = np.where(dual, -2.0 * coupling * y0, 0.0)
-        y2 = np.where(dual, 4.0 * coupling**2 * y0, 0.0)
-        w0, w1, w2 = ((y[:, None, :] * twist_sign[None]).reshape(-1, len(bond)) for y in (y0, y1, y2))
-        log_abs, sign, d1, d2 = (r.reshape(len(chunk), n_twists) for r in _sweep(schedule, w0, w1, w2))
-        part = slice(start, start + len(chunk))
+    for index, beta in enumerate(betas):
+        y0 = np.where(dual, np.exp(-2.0 * beta * coupling), 1.0)
+        weights = np.stack([y0, np.where(dual, -2.0 * coupling * y0, 0.0),
+                            np.where(dual, 4.0 * coupling**2 * y0, 0.0)])
+        log_abs, sign, d1, d2 = (np.array(r)[None] for r in zip(
+            *(_sweep(decoration, weights * twist) for twist in twist_sign)))
+        part = slice(index, index + 1)
         if not decoration.periodic:
             value[part], first[part], second[part] = log_abs[:, 0], d1[:, 0], d2[:, 0]
             continue
         shift = log_abs.max(axis=1, keepdims=True)
         terms = decoration.reference_sign * sign * np.exp(log_abs - shift)
+        d1, d2 = np.where(sign != 0, d1, 0.0), np.where(sign != 0, d2, 0.0)
         total = terms.sum(axis=1)
         if np.any(total <= 0):
             raise FloatingPointError(

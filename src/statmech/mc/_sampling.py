@@ -63,6 +63,11 @@ def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
     return _local.metropolis if method == "metropolis" else _local.heatbath
 
 
+def _traced(beta):
+    """β as a JAX scalar, so ``eqx.filter_jit`` traces it (a Python float would be static: one compile per β)."""
+    return jnp.asarray(beta, dtype=jnp.result_type(float))
+
+
 def _start(key, n_chains, n_sites, start):
     if start == "random":
         return jax.random.rademacher(key, (n_chains, n_sites), jnp.int8)
@@ -137,8 +142,9 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     seed = check_seed(seed)
     kernel = select_kernel(model, method, backend)
     beta_value = float(betas[0])
-    keys, spins = _chains(model, beta_value, kernel, n_chains, burn_in, jax.random.key(seed), start)
-    _, draws = _draw(kernel, keys, spins, model, beta_value, n_samples * thin, thin)
+    traced_beta = _traced(beta_value)
+    keys, spins = _chains(model, traced_beta, kernel, n_chains, burn_in, jax.random.key(seed), start)
+    _, draws = _draw(kernel, keys, spins, model, traced_beta, n_samples * thin, thin)
     draws = np.asarray(draws, dtype=np.int8)
     energy = model.energy(draws.astype(np.float64))
     return xr.Dataset(
@@ -227,8 +233,8 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
     for k, b in enumerate(betas):
         # β number k of a grid gets the stream fold_in(key(seed), k): a pure function of the seed.
         key = jax.random.key(seed) if len(betas) == 1 else jax.random.fold_in(jax.random.key(seed), k)
-        keys, spins = _chains(model, float(b), kernel, n_chains, burn_in, key, start)
-        _, energy, magnetization = _observe(kernel, keys, spins, model, float(b), n_sweeps, thin)
+        keys, spins = _chains(model, _traced(b), kernel, n_chains, burn_in, key, start)
+        _, energy, magnetization = _observe(kernel, keys, spins, model, _traced(b), n_sweeps, thin)
         series.append((np.asarray(energy), np.asarray(magnetization)))
     meta = {"seed": seed, "n_sweeps": n_sweeps, "n_chains": n_chains, "burn_in": burn_in, "thin": thin,
             "kernel": kernel.name}

@@ -1,2 +1,56 @@
-"""The ML bridge: training losses as Hamiltonians over the weights (tmp)."""
-from statmech.ml._models import GibbsModel, LinearRegression, LogisticRegression, LossModel, MLP
+"""The ML bridge: training losses as Hamiltonians over the weights θ ∈ R^d.
+
+    p(θ) ∝ exp(−β L(θ) − (λ/2)|θ|²),   Z(β) = ∫ exp(−β L(θ) − (λ/2)|θ|²) dθ,
+
+λ = ``prior_precision`` (λ = 0: the flat measure, only where Z is finite).
+The energy is the loss: U = ⟨L⟩ = −∂ln Z/∂β, C = β² Var(L), F = −ln Z/β,
+S = ln Z + β⟨L⟩ (the entropy relative to the prior weight; the differential
+entropy of p when λ = 0). Densities are per weight (``n_sites = dim``).
+
+    import statmech as sm
+    m = sm.ml.LogisticRegression(X, y, prior_precision=1.0)
+    sm.log_z(m, 1.0, method="quadrature")          # d <= 3, ~1e-12
+    sm.log_z(m, 1.0, method="smc", seed=0)         # estimate ± stderr
+    sm.ml.minimize(m).loss                          # min L, the β → ∞ limit of F
+    sm.ml.zero_temperature_limit(m, [1, 10, 100]).plot()
+
+Methods for ``sm.log_z`` / ``sm.thermo``: ``"exact"`` (linear regression),
+``"laplace"``, ``"quadrature"`` (d <= 3), ``"ti"``, ``"ais"``, ``"smc"``
+(sampling, need λ > 0).
+"""
+from statmech.ml._bridge import (
+    MinimizeResult,
+    ZeroTemperatureLimit,
+    laplace_gap,
+    minimize,
+    zero_temperature_limit,
+)
+from statmech.ml._methods import (
+    annealed_importance_sampling,
+    gaussian_moments,
+    laplace_moments,
+    quadrature_moments,
+    sampled_thermo,
+    sequential_monte_carlo,
+    thermodynamic_integration,
+)
+from statmech.ml._models import (
+    MLP,
+    GibbsModel,
+    LinearRegression,
+    LogisticRegression,
+    LossModel,
+    loss_is_coercive,
+    strictly_separable,
+)
+
+# Perceptron (teacher–student, spherical/binary weights) is added by the perceptron issue:
+# it subclasses LossModel in statmech/ml/_perceptron.py and is re-exported here.
+
+__all__ = [
+    "LossModel", "LinearRegression", "LogisticRegression", "MLP", "GibbsModel", "loss_is_coercive",
+    "strictly_separable",
+    "minimize", "MinimizeResult", "zero_temperature_limit", "ZeroTemperatureLimit", "laplace_gap",
+    "gaussian_moments", "laplace_moments", "quadrature_moments", "thermodynamic_integration",
+    "annealed_importance_sampling", "sequential_monte_carlo", "sampled_thermo",
+]

@@ -24,7 +24,7 @@ import numpy as np
 from scipy import optimize
 
 from statmech._validation import as_beta_array, check_positive_int
-from statmech.ml._models import LinearRegression, LossModel
+from statmech.ml._models import LinearRegression, LogisticRegression, LossModel, strictly_separable
 
 
 def _check_model(model) -> LossModel:
@@ -132,8 +132,10 @@ def minimize(model, *, include_prior: bool = False, init=None, gtol: float = 1e-
     gradients and Hessians; L-BFGS-B above 400 weights) from
     ``model.initial_params()`` or ``init``; linear regression uses the
     least-squares solution (minimum-norm when X is rank deficient). A
-    non-convex loss (MLP) gives a local minimum; a loss whose infimum is not
-    attained (logistic regression on separable data) gives ``converged=False``.
+    non-convex loss (MLP) gives a local minimum. A loss whose infimum is not
+    attained gives ``converged=False``: detected exactly for logistic
+    regression on separable data (a linear programme), otherwise only when the
+    gradient does not fall below ``gtol``.
     """
     _check_model(model)
     max_iterations = check_positive_int(max_iterations, "max_iterations")
@@ -158,6 +160,12 @@ def minimize(model, *, include_prior: bool = False, init=None, gtol: float = 1e-
     if not converged:
         message = (f"{message}; the gradient norm is {grad_norm:.3g} > gtol = {gtol:g}: the minimum may not "
                    "be attained (e.g. separable data for logistic regression) or more iterations are needed")
+    elif weight == 0 and isinstance(model, LogisticRegression) and strictly_separable(
+            (2 * model.y - 1)[:, None] * model.design):
+        converged = False
+        message = ("the data are separable: L decreases without bound along a separating direction, so "
+                   "inf L = 0 is approached as |θ| → ∞ but not attained (the minimum may not be attained); "
+                   "use include_prior=True for a finite minimiser")
     return MinimizeResult(loss=loss, params=theta, converged=converged, n_iterations=n_iterations,
                           objective=loss + 0.5 * weight * float(theta @ theta), gradient_norm=grad_norm,
                           message=message)
@@ -190,11 +198,11 @@ class ZeroTemperatureLimit:
         if ax is None:
             from matplotlib.figure import Figure  # no pyplot: works headless, leaves global state alone
 
-            ax = Figure(figsize=(5, 3.5)).add_subplot()
+            ax = Figure(figsize=(5, 3.5), layout="constrained").add_subplot()
         ax.semilogx(self.beta, self.free_energy, "o-", label=r"$F(\beta) = -\ln Z/\beta$")
         ax.semilogx(self.beta, self.energy, "s--", label=r"$U(\beta) = \langle L\rangle$")
         ax.semilogx(self.beta, self.min_loss + self.laplace_gap, ":", label="min L + Laplace gap")
-        ax.axhline(self.min_loss, color="k", lw=0.8, label=r"$\min_\theta L$")
+        ax.axhline(self.min_loss, color="k", lw=0.8, label="min L")
         ax.set_xlabel(r"$\beta$")
         ax.set_ylabel("loss")
         ax.set_title(f"zero-temperature limit [{self.method}]")

@@ -207,8 +207,9 @@ def _loss_batch(model, thetas):
 
 
 @eqx.filter_jit
-def _hessian_at(model, theta):
-    return jax.hessian(model.loss)(theta)
+def _curvature(model, theta, kind: str = "exact"):
+    """∇²L(θ) (``"exact"``) or the Gauss–Newton matrix (``"gauss-newton"``)."""
+    return _hessian_fn(model, kind)(theta)
 
 
 def _sinh_rule(step: float, u_max: float):
@@ -218,13 +219,13 @@ def _sinh_rule(step: float, u_max: float):
     return np.sinh(u), np.log(step) + np.log(np.cosh(u))
 
 
-def quadrature_moments(model, betas, step: float = 0.0625, u_max: float = 4.0, hessian: str = "exact",
+def quadrature_moments(model, betas, step: float | None = None, u_max: float = 4.0, hessian: str = "exact",
                        init=None, max_u_max: float = 10.0) -> Moments:
     """ln Z, ⟨L⟩, Var(L) by tensor-product quadrature for d <= 3.
 
     Centre and scale at the Laplace point: θ = θ* + C z with C Cᵀ = H⁻¹
     (H = β∇²L(θ*) + λI), then z_j = sinh(u_j) and the trapezoidal rule in u
-    with step h = ``step`` on |u| <= ``u_max``. The map turns exponential tails
+    with step h = ``step`` (default 1/16 for d <= 2, 1/8 for d = 3) on |u| <= ``u_max``. The map turns exponential tails
     (logistic losses at small λ) into double-exponential ones, and the
     trapezoidal rule converges exponentially fast in 1/h for analytic
     integrands (Takahasi & Mori, Publ. RIMS 9, 721 (1974); Trefethen &
@@ -232,13 +233,17 @@ def quadrature_moments(model, betas, step: float = 0.0625, u_max: float = 4.0, h
     negligible (> e⁻⁴⁰ of its peak) on the edge of the box, u_max grows by 1
     (up to ``max_u_max``, then ValueError). Sums are in the log domain
     (:class:`~statmech.exact._levels.LevelAccumulator`). Defaults reach
-    ~1e−12 in ln Z on linear and logistic regression (d = 2).
+    ~1e−12 in ln Z on linear and logistic regression (d = 2; h = 1/8 gives
+    ~1e−8 on logistic, ~1e−13 on Gaussian integrands). Cost: (2u_max/h + 1)^d
+    loss evaluations per β (≈ 0.3 s for d = 2 and 1.2 s for d = 3 with 30 samples).
     """
     betas = _check_betas(model, betas, "quadrature")
     d = model.dim
     if d > MAX_QUADRATURE_DIM:
         raise ValueError(f"quadrature is limited to d <= {MAX_QUADRATURE_DIM} weights (tensor grid of "
                          f"(2 u_max/step)^d points), this model has d = {d}; use 'laplace' or 'ti', 'ais', 'smc'")
+    if step is None:
+        step = 0.0625 if d <= 2 else 0.125
     for name, value in (("step", step), ("u_max", u_max), ("max_u_max", max_u_max)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < np.inf:
             raise ValueError(f"{name} must be a positive number, got {value!r}")
@@ -249,7 +254,7 @@ def quadrature_moments(model, betas, step: float = 0.0625, u_max: float = 4.0, h
         beta = float(betas[i])
         theta, _, _, _, _ = _argmin(model, beta, lam, theta)
         with jax.enable_x64(True):
-            curvature = np.asarray(_hessian_fn(model, hessian)(jnp.asarray(theta)), dtype=np.float64)
+            curvature = np.asarray(_curvature(model, jnp.asarray(theta), hessian), dtype=np.float64)
         precision = beta * 0.5 * (curvature + curvature.T) + lam * np.eye(d)
         try:
             chol_precision = np.linalg.cholesky(precision)
@@ -307,7 +312,7 @@ def _quadrature_why_not(model, options):
     return None
 
 
-def _quadrature_moments(model, betas, step=0.0625, u_max=4.0, hessian="exact", init=None, max_u_max=10.0,
+def _quadrature_moments(model, betas, step=None, u_max=4.0, hessian="exact", init=None, max_u_max=10.0,
                         **options):
     _no_options("quadrature", options)
     return quadrature_moments(model, betas, step=step, u_max=u_max, hessian=hessian, init=init,
@@ -457,7 +462,7 @@ def thermodynamic_integration(model, beta, *, n_nodes: int = 16, n_samples: int 
     targets = np.unique(betas[betas > 0])
     if scale is None:
         with jax.enable_x64(True):
-            curvature = float(jnp.trace(_hessian_at(model, jnp.asarray(model.initial_params()))))
+            curvature = float(jnp.trace(_curvature(model, jnp.asarray(model.initial_params()))))
         top = targets[-1] if targets.size else 1.0
         scale = lam * d / curvature if curvature > 0 else top
         scale = min(max(scale, 1e-4 * top), top)
@@ -550,11 +555,11 @@ def thermodynamic_integration(model, beta, *, n_nodes: int = 16, n_samples: int 
 # ---------------------------------------------------------------- SMC
 def _tuned_parameters(particles, step_size, acceptance, target, n_particles):
     """Next MCMC parameters from the population: diagonal inverse mass = particle variance (shrunk as in
-    Stan toward 1e−3, pseudo-count 5), step size ×exp(acceptance − target) (Buchholz, Chopin & Jacob,
+    Stan toward 1e−3, pseudo-count 5), step size ×exp(2(acceptance − target)) (Buchholz, Chopin & Jacob,
     Bayesian Anal. 16, 745 (2021), §3.1)."""
     variance = jnp.var(particles, axis=0)
     variance = (n_particles / (n_particles + 5.0)) * variance + 1e-3 * (5.0 / (n_particles + 5.0))
-    return step_size * jnp.exp(acceptance - target), variance
+    return step_size * jnp.exp(2.0 * (acceptance - target)), variance
 
 
 @eqx.filter_jit
@@ -581,7 +586,8 @@ def _smc_runs(model, keys, beta, n_particles: int, kernel: str, n_leapfrog: int,
         init_key, loop_key = jax.random.split(key)
         particles = _prior_draws(init_key, model, n_particles)
         state = blackjax.smc.adaptive_tempered.init(particles)
-        step_size0 = jnp.asarray(1.0 if kernel == "mala" else 0.5, dtype=jnp.float64)
+        # initial steps in units of the prior scale: ε ≈ d^(−1/4) (HMC), τ ≈ 0.5 d^(−1/3) (MALA)
+        step_size0 = jnp.asarray(0.5 * d ** (-1 / 3) if kernel == "mala" else d ** (-0.25), dtype=jnp.float64)
         imm0 = jnp.full((d,), 1.0 / lam, dtype=jnp.float64)
         history0 = {"t": jnp.full((max_steps,), jnp.nan, dtype=jnp.float64),
                     "step_size": jnp.full((max_steps,), jnp.nan, dtype=jnp.float64),

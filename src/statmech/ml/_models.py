@@ -79,25 +79,33 @@ def _design(X: np.ndarray, fit_intercept: bool) -> np.ndarray:
     return design
 
 
-def loss_is_coercive(margins: np.ndarray) -> bool:
-    """True when L(θ) = Σ_i softplus(−a_i·θ) grows in every direction (so Z(β) < ∞ at λ = 0).
+def strictly_separable(margins: np.ndarray) -> bool:
+    """True when some w has a_i·w >= 0 for all i with at least one a_i·w > 0 (rows a_i = (2y_i − 1) x_i).
 
-    ``margins`` holds the rows a_i = (2y_i − 1) x_i. L is bounded along a
-    direction w ≠ 0 iff a_i·w >= 0 for every i (the data are separable, or
-    quasi-separable, along w). By Stiemke's theorem of the alternative, no
-    w with A w >= 0, A w ≠ 0 exists iff some μ > 0 has Aᵀμ = 0; together with
-    rank A = d (no w with A w = 0) that is the condition. Checked with one
-    linear programme (scipy ``linprog``, HiGHS): find μ >= 1 with Aᵀμ = 0.
-    (E. Stiemke, Math. Ann. 76, 340 (1915); A. Albert and J. A. Anderson,
-    Biometrika 71, 1 (1984) for the existence of the logistic MLE.)
+    Then L(θ) = Σ_i softplus(−a_i·θ) strictly decreases along w from every θ,
+    so inf L is not attained. By Stiemke's theorem of the alternative this
+    holds iff no μ > 0 has Aᵀμ = 0, checked with one linear programme
+    (scipy ``linprog``, HiGHS): find μ >= 1 with Aᵀμ = 0 (E. Stiemke, Math.
+    Ann. 76, 340 (1915); A. Albert and J. A. Anderson, Biometrika 71, 1 (1984)).
     """
     margins = np.asarray(margins, dtype=np.float64)
     n, d = margins.shape
-    if np.linalg.matrix_rank(margins) < d:
-        return False
     result = optimize.linprog(np.zeros(n), A_eq=margins.T, b_eq=np.zeros(d), bounds=[(1.0, None)] * n,
                               method="highs")
-    return result.status == 0
+    return result.status != 0
+
+
+def loss_is_coercive(margins: np.ndarray) -> bool:
+    """True when L(θ) = Σ_i softplus(−a_i·θ) grows in every direction (so Z(β) < ∞ at λ = 0).
+
+    L is bounded along w ≠ 0 iff a_i·w >= 0 for every i: either the data are
+    (strictly) separable along w (:func:`strictly_separable`) or A w = 0
+    (rank A < d, L is flat along w). Coercive iff neither.
+    """
+    margins = np.asarray(margins, dtype=np.float64)
+    if np.linalg.matrix_rank(margins) < margins.shape[1]:
+        return False
+    return not strictly_separable(margins)
 
 
 # ---------------------------------------------------------------- base class

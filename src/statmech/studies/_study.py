@@ -109,6 +109,12 @@ def _ensemble(class_name, size_name):
     return build
 
 
+def _curie_weiss(size, J, h):
+    from statmech.models import CurieWeiss
+
+    return CurieWeiss(size, J=J, h=h).sample(0)  # no disorder: the one model
+
+
 _LATTICE_PARAMS = {"J": _Param("float", 1.0), "h": _Param("float", 0.0), "periodic": _Param("bool", True)}
 _DISTRIBUTIONS = ("gaussian", "pm1")
 
@@ -136,8 +142,14 @@ MODEL_KINDS: dict[str, ModelKind] = {
         "periodic": _Param("bool", True),
         "J": _Param("float", 1.0)},
         _ensemble("RandomFieldIsing", "L"), disorder=True),
+    "curie-weiss": ModelKind("curie-weiss", "n", "number of spins", {
+        "J": _Param("float", 1.0), "h": _Param("float", 0.0)},
+        _curie_weiss),
+    "rem": ModelKind("rem", "n", "number of spins (2^n energy levels, n <= 26)", {},
+                     _ensemble("REM", "n"), disorder=True),
 }
 """The ``[model] kind`` values. Disorder kinds draw instance ``seed`` of their ensemble."""
+# (the mean-field kinds need their exact methods registered: see statmech.exact._mean_field)
 
 
 def build_model(model_config: dict, seed: int):

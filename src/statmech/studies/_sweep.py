@@ -34,7 +34,9 @@ from statmech.studies._study import build_model, load_study, takes_seed
 class SweepSummary:
     """What a sweep did: tasks computed now (``n_done``), found done already
     (``n_skipped``), failed now (``n_failed``, with ``failures``: (coords, error)
-    pairs), the wall time in ``seconds``, and where the results are (``store``)."""
+    pairs), the wall time in ``seconds`` and the part of it until the first
+    result was stored (``first_result_seconds``: worker start-up plus one
+    task; NaN when nothing ran), and where the results are (``store``)."""
 
     store: pathlib.Path
     n_tasks: int
@@ -43,6 +45,14 @@ class SweepSummary:
     n_failed: int
     seconds: float
     failures: tuple = ()
+    first_result_seconds: float = math.nan
+
+    @property
+    def steady_tasks_per_second(self) -> float:
+        """Tasks per second after the first result (start-up excluded)."""
+        computed = self.n_done + self.n_failed
+        span = self.seconds - self.first_result_seconds
+        return (computed - 1) / span if computed > 1 and span > 0 else math.nan
 
     @property
     def tasks_per_second(self) -> float:
@@ -164,6 +174,15 @@ def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler
 
     study = load_study(study_path)
     store_path = pathlib.Path(store_path) if store_path is not None else default_store_path(study_path)
+    client = _connect(scheduler) if scheduler is not None else None  # before the store is touched
+    try:
+        return _sweep(study, store_path, workers, client, resume, progress)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _sweep(study, store_path, workers, client, resume, progress) -> SweepSummary:
     store = _open_store(study, store_path, resume)
     start = time.perf_counter()
     try:
@@ -172,9 +191,12 @@ def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler
                    for t in store.tasks() if t["status"] != "done"]
         tally = {"done": 0, "failed": 0}
         failures = []
-        with _progress_bar(progress, len(pending), study.name) as advance:
+        first_result = [math.nan]
+        with _progress_bar(progress and bool(pending), len(pending), study.name) as advance:
             def on_outcome(task, outcome):
                 store.record(outcome)
+                if math.isnan(first_result[0]):
+                    first_result[0] = time.perf_counter() - start
                 tally[outcome["status"]] += 1
                 if outcome["status"] == "failed":
                     failures.append((task["coords"], outcome["error"]))
@@ -182,18 +204,19 @@ def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler
 
             if not pending:
                 pass
-            elif scheduler is not None:
-                _run_dask(pending, scheduler, on_outcome)
+            elif client is not None:
+                _run_dask(pending, client, on_outcome)
             elif workers == 1 or len(pending) == 1:
                 for task in pending:
                     on_outcome(task, compute_task(_payload(task)))
             else:
-                _run_processes(pending, workers or os.cpu_count() or 1, on_outcome)
+                _run_processes(pending, min(workers or os.cpu_count() or 1, len(pending)), on_outcome)
     finally:
         store.close()
     return SweepSummary(store=store_path, n_tasks=sum(counts.values()), n_done=tally["done"],
                         n_skipped=counts["done"], n_failed=tally["failed"],
-                        seconds=time.perf_counter() - start, failures=tuple(failures))
+                        seconds=time.perf_counter() - start, failures=tuple(failures),
+                        first_result_seconds=first_result[0])
 
 
 def _open_store(study, store_path: pathlib.Path, resume: bool) -> ResultStore:
@@ -215,12 +238,18 @@ def _payload(task: dict) -> dict:
     return {"task_id": task["task_id"], "config": task["config"], "seed": task["seed"]}
 
 
+def _init_worker() -> None:
+    """Worker start-up: JAX allocates GPU memory as needed, not 75 % of the card per process."""
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+
+
 def _run_processes(pending, workers: int, on_outcome) -> None:
     """A pool of spawned processes; at most 2 × workers tasks queued at a time."""
     context = multiprocessing.get_context("spawn")
     queue = iter(pending)
     window = 2 * workers
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                initializer=_init_worker) as pool:
         in_flight: dict = {}
         try:
             for task in queue:
@@ -248,44 +277,47 @@ def _run_processes(pending, workers: int, on_outcome) -> None:
             raise
 
 
-def _run_dask(pending, scheduler: str, on_outcome) -> None:
-    """Submit the tasks to a Dask distributed scheduler; store each result as it completes."""
+def _connect(scheduler: str):
+    """A ``distributed.Client`` for the scheduler at ``scheduler``, or a ValueError saying how to start one."""
     try:
-        from distributed import Client, as_completed
+        from distributed import Client
     except ImportError as error:  # pragma: no cover - distributed is a dependency
         raise ImportError("scheduler= needs Dask distributed: pip install 'dask[distributed]'") from error
     try:
-        client = Client(scheduler, timeout="30s")
-    except OSError as error:
-        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r}: {error}; start one with "
+        return Client(scheduler, timeout="30s")
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r} ({error}); start one with "
                          "`dask scheduler` and workers with `dask worker ADDRESS`") from None
-    try:
-        n_threads = max(1, sum(client.nthreads().values()))
-        window = max(8, 4 * n_threads)
-        queue = iter(pending)
-        in_flight: dict = {}
-        for task in queue:
-            in_flight[client.submit(compute_task, _payload(task), pure=False)] = task
-            if len(in_flight) >= window:
-                break
-        completed = as_completed(list(in_flight))
-        for future in completed:
-            task = in_flight.pop(future)
-            try:
-                outcome = future.result()
-            except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: stored as a failed task
-                outcome = {"task_id": task["task_id"], "status": "failed", "results": [],
-                           "error": _one_line(error), "method": None, "meta": None, "seconds": None,
-                           "host": None}
-            on_outcome(task, outcome)
-            following = next(queue, None)
-            if following is not None:
-                new = client.submit(compute_task, _payload(following), pure=False)
-                in_flight[new] = following
-                completed.add(new)
-            future.release()
-    finally:
-        client.close()
+
+
+def _run_dask(pending, client, on_outcome) -> None:
+    """Submit the tasks to the Dask cluster (at most 4 per worker thread queued); store each as it completes."""
+    from distributed import as_completed
+
+    n_threads = max(1, sum(client.nthreads().values()))
+    window = max(8, 4 * n_threads)
+    queue = iter(pending)
+    in_flight: dict = {}
+    for task in queue:
+        in_flight[client.submit(compute_task, _payload(task), pure=False)] = task
+        if len(in_flight) >= window:
+            break
+    completed = as_completed(list(in_flight))
+    for future in completed:
+        task = in_flight.pop(future)
+        try:
+            outcome = future.result()
+        except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: stored as a failed task
+            outcome = {"task_id": task["task_id"], "status": "failed", "results": [],
+                       "error": _one_line(error), "method": None, "meta": None, "seconds": None,
+                       "host": None}
+        on_outcome(task, outcome)
+        following = next(queue, None)
+        if following is not None:
+            new = client.submit(compute_task, _payload(following), pure=False)
+            in_flight[new] = following
+            completed.add(new)
+        future.release()
 
 
 class _progress_bar:

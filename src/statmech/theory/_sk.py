@@ -498,12 +498,12 @@ class _ParisiFunctional:
         margin. Φ_K = ln cosh y is analytic in |Im y| < π/2 and Φ_{l+1}, smoothed by a
         Gaussian of variance V = ``smoothing``, is taken as analytic in
         |Im y| < √((π/2)² + V); at T = 0, Ψ_{l+1} (the kink |u| smoothed by V) in
-        |Im u| < √V / 2.
+        |Im u| < 2√V (both checked against halved spacings to ~1e−10).
         """
         if sigma <= 0.0:
             return 0.5
         if self.beta is None:
-            width = 0.5 * math.sqrt(max(smoothing, 1e-300))
+            width = 2.0 * math.sqrt(max(smoothing, 1e-300))
         else:
             width = math.sqrt(0.25 * math.pi**2 + smoothing)
         return min(0.6, 0.18 * width / sigma)
