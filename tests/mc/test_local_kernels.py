@@ -267,7 +267,7 @@ def packable_models():
 @pytest.mark.parametrize("model", packable_models(), ids=repr)
 def test_packed_local_fields_give_brute_force_energy_differences(model):
     """ΔE_i = 2 s_i φ_i from the packed rolls equals H(s with s_i flipped) − H(s), recomputed."""
-    assert _local._two_colourable_lattice(model.lattice)
+    assert _local.two_colourable_lattice(model.lattice)
     s = random_spins(np.random.default_rng(1), model.n_sites)
     fields = jax.jit(lambda spins: _local._lattice_local_fields(spins, model))(s)
     delta = 2.0 * s * np.asarray(fields)
@@ -288,7 +288,7 @@ def _zero_temperature_reference(model, s, groups):
 
 def _colour_groups(model):
     """Sites grouped as each kernel documents: black ((x+y+z) even) then white, or graph colours."""
-    if _local._two_colourable_lattice(model.lattice):
+    if _local.two_colourable_lattice(model.lattice):
         coords = np.indices(tuple(reversed(model.lattice.shape))).reshape(len(model.lattice.shape), -1)
         parity = coords.sum(0) % 2
         return [np.flatnonzero(parity == 0), np.flatnonzero(parity == 1)]

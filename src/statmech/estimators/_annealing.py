@@ -76,18 +76,10 @@ def _check_model(model):
 
 
 def kernel_for(model, sampler: str, backend: str = "auto"):
-    """The Monte Carlo kernel for ``sampler`` (a name in :data:`SAMPLERS`) on ``model``.
-
-    Like :func:`statmech.mc._sampling.select_kernel`, except that checkerboard
-    updates of lattices that are not two-colourable by parity (periodic with
-    an odd side) use a colouring built here, before tracing.
-    """
+    """The Monte Carlo kernel for ``sampler`` (a name in :data:`SAMPLERS`) on ``model``."""
     if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
-    kernel = select_kernel(model, sampler, backend)
-    if kernel.name.startswith("checkerboard_") and not _local._two_colourable_lattice(model.lattice):
-        kernel = _local.colored_kernel(model, sampler)
-    return kernel
+    return select_kernel(model, sampler, backend)
 
 
 @eqx.filter_jit
@@ -102,7 +94,7 @@ def _sweep_rows(kernel, key, spins, model, betas, count, n_sweeps, first_row):
     change the result. Returns (spins (B, N), energy (chunk, B), magnetization
     (chunk, B)); rows >= count are zeros.
     """
-    energy = _local._energy_function(model)
+    energy = _local.energy_function(model)
     chunk, n_chains = betas.shape
     chains = jnp.arange(n_chains)
 

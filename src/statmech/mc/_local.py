@@ -165,7 +165,7 @@ heatbath = _sequential_kernel("heatbath")
 
 
 # ------------------------------------------------------- packed sublattices
-def _two_colourable_lattice(lattice) -> bool:
+def two_colourable_lattice(lattice) -> bool:
     """True when the parity of x + y + z is a proper 2-colouring that rolls can use."""
     if lattice.kind not in _LATTICE_KINDS:
         return False
@@ -444,7 +444,7 @@ def colored_kernel(model, rule="metropolis") -> Kernel:
 # -------------------------------------------------------------- checkerboard
 def _checkerboard_step(rule, key, state, model, beta):
     _check_model(model)
-    if _two_colourable_lattice(model.lattice):
+    if two_colourable_lattice(model.lattice):
         return _packed_step(rule, key, state, model, beta)
     if _concrete(model.edges) is None:
         lattice = model.lattice
@@ -518,13 +518,13 @@ def run_chain(kernel, key, spins, model, beta, n_sweeps, thin=1):
     return _scan_chain(kernel, key, spins, model, beta, n_sweeps, thin, lambda state: state.spins)
 
 
-def _energy_function(model):
+def energy_function(model):
     """H(s) as a function of spins (N,): ``model.energy``, or a cheaper packed sum on two-colourable lattices.
 
     Every bond of a two-colourable lattice joins a black and a white site, so
     H = −Σ_black s_i φ_i − Σ_white h_i s_i with φ the local field.
     """
-    if not _two_colourable_lattice(model.lattice):
+    if not two_colourable_lattice(model.lattice):
         return model.energy
 
     def energy(spins):
@@ -545,7 +545,7 @@ def run_chain_observables(kernel, key, spins, model, beta, n_sweeps, thin=1):
     shape (n_sweeps // thin,). Memory is O(N + n_sweeps), so large lattices
     are cheap.
     """
-    energy = _energy_function(model)
+    energy = energy_function(model)
 
     def record(state):
         return energy(state.spins), jnp.sum(state.spins, dtype=jnp.int32)

@@ -59,6 +59,9 @@ def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
         raise ValueError(f"unknown sampling method {method!r}; use one of {SINGLE_BETA_METHODS}")
     lattice_kinds = ("chain", "square", "cubic")
     if backend == "checkerboard" or (backend == "auto" and model.lattice.kind in lattice_kinds):
+        if not _local.two_colourable_lattice(model.lattice):
+            # Periodic lattices with an odd side and graphs: colour classes built here, before tracing.
+            return _local.colored_kernel(model, method)
         return _local.checkerboard_metropolis if method == "metropolis" else _local.checkerboard_heatbath
     return _local.metropolis if method == "metropolis" else _local.heatbath
 
