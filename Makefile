@@ -14,10 +14,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 tour: install
-	$(BIN)/statmech tour
+	$(BIN)/statmech tour --out tour-output
 
+# pytest exits 5 when it collects no tests: not a failure of the build.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "no tests collected"; exit 0; fi; exit $$rc
 
 test-all: install
 	$(BIN)/python -m pytest -m ""
