@@ -123,7 +123,10 @@ def methods_command(
 
 
 @app.command("tour")
-def tour_command():
+def tour_command(
+    quick: bool = typer.Option(False, "--quick", help="Small budgets (under a minute)."),
+    out: Path = typer.Option(Path("tour-output"), "--out", help="Directory for index.html and its data."),
+):
     """The seed's argument, computed (for now: the toy example and an exact table)."""
     import statmech as sm
 

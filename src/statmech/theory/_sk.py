@@ -562,7 +562,23 @@ class _ParisiFunctional:
         d_q[:-1] -= self.var_scale * d_steps[1:]
         if zero_t:
             d_q[-1] = 0.0  # q_K = 1 is fixed
+        self.last = {"d_steps": d_steps, "d_field": d_field}
         return value, d_q, d_m, d_field
+
+    def beta_derivative(self, q, m):
+        """∂P/∂β at fixed (q, m) (finite β): at the minimum this is dφ/dβ = −u (envelope theorem).
+
+        P depends on β through σ_l² = β²(q_{l+1} − q_l), the read-out point y₀ = βh,
+        the constant β²(1 − q_K)/2 and the β² of the penalty.
+        """
+        q = np.asarray(q, dtype=np.float64)
+        m = np.asarray(m, dtype=np.float64)
+        self.value_and_grad(q, m)
+        beta = self.beta
+        increments = np.diff(np.concatenate([[0.0], q]))
+        through_steps = float(self.last["d_steps"] @ (2.0 * beta * increments))
+        penalty = 0.5 * beta * (float(np.sum(m * (q[1:] ** 2 - q[:-1] ** 2))) + 1.0 - q[-1] ** 2)
+        return through_steps + self.h * self.last["d_field"] + beta * (1.0 - q[-1]) - penalty
 
 
 # ------------------------------------------------------------ the minimisation
@@ -596,7 +612,14 @@ def _fractions_grad(fractions, grad_values):
 
 
 class _Parametrisation:
-    """Box-constrained coordinates θ for (q, m): stick-breaking fractions, as L-BFGS-B needs."""
+    """Coordinates θ for (q, m) in which the minimisation is well conditioned.
+
+    Finite β: box-constrained stick-breaking fractions for q (in [1e−12, 1 − 1e−12])
+    and m (in [0, 1]), so that degenerate optima (q_1 = 0, equal levels, the
+    paramagnet) are reached exactly. T = 0: logits of the q fractions and logs of
+    the increments of μ (unbounded; μ spans decades, and L-BFGS needs ~5× fewer
+    steps in these coordinates).
+    """
 
     def __init__(self, K, zero_temperature):
         self.K = K
@@ -605,41 +628,43 @@ class _Parametrisation:
         self.n_m = K - 1
 
     def bounds(self):
-        q_bounds = [(_Q_FLOOR, 1.0 - _Q_FLOOR)] * self.n_q
-        if self.zero_t:  # μ_l = Σ_{j ≤ l} d_j, d_1 ≥ 1e−6 (μ > 0 at the closed-form top)
-            m_bounds = [(1e-6, None)] + [(0.0, None)] * (self.n_m - 1)
-        else:
-            m_bounds = [(0.0, 1.0)] * self.n_m
-        return q_bounds + m_bounds
+        if self.zero_t:
+            return None
+        return [(_Q_FLOOR, 1.0 - _Q_FLOOR)] * self.n_q + [(0.0, 1.0)] * self.n_m
 
     def encode(self, q, m):
-        q_free = q[: self.n_q]
-        m_part = np.diff(np.concatenate([[0.0], m])) if self.zero_t else _encode_fractions(m)
-        theta = np.concatenate([_encode_fractions(q_free), m_part])
-        lower = np.array([b[0] for b in self.bounds()])
-        upper = np.array([np.inf if b[1] is None else b[1] for b in self.bounds()])
-        return np.clip(theta, lower, upper)
+        fractions = np.clip(_encode_fractions(np.asarray(q[: self.n_q], float)), _Q_FLOOR, 1.0 - _Q_FLOOR)
+        m = np.asarray(m, float)
+        if self.zero_t:
+            increments = np.maximum(np.diff(np.concatenate([[0.0], m])), 1e-8)
+            return np.concatenate([np.log(fractions / (1.0 - fractions)), np.log(increments)])
+        return np.concatenate([fractions, np.clip(_encode_fractions(m), 0.0, 1.0)])
+
+    def _fractions(self, theta):
+        if self.zero_t:
+            u = special.expit(theta[: self.n_q])
+            return u, u * (1.0 - u)
+        return theta[: self.n_q], np.ones(self.n_q)
 
     def decode(self, theta):
-        q = _decode_fractions(theta[: self.n_q])
+        u, _ = self._fractions(theta)
+        q = _decode_fractions(u)
         if self.zero_t:
-            q = np.concatenate([q, [1.0]])
-            m = np.cumsum(theta[self.n_q:])
-        else:
-            m = _decode_fractions(theta[self.n_q:])
-        return q, m
+            return np.concatenate([q, [1.0]]), np.cumsum(np.exp(theta[self.n_q:]))
+        return q, _decode_fractions(theta[self.n_q:])
 
     def grad(self, theta, d_q, d_m):
-        g_q = _fractions_grad(theta[: self.n_q], d_q[: self.n_q])
+        u, du = self._fractions(theta)
+        g_q = _fractions_grad(u, d_q[: self.n_q]) * du
         if self.zero_t:
-            g_m = np.cumsum(d_m[::-1])[::-1]
+            g_m = np.cumsum(d_m[::-1])[::-1] * np.exp(theta[self.n_q:])
         else:
             g_m = _fractions_grad(theta[self.n_q:], d_m)
         return np.concatenate([g_q, g_m])
 
 
-def _minimise(functional, q, m, max_iter=3000):
-    """Minimise P over (q, m) from a starting point; returns (P, q, m, info)."""
+def _minimise(functional, q, m, max_iter=5000):
+    """Minimise P over (q, m) with L-BFGS-B from a starting point; returns (P, q, m, info)."""
     zero_t = functional.beta is None
     param = _Parametrisation(len(q), zero_t)
     evaluations = [0]
@@ -650,15 +675,14 @@ def _minimise(functional, q, m, max_iter=3000):
         value, d_q, d_m, _ = functional.value_and_grad(qq, mm)
         return value, param.grad(theta, d_q, d_m)
 
-    theta0 = param.encode(np.asarray(q, float), np.asarray(m, float))
+    theta0 = param.encode(q, m)
     result = optimize.minimize(objective, theta0, jac=True, method="L-BFGS-B", bounds=param.bounds(),
                                options={"maxiter": max_iter, "maxfun": 2 * max_iter, "ftol": 1e-14,
                                         "gtol": 1e-9, "maxcor": 30})
     qq, mm = param.decode(result.x)
     value = functional.value_and_grad(qq, mm)[0]
     info = {"iterations": int(result.nit), "evaluations": evaluations[0],
-            "converged": bool(result.success), "message": str(result.message),
-            "projected_gradient": float(np.max(np.abs(result.jac))) if len(result.jac) else 0.0}
+            "converged": bool(result.success), "message": str(result.message)}
     return value, qq, mm, info
 
 
