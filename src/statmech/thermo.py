@@ -208,13 +208,39 @@ class Method:
     model_types: tuple[type, ...] = ()
 
 
-_REGISTRY: dict[str, Method] = {}
+_REGISTRY: dict[str, list[Method]] = {}
 
 
 def register_method(method: Method) -> Method:
-    """Add ``method`` to the registry used by :func:`log_z` and :func:`thermo`."""
-    _REGISTRY[method.name] = method
+    """Add ``method`` to the registry used by :func:`log_z` and :func:`thermo`.
+
+    One name may have several implementations for different model types
+    (``"ais"`` for Ising models and for Gibbs models over weights); the one
+    whose ``model_types`` match the model is used. Registering the same name
+    for the same model types again replaces the earlier entry.
+    """
+    entries = _REGISTRY.setdefault(method.name, [])
+    entries[:] = [m for m in entries if m.model_types != method.model_types]
+    entries.append(method)
     return method
+
+
+def _matches(method: Method, model) -> bool:
+    return not method.model_types or isinstance(model, method.model_types)
+
+
+def get_method(name: str, model=None) -> Method:
+    """The registered :class:`Method` called ``name`` (for ``model``'s type when given)."""
+    _load_methods()
+    entries = _REGISTRY.get(name.lower(), [])
+    if not entries:
+        raise ValueError(f"unknown method {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
+    if model is None:
+        return entries[0]
+    for method in entries:
+        if _matches(method, model):
+            return method
+    raise ValueError(f"method {name!r} does not apply to {type(model).__name__} models")
 
 
 def available_methods(model=None, **options) -> list[str]:
@@ -222,11 +248,12 @@ def available_methods(model=None, **options) -> list[str]:
     _load_methods()
     if model is None:
         return sorted(_REGISTRY)
-    return [name for name, m in sorted(_REGISTRY.items()) if _why_not(m, model, options) is None]
+    return sorted(name for name, entries in _REGISTRY.items()
+                  if any(_why_not(m, model, options) is None for m in entries))
 
 
 def _why_not(method: Method, model, options) -> str | None:
-    if method.model_types and not isinstance(model, method.model_types):
+    if not _matches(method, model):
         return f"it does not apply to {type(model).__name__} models"
     return method.why_not(model, options)
 
@@ -246,7 +273,8 @@ def _resolve(model, method: str, options) -> Method:
         raise TypeError(f"method must be a string such as 'auto' or 'enumerate', got {method!r}")
     name = method.lower()
     if name == "auto":
-        candidates = sorted((m for m in _REGISTRY.values() if m.exact and m.auto_rank is not None),
+        candidates = sorted((m for entries in _REGISTRY.values() for m in entries
+                             if m.exact and m.auto_rank is not None and _matches(m, model)),
                             key=lambda m: m.auto_rank)
         reasons = []
         for candidate in candidates:
@@ -254,8 +282,8 @@ def _resolve(model, method: str, options) -> Method:
             if reason is None:
                 return candidate
             reasons.append(f"{candidate.name}: {reason}")
-        estimators = [m.name for m in _REGISTRY.values()
-                      if not m.exact and _why_not(m, model, options) is None]
+        estimators = {m.name for entries in _REGISTRY.values() for m in entries
+                      if not m.exact and _why_not(m, model, options) is None}
         hint = (f"; estimators that apply: {', '.join(sorted(estimators))}" if estimators
                 else "")
         raise ValueError(f"no exact method applies to {model!r} ({'; '.join(reasons)}){hint}")
@@ -265,7 +293,8 @@ def _resolve(model, method: str, options) -> Method:
             f"unknown method {method!r}; methods that apply to {model!r}: "
             f"{', '.join(applicable) or 'none'} (or 'auto')"
         )
-    chosen = _REGISTRY[name]
+    matching = [m for m in _REGISTRY[name] if _matches(m, model)]
+    chosen = matching[0] if matching else _REGISTRY[name][0]
     reason = _why_not(chosen, model, options)
     if reason is not None:
         applicable = available_methods(model, **options)
@@ -287,7 +316,8 @@ def thermo(model, beta, method: str = "auto", **options) -> Thermo:
     options = {k: v for k, v in options.items()}
     if chosen.moments is not None:
         moments = chosen.moments(model, betas, **options)
-        return Thermo.from_moments(moments, betas, model.n_sites, chosen.name, scalar)
+        meta = {} if chosen.exact else {"approximation": True}
+        return Thermo.from_moments(moments, betas, model.n_sites, chosen.name, scalar, meta=meta)
     if chosen.thermo_fn is None:
         raise ValueError(f"method {chosen.name!r} computes log Z only; use sm.log_z")
     return chosen.thermo_fn(model, betas if not scalar else betas[0], **options)
@@ -300,8 +330,8 @@ def log_z(model, beta, method: str = "auto", **options) -> Estimate:
     if chosen.log_z_fn is not None:
         return chosen.log_z_fn(model, betas if not scalar else betas[0], **options)
     if chosen.moments is None:
-        estimators = sorted(m.name for m in _REGISTRY.values() if m.log_z_fn is not None
-                            and _why_not(m, model, options) is None)
+        estimators = sorted({m.name for entries in _REGISTRY.values() for m in entries
+                             if m.log_z_fn is not None and _why_not(m, model, options) is None})
         raise ValueError(
             f"method {chosen.name!r} samples configurations and gives no log Z; use an exact "
             f"method or a log Z estimator ({', '.join(estimators) or 'none registered'})"

@@ -490,7 +490,7 @@ def _number(value) -> float | None:
 
 
 def _check_method(where, name, options) -> str:
-    from statmech.thermo import _REGISTRY, _load_methods
+    from statmech.thermo import _REGISTRY, _load_methods, get_method
 
     _load_methods()
     if not isinstance(name, str):
@@ -505,7 +505,7 @@ def _check_method(where, name, options) -> str:
                     "model": "describe the model in [model]"}[key]
             raise where.error(f"{key} is set by the sweep itself; {hint}", "method", "options", key)
     if lowered != "auto":
-        accepted = _accepted_options(_REGISTRY[lowered])
+        accepted = _accepted_options(get_method(lowered))
         if accepted is not None:
             for key in options:
                 if key not in accepted:
@@ -533,10 +533,9 @@ def _accepted_options(method) -> tuple[str, ...] | None:
 
 def takes_seed(method_name: str) -> bool:
     """Whether the sweep passes ``seed=`` to the method: estimators and samplers do, exact methods do not."""
-    from statmech.thermo import _REGISTRY, _load_methods
+    from statmech.thermo import get_method
 
-    _load_methods()
-    return method_name != "auto" and not _REGISTRY[method_name].exact
+    return method_name != "auto" and not get_method(method_name).exact
 
 
 def _check_applies(where, study: Study, kind: ModelKind) -> None:
