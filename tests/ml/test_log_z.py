@@ -119,6 +119,17 @@ def test_one_dimensional_quartic_gibbs_model_against_scipy_quad():
         assert float(t.energy) == pytest.approx(energy, abs=1e-9)
 
 
+def test_quadrature_warns_when_two_minima_are_not_resolved():
+    m = ml.GibbsModel(lambda t: jnp.sum((t**2 - 1) ** 2), 1, prior_precision=0.0)   # double well, minima ±1
+    beta = 20.0
+    z = integrate.quad(lambda t: math.exp(-beta * (t * t - 1) ** 2), -3, 3, points=[-1, 1], epsabs=0,
+                       epsrel=1e-13)[0]
+    with pytest.warns(RuntimeWarning, match="not resolved"):
+        ml.quadrature_moments(m, beta, init=[0.7])        # grid scaled to one well: the other is missed
+    resolved = ml.quadrature_moments(m, beta, init=[0.7], step=0.005)
+    assert resolved.log_z[0] == pytest.approx(math.log(z), abs=1e-10)
+
+
 # ------------------------------------------------------------ logistic regression
 @pytest.mark.parametrize("lam", [1.0, 0.0])
 def test_logistic_quadrature_against_brute_force_grid(lam):
@@ -211,11 +222,14 @@ def test_method_errors_say_what_applies():
 
 def test_registry_keeps_ising_methods_of_the_same_name():
     import statmech as sm
+    from statmech.thermo import _resolve
 
     ising = sm.Ising.chain(6, J=1.0, periodic=True)
-    est = log_z(ising, 0.4, method="ti", n_sweeps=64, n_nodes=4)
-    assert est.method == "ti" and "sampler" in est.meta         # the Ising TI, not the ML one
+    for name in ("ti", "ais"):      # one name, two methods: dispatch on the model type
+        assert _resolve(ising, name, {}).model_types == (sm.Ising,)
+        assert _resolve(_logistic(), name, {}).model_types == (ml.LossModel,)
     assert {"ti", "ais", "smc", "laplace", "quadrature"} <= set(sm.available_methods(_logistic()))
+    assert "smc" not in sm.available_methods(ising) and "ti" in sm.available_methods(ising)
 
 
 # ------------------------------------------------------------ sampling estimators (d = 2 logistic)
@@ -238,7 +252,6 @@ def test_smc_agrees_with_quadrature(logistic_reference):
     assert float(t.specific_heat.stderr) > 0 and t.log_z.meta["seed"] == 3
 
 
-@pytest.mark.slow
 def test_ais_agrees_with_quadrature(logistic_reference):
     m, reference, energy = logistic_reference
     t = thermo(m, 1.0, method="ais", n_particles=256, n_steps=32, kernel="mala", seed=1)
@@ -247,7 +260,6 @@ def test_ais_agrees_with_quadrature(logistic_reference):
     assert t.log_z.meta["ess"] > 50
 
 
-@pytest.mark.slow
 def test_ti_agrees_with_quadrature(logistic_reference):
     m, reference, energy = logistic_reference
     est = log_z(m, 1.0, method="ti", n_nodes=8, n_samples=256, n_warmup=200, kernel="mala", seed=2)

@@ -73,15 +73,33 @@ class MinimizeResult:
     message: str = ""
 
 
+@eqx.filter_jit
+def _objective_value_grad(model, theta, beta, prior_weight, scale):
+    def phi(t):
+        return (beta * model.loss(t) + 0.5 * prior_weight * jnp.sum(t**2)) / scale
+
+    return jax.value_and_grad(phi)(theta)
+
+
+#: above this many weights the optimiser is L-BFGS-B (no dense Hessians)
+NEWTON_MAX_DIM = 400
+
+
 def _argmin(model, beta: float, prior_weight: float, init=None, gtol: float = 1e-10, max_iterations: int = 500):
-    """argmin of β L(θ) + (w/2)|θ|² in float64: scipy trust-region Newton with JAX derivatives,
-    polished by Newton steps. Returns (θ*, converged, n_iterations, message)."""
+    """argmin of β L(θ) + (w/2)|θ|² in float64 (the objective is divided by β + w).
+
+    scipy ``trust-exact`` with exact JAX gradients and Hessians, then up to
+    four Newton steps while the Hessian is positive definite and the objective
+    does not rise; L-BFGS-B above ``NEWTON_MAX_DIM`` weights. Returns
+    (θ*, converged, n_iterations, message, gradient norm).
+    """
     scale = beta + prior_weight
     if scale <= 0:
         raise ValueError("nothing to minimise: beta = 0 and no prior term")
     theta0 = model.initial_params() if init is None else np.array(init, dtype=np.float64)
     if theta0.shape != (model.dim,):
         raise ValueError(f"init must have shape ({model.dim},), got {theta0.shape}")
+    newton = model.dim <= NEWTON_MAX_DIM
     with jax.enable_x64(True):
         args = (jnp.float64(beta), jnp.float64(prior_weight), jnp.float64(scale))
         cache = {}
@@ -90,11 +108,15 @@ def _argmin(model, beta: float, prior_weight: float, init=None, gtol: float = 1e
             key = theta.tobytes()
             if key not in cache:
                 cache.clear()
-                value, grad, hess = _objective(model, jnp.asarray(theta), *args)
-                cache[key] = (float(value), np.asarray(grad, dtype=np.float64), np.asarray(hess, dtype=np.float64))
+                if newton:
+                    value, grad, hess = _objective(model, jnp.asarray(theta), *args)
+                    hess = np.asarray(hess, dtype=np.float64)
+                else:
+                    (value, grad), hess = _objective_value_grad(model, jnp.asarray(theta), *args), None
+                cache[key] = (float(value), np.asarray(grad, dtype=np.float64), hess)
             return cache[key]
 
-        if model.dim <= 400:
+        if newton:
             result = optimize.minimize(lambda t: evaluate(t)[0], theta0, jac=lambda t: evaluate(t)[1],
                                        hess=lambda t: evaluate(t)[2], method="trust-exact",
                                        options={"gtol": gtol, "maxiter": max_iterations})
@@ -102,12 +124,11 @@ def _argmin(model, beta: float, prior_weight: float, init=None, gtol: float = 1e
             result = optimize.minimize(lambda t: evaluate(t)[0], theta0, jac=lambda t: evaluate(t)[1],
                                        method="L-BFGS-B", options={"gtol": gtol, "maxiter": max_iterations})
         theta = np.array(result.x, dtype=np.float64)
-        # Newton polish: a few steps while the Hessian is positive definite and the objective does not rise
-        for _ in range(4):
+        for _ in range(4 if newton else 0):   # Newton polish
             value, grad, hess = evaluate(theta)
             try:
-                step = np.linalg.solve(hess, grad)
                 np.linalg.cholesky(hess)
+                step = np.linalg.solve(hess, grad)
             except np.linalg.LinAlgError:
                 break
             candidate = theta - step
@@ -129,7 +150,7 @@ def minimize(model, *, include_prior: bool = False, init=None, gtol: float = 1e-
     training loss itself, the limit of F(β) as β → ∞ (for any λ). With
     ``include_prior=True`` it minimises L(θ) + (λ/2)|θ|² (the β = 1 MAP
     objective). Float64 trust-region Newton (scipy ``trust-exact``, exact JAX
-    gradients and Hessians; L-BFGS-B above 400 weights) from
+    gradients and Hessians; L-BFGS-B above ``NEWTON_MAX_DIM`` = 400 weights) from
     ``model.initial_params()`` or ``init``; linear regression uses the
     least-squares solution (minimum-norm when X is rank deficient). A
     non-convex loss (MLP) gives a local minimum. A loss whose infimum is not
@@ -247,8 +268,9 @@ def zero_temperature_limit(model, betas, method: str = "laplace", **options) -> 
     result = thermo(model, betas, method=method, **options)
     ground = minimize(model)
     free_energy = np.asarray(result.free_energy.value, dtype=np.float64)
-    energy = np.asarray(result.energy.value, dtype=np.float64) if result.energy is not None else np.full_like(betas, np.nan)
-    entropy = np.asarray(result.entropy.value, dtype=np.float64) if result.entropy is not None else np.full_like(betas, np.nan)
+    missing = np.full_like(betas, np.nan)
+    energy = missing if result.energy is None else np.asarray(result.energy.value, dtype=np.float64)
+    entropy = missing if result.entropy is None else np.asarray(result.entropy.value, dtype=np.float64)
     return ZeroTemperatureLimit(
         beta=betas, free_energy=free_energy, energy=energy, entropy=entropy, min_loss=ground.loss,
         gap=free_energy - ground.loss, laplace_gap=laplace_gap(model, betas, ground.params),

@@ -8,9 +8,18 @@ Layout (schema version :data:`SCHEMA_VERSION`; ``PRAGMA application_id`` is
     tasks(task_id PRIMARY KEY, position, config, seed, coords, status, error,
           method, meta, seconds, host, finished)             -- status: pending | done | failed
     results(task_id, quantity, value, stderr, meta, PRIMARY KEY (task_id, quantity))
+    artifacts(task_id, name, kind, dtype, shape, data, PRIMARY KEY (task_id, name))
 
 ``config``, ``coords``, ``spec`` and ``meta`` are JSON. ``stderr`` is NULL for
 exact values; ``value`` is NULL only for NaN (SQLite stores NaN as NULL).
+
+``artifacts`` holds a task's non-scalar results (what the tour's figures are
+drawn from): ``kind = 'array'`` is a NumPy array of booleans, integers or
+floats stored as its little-endian bytes with ``dtype`` (NumPy's ``dtype.str``,
+e.g. ``'<f8'``) and ``shape`` (JSON), so it round-trips bit for bit, NaN
+included; ``kind = 'json'`` is a JSON document in ``data`` (UTF-8). The table
+is additive (schema version 1 still): a store made before it existed gets it
+when opened writable, and reads as having no artifacts when opened read-only.
 
 Durability: the file is in WAL mode, and each finished task is written by
 :meth:`ResultStore.record` in ONE transaction (its result rows and its status
@@ -77,7 +86,21 @@ CREATE TABLE results (
     PRIMARY KEY (task_id, quantity)
 ) WITHOUT ROWID;
 CREATE INDEX tasks_status ON tasks (status);
+CREATE TABLE artifacts (
+    task_id TEXT NOT NULL REFERENCES tasks (task_id),
+    name TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('array', 'json')),
+    dtype TEXT,
+    shape TEXT,
+    data BLOB NOT NULL,
+    PRIMARY KEY (task_id, name)
+) WITHOUT ROWID;
 """
+
+_ARTIFACTS_TABLE = _SCHEMA[_SCHEMA.index("CREATE TABLE artifacts"):].strip().rstrip(";").replace(
+    "CREATE TABLE artifacts", "CREATE TABLE IF NOT EXISTS artifacts", 1)
+ARTIFACT_DTYPE_KINDS = "biuf"
+"""NumPy dtype kinds an array artifact may have: booleans, signed and unsigned integers, floats."""
 
 
 class StoreError(ValueError):
@@ -184,6 +207,7 @@ class ResultStore:
                 connection.execute("PRAGMA journal_mode = WAL")
                 connection.execute("PRAGMA synchronous = NORMAL")
                 connection.execute("PRAGMA foreign_keys = ON")
+                connection.execute(_ARTIFACTS_TABLE)  # stores made before the table existed
         except sqlite3.DatabaseError as error:
             connection.close()
             raise StoreError(f"{path}: corrupt or not a statmech result store ({error})") from None
@@ -241,20 +265,41 @@ class ResultStore:
             "SELECT r.task_id, r.quantity, r.value, r.stderr, r.meta FROM results r "
             "JOIN tasks t ON t.task_id = r.task_id ORDER BY t.position, r.quantity").fetchall()
 
+    def artifacts(self, task_id: str) -> dict:
+        """The artifacts of one task, by name (sorted): NumPy arrays (read-only) and JSON values.
+
+        Empty for a task without artifacts, and for a store made before the
+        artifacts table existed.
+        """
+        if not self._has_artifacts_table():
+            return {}
+        rows = self._connection.execute(
+            "SELECT name, kind, dtype, shape, data FROM artifacts WHERE task_id = ? ORDER BY name", (task_id,))
+        return {name: _decode_artifact(kind, dtype, shape, data) for name, kind, dtype, shape, data in rows}
+
+    def _has_artifacts_table(self) -> bool:
+        return self._connection.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'artifacts'").fetchone() is not None
+
     # ---------------------------------------------------------------- writing
     def record(self, outcome: dict) -> bool:
-        """Store one finished task in ONE transaction: its results and its status together.
+        """Store one finished task in ONE transaction: its results, artifacts and status together.
 
         ``outcome`` is what a worker returns: task_id, status ("done" or
         "failed"), results (list of {quantity, value, stderr, meta}), error,
-        method, meta, seconds, host. A task already done is left as it is
-        (returns False).
+        method, meta, seconds, host, and optionally artifacts (a mapping
+        name -> NumPy array of bools/ints/floats, or a JSON-able value; see
+        the module docstring). A task already done is left as it is (returns
+        False).
         """
         if not self.writable:
             raise StoreError(f"{self.path}: opened read-only")
         status = outcome["status"]
         if status not in ("done", "failed"):
             raise ValueError(f"a finished task has status 'done' or 'failed', got {status!r}")
+        artifacts = [_encode_artifact(name, value) for name, value in (outcome.get("artifacts") or {}).items()]
+        if artifacts and status != "done":
+            raise ValueError("only a task that is done has artifacts; a failed task keeps its error message")
         connection = self._connection
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -265,11 +310,15 @@ class ResultStore:
                  outcome.get("seconds"), outcome.get("host"), _now(), outcome["task_id"])).rowcount
             if updated == 1:
                 connection.execute("DELETE FROM results WHERE task_id = ?", (outcome["task_id"],))
+                connection.execute("DELETE FROM artifacts WHERE task_id = ?", (outcome["task_id"],))
                 if status == "done":
                     connection.executemany(
                         "INSERT INTO results (task_id, quantity, value, stderr, meta) VALUES (?, ?, ?, ?, ?)",
                         ((outcome["task_id"], row["quantity"], row["value"], row["stderr"],
                           _dumps_or_none(row.get("meta"))) for row in outcome.get("results", ())))
+                    connection.executemany(
+                        "INSERT INTO artifacts (task_id, name, kind, dtype, shape, data) VALUES (?, ?, ?, ?, ?, ?)",
+                        ((outcome["task_id"], *row) for row in artifacts))
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -302,6 +351,35 @@ def _check_identity(path, connection) -> None:
     check = connection.execute("PRAGMA quick_check").fetchone()[0]
     if check != "ok":
         raise StoreError(f"{path}: corrupt statmech store (SQLite quick_check: {check})")
+
+
+def _encode_artifact(name, value) -> tuple:
+    """(name, kind, dtype, shape, data) of one artifact; TypeError/ValueError says what is storable."""
+    import numpy as np
+
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"an artifact name must be a non-empty string, got {name!r}")
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in ARTIFACT_DTYPE_KINDS:
+            raise TypeError(f"artifact {name!r}: arrays of booleans, integers or floats only, got dtype "
+                            f"{value.dtype}; store text or mixed data as JSON (lists and dicts) instead")
+        little = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+        return name, "array", little.dtype.str, _dumps(list(little.shape)), little.tobytes()
+    try:
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"artifact {name!r}: not a NumPy array and not plain JSON ({error}); convert it "
+                        "to an array, or to lists/dicts of finite numbers and strings") from None
+    return name, "json", None, None, text.encode("utf-8")
+
+
+def _decode_artifact(kind: str, dtype, shape, data):
+    if kind == "json":
+        return json.loads(bytes(data).decode("utf-8"))
+    import numpy as np
+
+    array = np.frombuffer(bytes(data), dtype=np.dtype(dtype)).reshape(json.loads(shape))
+    return array.astype(array.dtype.newbyteorder("="), copy=False)
 
 
 def _sidecars(path: pathlib.Path) -> tuple[pathlib.Path, ...]:
