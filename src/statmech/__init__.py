@@ -7,7 +7,7 @@ Curated public API (re-exports only; the implementation lives in private modules
     sm.log_z(m, 0.44, method="kaufman")     # Estimate
     sm.thermo(m, [0.2, 0.44], method="auto") # Thermo
 """
-from statmech import estimators, mc, studies, theory
+from statmech import estimators, mc, ml, studies, theory
 from statmech.models import REM, SK, CurieWeiss, EdwardsAnderson, Ising, Lattice, RandomFieldIsing
 from statmech.studies import quenched, self_averaging
 from statmech.stats import Estimate
@@ -31,7 +31,7 @@ from statmech.exact import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "estimators", "mc", "studies", "theory", "REM", "SK", "CurieWeiss", "EdwardsAnderson", "RandomFieldIsing", "quenched",
+    "estimators", "mc", "ml", "studies", "theory", "REM", "SK", "CurieWeiss", "EdwardsAnderson", "RandomFieldIsing", "quenched",
     "self_averaging", "curie_weiss_mean_field",
     "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo", "sample",
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",

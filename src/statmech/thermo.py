@@ -265,6 +265,7 @@ def _load_methods() -> None:
     import statmech.estimators._mbar  # noqa: F401  (registers "mbar")
     import statmech.estimators._wang_landau  # noqa: F401  (registers "wang-landau")
     from statmech.estimators import _annealing, _integration  # noqa: F401  (registers ais, pa, ti)
+    import statmech.ml  # noqa: F401  (registers exact, laplace, quadrature, ti, ais, smc for loss models)
 
 
 def _resolve(model, method: str, options) -> Method:

@@ -117,6 +117,16 @@ def test_matches_brute_force(Lx, Ly, periodic, kind):
     np.testing.assert_array_equal(got.magnetization, 0.0)
 
 
+@pytest.mark.parametrize("periodic", [False, True])
+@pytest.mark.parametrize("kind", ["pm", "gauss"])
+def test_4x5_matches_enumeration(periodic, kind):
+    model = spin_glass(np.random.default_rng(45 + periodic), 4, 5, kind, periodic)
+    reference = sm.thermo(model, BETAS, method="enumerate")
+    got = pfaffian_moments(model, BETAS)
+    np.testing.assert_allclose(got.log_z, reference.log_z.value, rtol=1e-11)
+    np.testing.assert_allclose(got.energy, reference.energy.value, rtol=1e-9, atol=1e-9)
+
+
 def test_beta_zero_is_n_log_2():
     rng = np.random.default_rng(1)
     for periodic in (False, True):

@@ -122,8 +122,10 @@ class _Decoration:
     ``city_size``). Edges are oriented tail -> head (A[tail, head] = +weight).
     ``bond`` is the index into concatenate([Jh.ravel(), Jv.ravel()]) of the bond
     a dual edge crosses (−1 for the unit-weight city and ring edges); ``seam``
-    marks the dual edges a twist negates: 1 for those crossing the x-wrap bonds
-    Jh[y, Lx−1], 2 for those crossing the bonds Jh[Ly−1, x] above the last row.
+    is 1 for dual edges crossing an x-wrap bond Jv[y, 0] (negated by the b_x
+    twist), 2 for a y-wrap bond Jh[0, x] (the b_y twist may equally negate the
+    edges crossing any other row of bonds Jh[r, :]: the gauge change between two
+    such rows flips whole 6-node cities and leaves Pf unchanged).
     """
 
     Lx: int
@@ -227,11 +229,8 @@ def _decoration(Lx: int, Ly: int, periodic: bool) -> _Decoration:
                 add(cities[x, y]["e"], cities[(x + 1) % nx_, y]["w"], v_bond(y, x + 1),
                     seam=1 if x + 1 == nx_ else 0)
             if y + 1 < ny_ or periodic:
-                # The y-twist sits on the bonds above the last row (homologous to the wrap,
-                # and the gauge change between them flips whole 6-node cities: same Pf):
-                # the sweeps for b_y = 0 and 1 then share all but the last rows.
                 add(cities[x, y]["s"], cities[x, (y + 1) % ny_]["n"], h_bond(y + 1, x),
-                    seam=2 if periodic and y + 2 == ny_ else 0)
+                    seam=2 if y + 1 == ny_ else 0)
 
     tail = np.array(tails, dtype=np.int64)
     head = np.array(heads, dtype=np.int64)
@@ -544,28 +543,39 @@ def _sweep(decoration: _Decoration, weights):
 def _torus_sweeps(decoration: _Decoration, weights):
     """The four twisted Pfaffians [(b_x, b_y) = (0,0), (1,0), (0,1), (1,1)] as (log_scale, jet).
 
-    For each b_x one elimination runs up to the last rows, then forks: the b_y
-    twist (on the bonds above the last row) has not entered the frontier yet.
+    For each b_x one elimination runs up to the last few rows, then forks: the
+    b_y twist goes on a row of bonds whose dual edges have not entered the
+    frontier yet, so the two branches share everything before the fork.
     """
     import copy
 
-    y_seam = np.flatnonzero(decoration.seam == 2)
+    Lx, Ly = decoration.Lx, decoration.Ly
     x_twist = np.where(decoration.seam == 1, -1.0, 1.0)
-    rows_before_fork = max(decoration.Ly - 3, 0)
-    fork = int(decoration.city_start[rows_before_fork * decoration.Lx]) if rows_before_fork else 0
+
+    def row_cut(r):  # dual edges crossing the bonds Jh[r, :]
+        return np.flatnonzero((decoration.bond >= r * Lx) & (decoration.bond < (r + 1) * Lx))
+
+    fork_row = max(Ly - 4, 0)
+    fork = int(decoration.city_start[fork_row * Lx])
     results = {}
     with _single_blas_thread():
         for bx in (0, 1):
             shared = _Frontal(decoration, weights * x_twist if bx else weights)
             shared.advance(fork)
-            entered = (shared.status[decoration.tail[y_seam]] > 0) & (shared.status[decoration.head[y_seam]] > 0)
-            for by in (0, 1):
-                if np.any(entered):  # pivoting reached the last row early: no shared prefix
-                    branch = _Frontal(decoration, weights * x_twist if bx else weights)
-                else:
-                    branch = copy.deepcopy(shared) if by == 0 else shared
-                if by:
-                    branch.negate_edges(y_seam)
+            cut = None
+            for r in [0] if fork == 0 else range(Ly - 1, fork_row, -1):
+                edges = row_cut(r)
+                if not np.any((shared.status[decoration.tail[edges]] > 0)
+                              & (shared.status[decoration.head[edges]] > 0)):
+                    cut = edges
+                    break
+            if cut is None:  # pivoting touched every candidate row: no shared prefix
+                twisted = _Frontal(decoration, weights * x_twist if bx else weights)
+                cut = row_cut(0)
+            else:
+                twisted = copy.deepcopy(shared)
+            twisted.negate_edges(cut)
+            for by, branch in ((0, shared), (1, twisted)):
                 branch.advance(decoration.n_nodes)
                 results[bx, by] = branch.result()
     return [results[key] for key in ((0, 0), (1, 0), (0, 1), (1, 1))]

@@ -277,9 +277,12 @@ def ising_figures(exact: StepData, mc: StepData | None) -> list[FigureOut]:
                     ax.axvline(tc, color="#888888", lw=0.8, ls=":")
                 if have_mc:
                     size = f"N = {int(mc.value('chain_n'))}" if kind == "chain" else f"L = {int(mc.value('square_L'))}"
+                    label = f"Monte Carlo, {size}"
+                    if kind == "chain" and quantity == "abs_magnetization_density":
+                        label += " (→ 0 as N → ∞)"
                     ax.errorbar(mc.array(f"{kind}_temperature"), mc.array(f"{kind}_{quantity}"),
                                 yerr=mc.array(f"{kind}_{quantity}_stderr"), fmt="o", ms=3.5, capsize=2,
-                                color="#222222", mfc="white", label=f"Monte Carlo, {size}")
+                                color="#222222", mfc="white", label=label)
                 if r == 0:
                     ax.set_title(ylabel)
                 if c == 0:
@@ -293,8 +296,9 @@ def ising_figures(exact: StepData, mc: StepData | None) -> list[FigureOut]:
                 if c == 2:
                     ax.set_ylim(-0.03, 1.05)
                 ax.legend(frameon=False, fontsize=7, loc="best")
-        axes[1, 0].annotate("T_c", (tc, axes[1, 0].get_ylim()[1]), xytext=(3, -10), textcoords="offset points",
-                            fontsize=8, color="#555555")
+        for ax in axes[1]:
+            ax.annotate("T_c", (tc, ax.get_ylim()[0]), xytext=(3, 4), textcoords="offset points", fontsize=8,
+                        color="#555555")
     variables = {}
     for key, value in exact.artifacts.items():
         if isinstance(value, np.ndarray) and value.shape == T.shape and key != "temperature":
@@ -522,11 +526,13 @@ def ml_methods_figures(step: StepData) -> list[FigureOut]:
         ax.legend(frameon=False)
         _label(ax, "a   F(β) of a logistic loss")
         ax = axes[0, 1]
-        ax.loglog(beta, np.abs(laplace - exact) * beta, "s--", color=COLOURS[3], ms=3.5, mfc="white",
-                  label="|log Z_Laplace − log Z|")
+        # log Z = −βF: differences of log Z against the exact value, signed
+        ax.semilogx(beta, -(laplace - exact) * beta, "s--", color=COLOURS[3], ms=3.5, mfc="white",
+                    label="Laplace − exact")
         index = np.array([int(np.argmin(np.abs(beta - b))) for b in sb])
-        ax.errorbar(sb, np.abs(sampled - exact[index]) * sb, yerr=sampled_se * sb, fmt="D", ms=4.5, capsize=3,
-                    color=COLOURS[1], label="|log Z_SMC − log Z| ± stderr")
+        ax.errorbar(sb, -(sampled - exact[index]) * sb, yerr=sampled_se * sb, fmt="D", ms=4.5, capsize=3,
+                    color=COLOURS[1], label="SMC − exact (± one stderr)")
+        ax.axhline(0.0, color="#222222", lw=0.9)
         ax.set_xlabel("β")
         ax.set_ylabel("error in log Z")
         ax.legend(frameon=False)

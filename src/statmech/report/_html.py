@@ -432,9 +432,14 @@ q.mean, q.stderr, q.annealed, q.annealed_exact{theory}
             finite = (f"; the exact average over {num(qa.value('n_instances'))} instances of <i>N</i> = "
                       f"{num(qa.value('n'))} gives {num(qa.array('quenched')[at[0]], 5)} ± "
                       f"{num(qa.array('quenched_stderr')[at[0]], 2)}" if at.size else "")
+            rs = ""
+            if "replica_symmetric_reference" in qa.scalars:
+                rs = (f" (the replica-symmetric solution, which is unstable there, gives "
+                      f"{num(qa.value('replica_symmetric_reference'), 7)})")
             out.append(f"<p>At {BETA} = {num(b)} Parisi's solution gives <i>f</i> = {num(qa.value('parisi_reference'), 7)} "
-                       f"in the limit <i>N</i> → ∞{finite}, with the finite-size corrections of such small "
-                       "systems.</p>")
+                       f"in the limit <i>N</i> → ∞{rs}{finite}: at low temperature systems this small are far "
+                       "from the limit (the finite-size corrections of SK decay slowly, like a power of "
+                       "1/<i>N</i>).</p>")
     return "".join(out) + "</section>"
 
 
@@ -478,7 +483,7 @@ sm.ml.minimize(model).loss                                    # min L = {num(zt.
 model = sm.ml.LogisticRegression(X[:, {p['features']}], y01, prior_precision={p['prior_precision']:g}, fit_intercept=True)
 sm.thermo(model, betas, method="quadrature")   # exact (d = {num(mm.value('dim'))})
 sm.thermo(model, betas, method="laplace")      # saddle point
-sm.log_z(model, beta, method="smc", seed=0, n_particles={p['smc_options'].get('n_particles')}, n_runs={p['smc_options'].get('n_runs')})   # sampling, with stderr
+sm.log_z(model, beta, method="smc", seed=0, {', '.join(f'{k}={v!r}' for k, v in p['smc_options'].items())})   # sampling, with stderr
 """))
         out.append(_figures_or_note(figs, mm, "Laplace vs exact vs sampling", figures.ml_methods_figures))
     out.append("<h3>Generalisation vs β</h3>")

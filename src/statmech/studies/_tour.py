@@ -348,6 +348,9 @@ def _step_quenched(p: dict, seed: int) -> StepResult:
         reference = parisi(float(p["parisi_reference_beta"]), **p["parisi_options"])
         out.scalars["parisi_reference_beta"] = float(p["parisi_reference_beta"])
         out.scalars["parisi_reference"] = _density(reference)
+    replica_symmetric = _theory_function("sk_replica_symmetric")
+    if replica_symmetric is not None:
+        out.scalars["replica_symmetric_reference"] = _density(replica_symmetric(float(p["parisi_reference_beta"])))
     out.artifacts["theory_notes"] = notes
     return out
 
@@ -602,10 +605,10 @@ TOUR_STEPS: tuple[TourStep, ...] = (
              full=dict(n_features=10, prior_precision=1.0, beta_range=[1e-3, 1e4], n_betas=57)),
     TourStep("ml_methods", 5, "Laplace vs exact vs sampling", _step_ml_methods,
              quick=dict(features=[0], prior_precision=1.0, betas=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-                        sampled_betas=[0.1, 1.0], smc_options={"n_particles": 128, "n_runs": 4}),
+                        sampled_betas=[0.1, 1.0, 10.0], smc_options={"n_particles": 128, "n_runs": 4, "kernel": "mala"}),
              full=dict(features=[0], prior_precision=1.0,
                        betas=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0],
-                       sampled_betas=[0.1, 0.3, 1.0, 3.0], smc_options={"n_particles": 256, "n_runs": 8})),
+                       sampled_betas=[0.03, 0.1, 0.3, 1.0, 3.0, 10.0], smc_options={"n_particles": 256, "n_runs": 8})),
     TourStep("ml_generalisation", 5, "Generalisation vs β", _step_ml_generalisation,
              quick=dict(n_train=60, prior_precision=1.0, beta_range=[1e-3, 1e3], n_betas=25),
              full=dict(n_train=60, prior_precision=1.0, beta_range=[1e-3, 1e3], n_betas=49)),
