@@ -4,11 +4,12 @@
 - ``"transfer"``: transfer matrices for chains and 2D strips (width <= 16).
 - ``"kaufman"``: finite periodic 2D Ising model at h = 0 (Kaufman 1949).
 - ``"beale"``: exact density of states of the periodic L x L 2D Ising model (Beale 1996).
+- ``"pfaffian"``: 2D square lattices with arbitrary bonds at h = 0, open (planar) or periodic (four Pfaffians).
 - ``"curie-weiss"``: uniform all-to-all couplings, O(N) sum over the magnetisation.
 - ``"rem-sum"``: the random energy model's 2^N energies.
 - :func:`onsager`: the infinite square lattice and the infinite chain.
 """
-from statmech.exact import _enumerate, _transfer, _kaufman, _beale  # noqa: F401  (registration)
+from statmech.exact import _beale, _enumerate, _kaufman, _pfaffian, _transfer  # noqa: F401  (registration)
 from statmech.exact._boltzmann import Boltzmann, boltzmann
 from statmech.exact._onsager import (
     CRITICAL_BETA,
@@ -20,9 +21,10 @@ from statmech.exact._onsager import (
 from statmech.exact._beale import DensityOfStates, density_of_states
 from statmech.exact._enumerate import MAX_ENUMERATION_SITES, all_states, ground_energy
 from statmech.exact._mean_field import curie_weiss_log_z, curie_weiss_mean_field
+from statmech.exact._pfaffian import ground_state_energy as planar_ground_energy
 
 __all__ = [
-    "MAX_ENUMERATION_SITES", "all_states", "ground_energy", "curie_weiss_log_z", "curie_weiss_mean_field",
+    "MAX_ENUMERATION_SITES", "all_states", "ground_energy", "curie_weiss_log_z", "curie_weiss_mean_field", "planar_ground_energy",
     "Boltzmann", "boltzmann", "onsager", "infinite_chain", "CRITICAL_BETA",
     "CRITICAL_TEMPERATURE", "DensityOfStates", "density_of_states", "spontaneous_magnetization",
 ]

@@ -37,7 +37,8 @@ def _read_steps(store: ResultStore):
             name=config["step"], section=int(config["section"]), title=config["title"], status=task["status"],
             error=task["error"], method=task["method"], seconds=task["seconds"], params=config["params"],
             scalars=scalars.get(task["task_id"], {}),
-            artifacts=store.artifacts(task["task_id"]) if task["status"] == "done" else {}, meta=task["meta"])
+            artifacts=store.artifacts(task["task_id"]) if task["status"] == "done" else {}, meta=task["meta"],
+            seed=int(task["seed"]))
     return steps
 
 

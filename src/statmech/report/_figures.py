@@ -42,6 +42,7 @@ class StepData:
     scalars: dict
     artifacts: dict
     meta: dict | None = None
+    seed: int = 0
 
     def value(self, name: str) -> float:
         return self.scalars[name][0]

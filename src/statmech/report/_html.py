@@ -337,7 +337,7 @@ sm.thermo(sm.Ising.square({ep['square_L']}), betas, method="kaufman")       # 2D
         if mc is not None and mc.status == "done":
             out.append(f"<p class=\"meta\">Monte Carlo: {esc(mc.params['chain_method'])} (chain) and "
                        f"{esc(mc.params['square_method'])} (lattice), {num(mc.value('n_chains'))} "
-                       f"chains × {num(mc.value('n_sweeps'))} sweeps per temperature, seed {num(mc.value('seed'))}; "
+                       f"chains × {num(mc.value('n_sweeps'))} sweeps per temperature, seed {num(mc.seed)}; "
                        "error bars from the autocorrelation-corrected standard error "
                        f"({num(mc.value('n_warnings'))} diagnostic warnings recorded in the store).</p>")
     out.append("<h3>Ordered and disordered phases</h3>")
@@ -347,8 +347,9 @@ sm.thermo(sm.Ising.square({ep['square_L']}), betas, method="kaufman")       # 2D
     else:
         sp = snapshots.params
         out.append(code(f"""
-sm.sample(sm.Ising.square({sp['L']}), beta=1 / T, method="{sp['method']}", n_samples=1, n_chains=1,
-          burn_in={sp['burn_in']}, seed=0).spins          # T = {', '.join(f'{t:g}' for t in sp['temperatures'])}
+for k, T in enumerate({[float(t) for t in sp['temperatures']]}):
+    sm.sample(sm.Ising.square({sp['L']}), beta=1 / T, method="{sp['method']}", n_samples=1, n_chains=1,
+              burn_in={sp['burn_in']}, seed=k).spins
 """))
         out.append(_figures_or_note(figs, snapshots, "The lattice snapshots", figures.snapshot_figures))
     out.append("<h3>Locating <i>T</i><sub>c</sub> from the Binder crossing</h3>")
@@ -483,7 +484,8 @@ sm.ml.minimize(model).loss                                    # min L = {num(zt.
 model = sm.ml.LogisticRegression(X[:, {p['features']}], y01, prior_precision={p['prior_precision']:g}, fit_intercept=True)
 sm.thermo(model, betas, method="quadrature")   # exact (d = {num(mm.value('dim'))})
 sm.thermo(model, betas, method="laplace")      # saddle point
-sm.log_z(model, beta, method="smc", seed=0, {', '.join(f'{k}={v!r}' for k, v in p['smc_options'].items())})   # sampling, with stderr
+for k, beta in enumerate({[float(b) for b in p['sampled_betas']]}):
+    sm.log_z(model, beta, method="smc", seed=k, {', '.join(f'{k}={v!r}' for k, v in p['smc_options'].items())})   # with stderr
 """))
         out.append(_figures_or_note(figs, mm, "Laplace vs exact vs sampling", figures.ml_methods_figures))
     out.append("<h3>Generalisation vs β</h3>")

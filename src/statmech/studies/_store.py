@@ -363,7 +363,7 @@ def _encode_artifact(name, value) -> tuple:
         if value.dtype.kind not in ARTIFACT_DTYPE_KINDS:
             raise TypeError(f"artifact {name!r}: arrays of booleans, integers or floats only, got dtype "
                             f"{value.dtype}; store text or mixed data as JSON (lists and dicts) instead")
-        little = np.ascontiguousarray(value, dtype=value.dtype.newbyteorder("<"))
+        little = np.array(value, dtype=value.dtype.newbyteorder("<"), order="C")  # 0-d stays 0-d
         return name, "array", little.dtype.str, _dumps(list(little.shape)), little.tobytes()
     try:
         text = json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)

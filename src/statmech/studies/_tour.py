@@ -222,7 +222,7 @@ def _step_ising_mc(p: dict, seed: int) -> StepResult:
         out.meta[f"{label}_kernel"] = result.meta.get("kernel")
         out.meta[f"{label}_warnings"] = list(result.meta.get("warnings", ()))
     out.scalars.update(chain_n=p["chain_n"], square_L=p["square_L"], n_sweeps=p["n_sweeps"],
-                       n_chains=p["n_chains"], seed=seed, n_warnings=warnings)
+                       n_chains=p["n_chains"], n_warnings=warnings)
     return out
 
 
@@ -241,7 +241,7 @@ def _step_snapshots(p: dict, seed: int) -> StepResult:
     out.artifacts["temperature"] = _array(temperatures)
     out.artifacts["spins"] = _array(snapshots, np.int8)
     out.artifacts["magnetization_density"] = _array([s.mean() for s in snapshots])
-    out.scalars.update(L=p["L"], burn_in=p["burn_in"], seed=seed,
+    out.scalars.update(L=p["L"], burn_in=p["burn_in"],
                        critical_temperature=float(sm.CRITICAL_TEMPERATURE))
     return out
 
@@ -267,7 +267,7 @@ def _step_binder(p: dict, seed: int) -> StepResult:
     last = crossings[-1]
     out.scalars.update(critical_temperature=exact, crossing_temperature=float(last),
                        crossing_relative_error=float(abs(last - exact) / exact),
-                       n_sweeps=p["n_sweeps"], n_chains=p["n_chains"], seed=seed)
+                       n_sweeps=p["n_sweeps"], n_chains=p["n_chains"])
     return out
 
 
@@ -291,7 +291,7 @@ def _step_self_averaging(p: dict, seed: int) -> StepResult:
     out.artifacts["log_variance_stderr"] = _array(result.log_variance_stderr)
     out.artifacts["mean"] = _array([r.mean for r in result.results])
     out.artifacts["mean_stderr"] = _array([r.stderr for r in result.results])
-    out.scalars.update(beta=result.beta, n_instances=p["n_instances"], seed=seed,
+    out.scalars.update(beta=result.beta, n_instances=p["n_instances"],
                        exponent=(result.exponent, result.exponent_stderr), amplitude=result.amplitude,
                        chi2=result.chi2, dof=result.dof)
     return out
@@ -331,7 +331,7 @@ def _step_quenched(p: dict, seed: int) -> StepResult:
     out.artifacts["beta"] = betas
     for name, values in rows.items():
         out.artifacts[name] = _array(values)
-    out.scalars.update(n=p["n"], n_instances=p["n_instances"], seed=seed)
+    out.scalars.update(n=p["n"], n_instances=p["n_instances"])
 
     theory_betas = _array(p["theory_betas"])
     notes = {}
@@ -432,7 +432,7 @@ def _step_ml_methods(p: dict, seed: int) -> StepResult:
     out.artifacts.update(sampled_beta=sampled_betas, sampled_free_energy=_array(values),
                          sampled_free_energy_stderr=_array(errors))
     out.scalars.update(min_loss=float(ml.minimize(model).loss), dim=int(model.dim),
-                       n_samples=int(X.shape[0]), prior_precision=p["prior_precision"], seed=seed)
+                       n_samples=int(X.shape[0]), prior_precision=p["prior_precision"])
     return out
 
 
@@ -476,7 +476,7 @@ def _step_ml_generalisation(p: dict, seed: int) -> StepResult:
     out.artifacts.update(beta=_array(betas), train_loss=_array(train_loss), test_loss=_array(test_loss),
                          test_error=_array(test_error), library_train_loss=_array(check))
     best = int(np.argmin(test_loss))
-    out.scalars.update(n_train=len(train), n_test=len(test), dim=int(model.dim), prior_precision=lam, seed=seed,
+    out.scalars.update(n_train=len(train), n_test=len(test), dim=int(model.dim), prior_precision=lam,
                        best_beta=float(betas[best]), best_test_loss=float(test_loss[best]),
                        min_train_loss=float(ml.minimize(model).loss) / len(train),
                        train_loss_check=float(np.max(np.abs(np.array(train_loss) - np.array(check)))))

@@ -1,0 +1,248 @@
+"""`statmech tour` (quick) and `statmech report`: one path from computation to a self-contained page.
+
+The quick tour runs once per session (``quick_tour`` in conftest.py). The
+checks: the page is self-contained; the seed's toy numbers on it agree with a
+brute-force sum written here; the vocabulary table is there; every data file
+reloads; and the page is drawn from the store alone — rebuilding it with the
+physics front doors sabotaged gives the identical page.
+"""
+import base64
+import html.parser
+import importlib
+import itertools
+import json
+import math
+import pathlib
+import shutil
+
+import numpy as np
+import pytest
+
+import statmech
+from statmech.report import build_report
+from statmech.studies import ResultStore, StoreError, load_results
+from statmech.studies import _tour
+
+SEED_CONFIGURATIONS = [(-1, -1, -1, -1, +1, -1, -1, -1), (+1, +1, +1, -1, +1, -1, -1, -1)]
+VOCABULARY = [("Loss function", "Energy function (or Hamiltonian)"), ("Global minima", "Ground states"),
+              ("Parameters", "Degrees of freedom"),
+              ("Probability distribution of parameters", "Boltzmann distribution"),
+              ("High-dimensional limit", "Thermodynamic limit")]
+
+
+class PageParser(html.parser.HTMLParser):
+    """Every tag's attributes, the text of each table row, and the visible text."""
+
+    def __init__(self):
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.rows: list[list[str]] = []
+        self.text: list[str] = []
+        self._cell = None
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "tr":
+            self.rows.append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag in ("td", "th") and self._cell is not None:
+            self.rows[-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        self.text.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+
+
+def parse(page: pathlib.Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(page.read_text(encoding="utf-8"))
+    return parser
+
+
+def brute_force_toy(configuration, beta=1.0, B=1.0):
+    """p(x) = exp(−β Σ B xᵢ)/Z with Z summed over all 2^8 configurations (plain Python)."""
+    energies = [B * sum(x) for x in itertools.product((-1, 1), repeat=8)]
+    z = sum(math.exp(-beta * e) for e in energies)
+    return math.exp(-beta * B * sum(configuration)) / z, z
+
+
+# ------------------------------------------------------------------ the page
+def test_page_is_self_contained(quick_tour):
+    page = quick_tour / "index.html"
+    parser = parse(page)
+    text = page.read_text(encoding="utf-8")
+    references = [(tag, key, value) for tag, attrs in parser.tags for key, value in attrs.items()
+                  if key in ("src", "href", "srcset", "data", "poster", "action") and value]
+    external = [r for r in references if r[2].lower().startswith(("http:", "https:", "//", "ftp:"))]
+    assert external == []
+    assert "url(" not in text and "@import" not in text  # no CSS that fetches
+    assert not [attrs for tag, attrs in parser.tags if tag in ("script", "link", "iframe") and
+                ("src" in attrs or "href" in attrs)]
+    images = [attrs for tag, attrs in parser.tags if tag == "img"]
+    assert len(images) >= 10
+    for attrs in images:
+        prefix = "data:image/png;base64,"
+        assert attrs["src"].startswith(prefix)
+        assert base64.b64decode(attrs["src"][len(prefix):])[:8] == b"\x89PNG\r\n\x1a\n"
+    # in-page links all have a target; the others are the data files next to the page
+    ids = {attrs["id"] for _, attrs in parser.tags if "id" in attrs}
+    for tag, key, value in references:
+        if key == "href" and value.startswith("#"):
+            assert value[1:] in ids, value
+        elif key == "href":
+            assert value.startswith("data/") and (quick_tour / value).is_file(), value
+
+
+def test_the_seed_toy_numbers(quick_tour):
+    text = "".join(parse(quick_tour / "index.html").text)
+    assert "0.049" in text and "1.2e-04" in text
+    (p_low, z), (p_zero, _) = brute_force_toy(SEED_CONFIGURATIONS[0]), brute_force_toy(SEED_CONFIGURATIONS[1])
+    assert round(p_low, 3) == 0.049 and f"{p_zero:.1e}" == "1.2e-04"
+    with ResultStore.open(quick_tour / "tour.sqlite") as store:
+        toy = next(t for t in store.tasks() if t["config"]["step"] == "toy")
+        values = {q: v for task_id, q, v, _, _ in store.results() if task_id == toy["task_id"]}
+    assert values["p_config0"] == pytest.approx(p_low, rel=1e-12)
+    assert values["p_config1"] == pytest.approx(p_zero, rel=1e-12)
+    assert values["partition_function"] == pytest.approx(z, rel=1e-12)
+    assert f"{p_low:.6g}" in text and f"{z:.6g}" in text  # the stored numbers, as printed
+
+
+def test_the_vocabulary_table(quick_tour):
+    rows = parse(quick_tour / "index.html").rows
+    header = next(k for k, row in enumerate(rows) if row[:2] == ["Machine learning", "Statistical physics"])
+    assert [tuple(row[:2]) for row in rows[header + 1: header + 6]] == VOCABULARY
+    assert all(row[2] and row[3] for row in rows[header + 1: header + 6])  # an API name and a computed value
+
+
+def test_every_section_in_the_seed_order(quick_tour):
+    parser = parse(quick_tour / "index.html")
+    sections = [attrs["id"] for tag, attrs in parser.tags if tag == "section"]
+    assert sections == ["boltzmann", "free-energy", "ising", "disorder", "ml-bridge", "vocabulary", "provenance"]
+    with ResultStore.open(quick_tour / "tour.sqlite") as store:
+        assert store.counts() == {"pending": 0, "done": len(_tour.TOUR_STEPS), "failed": 0}
+
+
+def test_data_files_reload(quick_tour):
+    import xarray as xr
+
+    data = quick_tour / "data"
+    netcdf = sorted(data.glob("*.nc"))
+    documents = sorted(data.glob("*.json"))
+    assert len(netcdf) >= 10 and len(documents) == len(_tour.TOUR_STEPS)
+    for path in netcdf:
+        with xr.open_dataset(path) as dataset:
+            assert dataset.data_vars, path
+    for path in documents:
+        document = json.loads(path.read_text())
+        assert document["status"] == "done" and document["params"], path
+    # the data behind figure 1: P(H = E) at β = 1 is C(8, k) e^{−E}/Z (independent closed form)
+    with xr.open_dataset(data / "toy_energy_distribution.nc") as dataset:
+        row = dataset.probability.sel(beta=1.0)
+        _, z = brute_force_toy(SEED_CONFIGURATIONS[0])
+        for energy, probability in zip(dataset.energy.values, row.values):
+            k = int(round((8 - energy) / 2))  # number of spins −1 ... of +1: E = (8 − k) − k
+            assert probability == pytest.approx(math.comb(8, k) * math.exp(-energy) / z, rel=1e-12)
+
+
+def test_the_tour_store_exports_like_any_study(quick_tour):
+    dataset = load_results(quick_tour / "tour.sqlite")
+    assert list(dataset.step.values) == [step.name for step in _tour.TOUR_STEPS]
+    assert float(dataset.p_config0.sel(step="toy", seed=0)) == pytest.approx(0.049025, abs=1e-6)
+
+
+def test_report_rebuilds_the_identical_page_from_the_store_alone(quick_tour, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the report must not compute physics")
+
+    thermo_module = importlib.import_module("statmech.thermo")  # statmech.thermo is the function
+    monkeypatch.setattr(thermo_module, "thermo", refuse)
+    monkeypatch.setattr(thermo_module, "log_z", refuse)
+    for name in ("thermo", "log_z", "boltzmann", "onsager", "infinite_chain", "sample", "quenched",
+                 "self_averaging", "ground_energy"):
+        monkeypatch.setattr(statmech, name, refuse)
+    monkeypatch.setattr(statmech.studies, "binder_crossings", refuse)
+    monkeypatch.setattr(_tour, "compute_step", refuse)
+    store = tmp_path / "copy" / "tour.sqlite"
+    store.parent.mkdir()
+    shutil.copy(quick_tour / "tour.sqlite", store)  # the store alone, away from the first page
+    page = build_report(store, tmp_path / "other")
+    assert page == tmp_path / "other" / "index.html"
+    assert page.read_bytes() == (quick_tour / "index.html").read_bytes()
+    for document in (quick_tour / "data").glob("*.json"):
+        assert (tmp_path / "other" / "data" / document.name).read_bytes() == document.read_bytes()
+    assert sorted(p.name for p in (tmp_path / "other" / "data").iterdir()) == sorted(
+        p.name for p in (quick_tour / "data").iterdir())
+
+
+# ------------------------------------------------------------------ robustness
+def test_a_failed_or_unavailable_step_is_shown_not_hidden(tmp_path, monkeypatch):
+    """A store where one step failed, the ML steps are unavailable and the rest never ran still gives a page."""
+    study = _tour.TourStudy("quick")
+    tasks = study.tasks()
+    store_path = tmp_path / "tour.sqlite"
+
+    def explode(params, seed):
+        raise RuntimeError("the Monte Carlo exploded")
+
+    monkeypatch.setitem(_tour.STEPS_BY_NAME, "extensive",
+                        _tour.TourStep("extensive", 2, "x", explode, quick={}, full={}))
+    monkeypatch.setattr(_tour, "_ml_module", lambda: (None, "statmech.ml lacks everything"))
+    cheap = ("toy", "extensive", "ising_exact", "ml_zero_temperature", "ml_methods", "vocabulary")
+    with ResultStore.create(store_path, study, tasks) as store:
+        for task in tasks:
+            if task.config["step"] in cheap:
+                store.record(_tour.compute_step({"task_id": task.task_id, "config": task.config, "seed": 0}))
+    page = build_report(store_path, tmp_path / "out")
+    text = "".join(parse(page).text)
+    assert "Free energy for growing N failed" in text and "RuntimeError: the Monte Carlo exploded" in text
+    assert "Not yet available" in text and "statmech.ml lacks everything" in text
+    assert "was not computed in this run (status: pending)" in text
+    assert "0.049" in text and "1.2e-04" in text  # what did run is there
+    assert [tuple(r[:2]) for r in parse(page).rows if tuple(r[:2]) in VOCABULARY] == VOCABULARY
+
+
+def test_run_tour_refuses_a_store_that_is_not_a_tour(tmp_path):
+    from statmech.studies._study import parse_study
+
+    study = parse_study('[study]\nname = "mine"\n[model]\nkind = "ising-chain"\n[method]\nname = "transfer"\n'
+                        '[grid]\nL = [3]\nbeta = [0.5]\n', "mine.toml")
+    ResultStore.create(tmp_path / "tour.sqlite", study, study.tasks()).close()
+    before = (tmp_path / "tour.sqlite").read_bytes()
+    with pytest.raises(StoreError, match="not a tour"):
+        _tour.run_tour(tmp_path, quick=True, progress=False)
+    assert (tmp_path / "tour.sqlite").read_bytes() == before
+    with pytest.raises(ValueError, match="workers must be a positive int"):
+        _tour.run_tour(tmp_path / "elsewhere", quick=True, progress=False, workers=0)
+
+
+def test_report_of_a_sweep_store(tmp_path):
+    import xarray as xr
+
+    from statmech.studies import run_sweep
+
+    study = tmp_path / "chain.toml"
+    study.write_text('[study]\nname = "chain-demo"\n[model]\nkind = "ising-chain"\n[method]\nname = "transfer"\n'
+                     '[grid]\nL = [4, 8]\nbeta = [0.2, 0.5, 1.0]\n')
+    run_sweep(study, tmp_path / "chain.sqlite", workers=1, progress=False)
+    page = build_report(tmp_path / "chain.sqlite", tmp_path / "report")
+    parser = parse(page)
+    images = [attrs for tag, attrs in parser.tags if tag == "img"]
+    assert len(images) == 1 and images[0]["src"].startswith("data:image/png;base64,")
+    text = "".join(parser.text)
+    assert "chain-demo" in text and 'kind = "ising-chain"' in text
+    with xr.open_dataset(tmp_path / "report" / "data" / "results.nc") as dataset:
+        # the periodic ring: Z = λ₊^N + λ₋^N with λ₊ = 2 cosh β, λ₋ = 2 sinh β (J = 1, h = 0)
+        ring = -np.log((2 * np.cosh(0.5)) ** 8 + (2 * np.sinh(0.5)) ** 8) / (8 * 0.5)
+        assert float(dataset.free_energy_density.sel(L=8, beta=0.5, seed=0)) == pytest.approx(ring, rel=1e-12)
+
+
+def test_report_refuses_what_is_not_a_store(tmp_path):
+    (tmp_path / "x.sqlite").write_bytes(b"not a database at all")
+    with pytest.raises(StoreError, match="not an SQLite database"):
+        build_report(tmp_path / "x.sqlite", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
