@@ -339,6 +339,8 @@ def _check_identity(path, connection) -> None:
     if row is None:
         raise StoreError(f"{path}: corrupt statmech store (empty schema_version table)")
     version = row[0]
+    if not isinstance(version, int) or version < 1:
+        raise StoreError(f"{path}: corrupt statmech store (schema version {version!r})")
     if version > SCHEMA_VERSION:
         raise StoreError(f"{path}: written by a newer statmech (store schema {version}; this version "
                          f"reads schema {SCHEMA_VERSION}); upgrade statmech to read it")
