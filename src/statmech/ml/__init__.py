@@ -44,8 +44,17 @@ from statmech.ml._models import (
     strictly_separable,
 )
 
-# Perceptron (teacher–student, spherical/binary weights) is added by the perceptron issue:
-# it subclasses LossModel in statmech/ml/_perceptron.py and is re-exported here.
+from statmech.ml._perceptron import (
+    GibbsLearningResult,
+    GibbsLearningTheory,
+    Perceptron,
+    SeparabilityCurve,
+    cover_separable_fraction,
+    gibbs_generalization,
+    gibbs_learning_rs,
+    is_separable,
+    separability_curve,
+)
 
 __all__ = [
     "LossModel", "LinearRegression", "LogisticRegression", "MLP", "GibbsModel", "loss_is_coercive",
@@ -53,4 +62,6 @@ __all__ = [
     "minimize", "MinimizeResult", "zero_temperature_limit", "ZeroTemperatureLimit", "laplace_gap",
     "gaussian_moments", "laplace_moments", "quadrature_moments", "thermodynamic_integration",
     "annealed_importance_sampling", "sequential_monte_carlo", "sampled_thermo",
+    "GibbsLearningResult", "GibbsLearningTheory", "Perceptron", "SeparabilityCurve", "cover_separable_fraction",
+    "gibbs_generalization", "gibbs_learning_rs", "is_separable", "separability_curve",
 ]

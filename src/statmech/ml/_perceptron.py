@@ -118,7 +118,7 @@ class Perceptron(LossModel):
     def loss(self, theta):
         """E(w) = Σ_μ Θ(−y_μ w·x_μ) (JAX; piecewise constant, so no useful gradient)."""
         margins = jnp.asarray(self.y) * (jnp.asarray(self.X) @ theta)
-        return jnp.sum(margins <= 0).astype(theta.dtype)
+        return jnp.sum(jnp.where(margins <= 0, 1.0, 0.0))
 
     def _as_students(self, w) -> np.ndarray:
         w = np.asarray(w, dtype=np.float64)
@@ -172,13 +172,11 @@ class GibbsLearningResult:
 
 
 def _version_space_point(perceptron: Perceptron) -> np.ndarray:
-    """A unit vector with y_μ w·x_μ >= 1 for all μ (LP, HiGHS): a zero-error start that is not the teacher."""
-    margins = perceptron.y[:, None] * perceptron.X
-    result = optimize.linprog(np.zeros(perceptron.n_inputs), A_ub=-margins, b_ub=-np.ones(perceptron.n_examples),
-                              bounds=[(None, None)] * perceptron.n_inputs, method="highs")
-    if result.status != 0:
-        raise RuntimeError(f"linprog could not find a zero-error student: {result.message}")
-    return result.x / np.linalg.norm(result.x)
+    """A zero-error unit vector that is not the teacher: the max-margin LP solution (HiGHS)."""
+    margin, w = _max_margin(perceptron.y[:, None] * perceptron.X)
+    if margin <= 0:
+        raise RuntimeError("linprog could not find a zero-error student")
+    return w / np.linalg.norm(w)
 
 
 def _great_circle_moves(perceptron: Perceptron, w: np.ndarray, beta: float, n_moves: int,
@@ -188,7 +186,8 @@ def _great_circle_moves(perceptron: Perceptron, w: np.ndarray, beta: float, n_mo
     For a random unit u ⟂ w, the field on w(φ) = w cos φ + u sin φ is
     h_μ(φ) = a_μ cos φ + b_μ sin φ = r_μ cos(φ − θ_μ), so E(φ) is piecewise
     constant with 2M breakpoints θ_μ ± π/2. φ is drawn exactly from
-    exp(−β E(φ)) dφ on the circle (β = ∞: uniform on the E = min arcs). The
+    exp(−β E(φ)) dφ on the circle (β = ∞, w in the version space: uniform on the
+    zero-error arc through w, found in O(M) because the version space is a convex cone). The
     chosen circle is the same from both ends and the kernel on it is the
     conditional of the target, so the move is reversible w.r.t. the uniform
     measure on the sphere times exp(−β E) (a hit-and-run / Gibbs step;
@@ -207,6 +206,19 @@ def _great_circle_moves(perceptron: Perceptron, w: np.ndarray, beta: float, n_mo
         theta = np.arctan2(b, fields)
         enter = np.mod(theta + 0.5 * np.pi, two_pi)                      # field turns negative
         leave = np.mod(theta + 1.5 * np.pi, two_pi)                      # field turns positive
+        if beta == np.inf:
+            # w has E = 0, so every error arc [enter, enter + π] misses φ = 0: enter ∈ (0, π) and the
+            # zero-error arc is the single interval (max leave − 2π, min enter) around φ = 0
+            low = np.max(leave, axis=1) - two_pi
+            high = np.min(enter, axis=1)
+            phi = low + rng.uniform(size=n_chains) * (high - low)
+            cos, sin = np.cos(phi)[:, None], np.sin(phi)[:, None]
+            w = cos * w + sin * u
+            fields = cos * fields + sin * b
+            if move % 64 == 63:
+                w /= np.linalg.norm(w, axis=1, keepdims=True)
+                fields = w @ margins.T
+            continue
         positions = np.concatenate([enter, leave], axis=1)
         steps = np.concatenate([np.ones((n_chains, n_examples)), -np.ones((n_chains, n_examples))], axis=1)
         order = np.argsort(positions, axis=1)
@@ -218,10 +230,7 @@ def _great_circle_moves(perceptron: Perceptron, w: np.ndarray, beta: float, n_mo
         lengths = np.diff(np.concatenate([starts, np.full((n_chains, 1), two_pi)], axis=1), axis=1)
         with np.errstate(divide="ignore"):
             log_weights = np.log(lengths)
-        if beta == np.inf:
-            log_weights = np.where(energies <= energies.min(axis=1, keepdims=True) + 0.5, log_weights, -np.inf)
-        else:
-            log_weights = log_weights - beta * energies
+        log_weights = log_weights - beta * energies
         pick = np.argmax(log_weights + rng.gumbel(size=log_weights.shape), axis=1)
         rows = np.arange(n_chains)
         phi = starts[rows, pick] + rng.uniform(size=n_chains) * lengths[rows, pick]
@@ -259,7 +268,8 @@ def gibbs_generalization(perceptron: Perceptron, beta, n_sweeps: int = 200, seed
 
     Spherical weights: a sweep is n heat-bath moves on random great circles
     (exact in φ, any β including ``np.inf`` = version-space sampling);
-    chains start at a zero-error point found by linear programming. Binary
+    chains start at a zero-error point found by linear programming (β = ∞) or at
+    random unit vectors (finite β). Binary
     weights: a sweep is n single-flip Metropolis proposals (finite β only),
     chains start at random ±1 vectors. ``burn_in`` sweeps (default
     n_sweeps // 4) are discarded; ε is recorded after each of the ``n_sweeps``
@@ -277,9 +287,12 @@ def gibbs_generalization(perceptron: Perceptron, beta, n_sweeps: int = 200, seed
     n = perceptron.n_inputs
     margins = perceptron.y[:, None] * perceptron.X
 
-    if spherical:
+    if spherical and beta == np.inf:
         start = _version_space_point(perceptron)
         w = np.tile(start, (n_chains, 1))
+    elif spherical:
+        w = rng.normal(size=(n_chains, n))
+        w /= np.linalg.norm(w, axis=1, keepdims=True)
     else:
         w = rng.choice(np.array([-1.0, 1.0]), size=(n_chains, n))
         fields = w @ margins.T
@@ -361,15 +374,28 @@ def cover_separable_fraction(n_points, n) -> float:
     return float(stats.binom.cdf(n - 1, n_points - 1, 0.5))
 
 
-def is_separable(X, y) -> bool:
-    """True when some w has y_μ w·x_μ >= 1 for all μ (LP feasibility, scipy linprog / HiGHS)."""
-    margins = np.asarray(y, dtype=np.float64)[:, None] * np.asarray(X, dtype=np.float64)
+def _max_margin(margins: np.ndarray) -> tuple[float, np.ndarray]:
+    """max t over |w_i| <= 1 subject to a_μ·w >= t for all rows a_μ (LP, HiGHS); always feasible, bounded."""
     n_points, n = margins.shape
-    result = optimize.linprog(np.zeros(n), A_ub=-margins, b_ub=-np.ones(n_points),
-                              bounds=[(None, None)] * n, method="highs")
-    if result.status not in (0, 2):
-        raise RuntimeError(f"linprog failed on the separability problem: {result.message}")
-    return result.status == 0
+    cost = np.zeros(n + 1)
+    cost[-1] = -1.0
+    result = optimize.linprog(cost, A_ub=np.hstack([-margins, np.ones((n_points, 1))]), b_ub=np.zeros(n_points),
+                              bounds=[(-1.0, 1.0)] * n + [(None, None)], method="highs")
+    if result.status != 0:
+        raise RuntimeError(f"linprog failed on the max-margin problem: {result.message}")
+    return float(result.x[-1]), result.x[:-1]
+
+
+def is_separable(X, y, tol: float = 1e-9) -> bool:
+    """True when some w has y_μ w·x_μ > 0 for all μ (a hyperplane through the origin).
+
+    Solved as the always-feasible LP max t s.t. y_μ x_μ·w >= t, |w_i| <= 1
+    (scipy linprog / HiGHS): separable iff t* > ``tol``. (The bare
+    feasibility LP y_μ w·x_μ >= 1 can end in HiGHS status "unknown" on
+    nearly degenerate data near α = 2.)
+    """
+    margins = np.asarray(y, dtype=np.float64)[:, None] * np.asarray(X, dtype=np.float64)
+    return _max_margin(margins)[0] > tol
 
 
 @dataclasses.dataclass(frozen=True)
