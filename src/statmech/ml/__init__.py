@@ -25,6 +25,13 @@ from statmech.ml._bridge import (
     minimize,
     zero_temperature_limit,
 )
+from statmech.ml._generalization import (
+    ClassificationData,
+    GeneralizationResult,
+    classification_error,
+    classification_split,
+    generalization_vs_beta,
+)
 from statmech.ml._methods import (
     annealed_importance_sampling,
     gaussian_moments,
@@ -64,4 +71,6 @@ __all__ = [
     "annealed_importance_sampling", "sequential_monte_carlo", "sampled_thermo",
     "GibbsLearningResult", "GibbsLearningTheory", "Perceptron", "SeparabilityCurve", "cover_separable_fraction",
     "gibbs_generalization", "gibbs_learning_rs", "is_separable", "separability_curve",
+    "generalization_vs_beta", "GeneralizationResult", "classification_split", "ClassificationData",
+    "classification_error",
 ]

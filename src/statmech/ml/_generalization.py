@@ -136,12 +136,17 @@ def _labels(model, probabilities):
     return (probabilities > 0.5).astype(probabilities.dtype)
 
 
+def _error(model, probabilities, y):
+    """Fraction of samples whose most probable label differs from y (last axis = samples)."""
+    return jnp.mean((_labels(model, probabilities) != y).astype(jnp.float64), axis=-1)
+
+
 def classification_error(model, theta, X, y) -> float:
     """0/1 error of the classifier with weights θ on (X, y): fraction of i with predicted label ≠ y_i."""
     _check_classifier(model)
     with jax.enable_x64(True):
         probabilities = _class_probabilities(model, jnp.asarray(theta, jnp.float64), np.asarray(X, np.float64))
-        return float(jnp.mean(_labels(model, probabilities) != jnp.asarray(y, jnp.float64)))
+        return float(_error(model, probabilities, jnp.asarray(y, jnp.float64)))
 
 
 @eqx.filter_jit
@@ -154,14 +159,14 @@ def _draws_and_errors(model, key, betas, X_train, y_train, X_test, y_test, n_cha
     def errors_and_probabilities(theta):
         p_train = _class_probabilities(model, theta, X_train)
         p_test = _class_probabilities(model, theta, X_test)
-        return (jnp.mean(_labels(model, p_train) != y_train), jnp.mean(_labels(model, p_test) != y_test), p_train, p_test,
+        return (_error(model, p_train, y_train), _error(model, p_test, y_test), p_train, p_test,
                 model.loss(theta))
 
     def one_chain(key, beta):
         init_key, warm_key, run_key = jax.random.split(key, 3)
         logdensity = lambda t: -beta * model.loss(t) - 0.5 * lam * jnp.sum(t**2)  # noqa: E731
         position = _prior_draws(init_key, model, 1)[0]
-        warmup = blackjax_window_adaptation(kernel, logdensity)
+        warmup = _window_adaptation(kernel, logdensity)
         (state, parameters), _ = warmup.run(warm_key, position, n_warmup)
 
         def body(carry, k):
@@ -180,7 +185,7 @@ def _draws_and_errors(model, key, betas, X_train, y_train, X_test, y_test, n_cha
     return jax.vmap(lambda ks, b: jax.vmap(lambda k: one_chain(k, b))(ks))(keys, betas)
 
 
-def blackjax_window_adaptation(kernel: str, logdensity):
+def _window_adaptation(kernel: str, logdensity):
     """``blackjax.window_adaptation`` (Stan's step size + diagonal mass matrix warm-up) for ``kernel``."""
     import blackjax
 
@@ -334,19 +339,21 @@ def generalization_vs_beta(data="breast_cancer", betas=(0.01, 0.1, 1.0, 10.0, 10
             model, jax.random.key(seed), jnp.asarray(betas), X_train, y_train, X_test, y_test,
             n_chains, n_warmup, n_samples, kernel)
         # average the predictive probabilities over chains, then take the most probable label
-        mean_train = np.asarray(jnp.mean(_labels(model, p_train.mean(axis=1)) != y_train, axis=-1))
-        mean_test = np.asarray(jnp.mean(_labels(model, p_test.mean(axis=1)) != y_test, axis=-1))
-        minimizer_train = float(jnp.mean(_labels(model, _class_probabilities(model, jnp.asarray(ground.params), X_train))
-                                         != y_train))
-        minimizer_test = float(jnp.mean(_labels(model, _class_probabilities(model, jnp.asarray(ground.params), X_test))
-                                        != y_test))
+        mean_train = np.asarray(_error(model, p_train.mean(axis=1), y_train))
+        mean_test = np.asarray(_error(model, p_test.mean(axis=1), y_test))
+        theta_star = jnp.asarray(ground.params)
+        minimizer_train = float(_error(model, _class_probabilities(model, theta_star, X_train), y_train))
+        minimizer_test = float(_error(model, _class_probabilities(model, theta_star, X_test), y_test))
     e_train, e_test = np.asarray(e_train, np.float64), np.asarray(e_test, np.float64)
     losses = np.asarray(losses, np.float64)
     out = {k: np.zeros(betas.size) for k in ("train", "train_se", "test", "test_se", "loss")}
     notes: list[str] = []
     for i, beta in enumerate(betas):
         for name, series in (("train", e_train[i]), ("test", e_test[i])):
-            stats = chain_statistics(series)
+            try:
+                stats = chain_statistics(series)
+            except ValueError as error:
+                raise ValueError(f"beta={beta:g}, {name} error: {error}; increase n_samples") from error
             out[name][i], out[name + "_se"][i] = stats.mean, stats.stderr
             notes.extend(f"beta={beta:g}, {name} error: {w}" for w in stats.warnings)
         out["loss"][i] = losses[i].mean()
