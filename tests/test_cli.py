@@ -74,7 +74,13 @@ def test_installed_script_exits_2_without_traceback():
     assert result.stderr.strip().startswith("error:") and "Traceback" not in result.stderr
 
 
-def test_tour_prints_the_seed_numbers(capsys):
-    code, out, _ = run(capsys, "tour")
-    assert code == 0
-    assert "0.04903" in out and "0.0001215" in out
+def test_tour_and_report_are_listed_with_their_options(capsys):
+    code, out, _ = run(capsys, "tour", "--help")
+    assert code == 0 and "--quick" in out and "--out" in out
+    code, out, _ = run(capsys, "report", "--help")
+    assert code == 0 and "--out" in out
+
+
+def test_report_of_a_missing_store_is_one_line_exit_2(capsys, tmp_path):
+    code, _, err = run(capsys, "report", str(tmp_path / "nope.sqlite"), "--out", str(tmp_path / "r"))
+    assert code == 2 and "no store at" in err and len(err.strip().splitlines()) == 1

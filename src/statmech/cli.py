@@ -125,37 +125,27 @@ def methods_command(
 @app.command("tour")
 def tour_command(
     quick: bool = typer.Option(False, "--quick", help="Small budgets (under a minute)."),
-    out: Path = typer.Option(Path("tour-output"), "--out", help="Directory for index.html and its data."),
+    out: Path = typer.Option(Path("tour-output"), "--out", help="Directory for index.html, its data and the store."),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars on stderr."),
 ):
-    """The seed's argument, computed (for now: the toy example and an exact table)."""
-    import statmech as sm
+    """The seed's argument, computed: runs the built-in studies and writes DIR/index.html."""
+    from statmech.studies._tour import run_tour
 
-    console = Console()
-    console.print("[bold]1. The Boltzmann distribution of the seed's toy model[/bold]")
-    console.print("   8 independent spins, E(x) = sum_i B x_i with B = 1, at beta = 1:")
-    console.print("   sm.Ising.chain(8, J=0.0, h=-1.0, periodic=False)   (h = -B)")
-    toy = sm.Ising.chain(8, J=0.0, h=-1.0, periodic=False)
-    dist = sm.boltzmann(toy, 1.0)
-    for config in ([-1, -1, -1, -1, +1, -1, -1, -1], [+1, +1, +1, -1, +1, -1, -1, -1]):
-        s = np.array(config)
-        console.print(f"   x = {config}: E = {toy.energy(s):+.0f}, p = {dist.prob(s):.4g}")
-    console.print(f"   Z = {math.exp(dist.log_z):.6g}  (closed form (2 cosh 1)^8 = {(2 * math.cosh(1)) ** 8:.6g})")
-    console.print()
-    console.print("[bold]2. Free energy density of the 2D Ising model (exact, Kaufman) vs Onsager[/bold]")
-    beta_c = sm.CRITICAL_BETA
-    betas = np.array([0.2, 0.35, beta_c, 0.6, 1.0])
-    infinite = sm.onsager(betas)
-    table = Table()
-    table.add_column("beta", justify="right")
-    for L in (4, 16, 64):
-        table.add_column(f"f, L={L}", justify="right")
-    table.add_column("f, L=inf (Onsager)", justify="right")
-    finite = {L: sm.thermo(sm.Ising.square(L), betas, method="kaufman") for L in (4, 16, 64)}
-    for k, b in enumerate(betas):
-        table.add_row(f"{b:.5f}", *[f"{finite[L].free_energy_density.value[k]:.8f}" for L in (4, 16, 64)],
-                      f"{infinite.free_energy_density.value[k]:.8f}")
-    console.print(table)
-    console.print(f"   T_c = 2/ln(1+sqrt 2) = {sm.CRITICAL_TEMPERATURE:.6f}")
+    page = run_tour(out, quick=quick, progress=progress)
+    typer.echo(f"tour written to {page}")
+
+
+@app.command("report")
+def report_command(
+    store: Path = typer.Argument(..., help="Result store (the tour's tour.sqlite or a sweep's store)."),
+    out: Path = typer.Option(..., "--out", help="Directory for index.html and its data."),
+):
+    """Draw the figures and page of a result store, without recomputing anything."""
+    from statmech.report import build_report
+
+    if not store.exists():
+        raise UserError(f"no store at {store}; run `statmech sweep` or `statmech tour` first")
+    typer.echo(f"report written to {build_report(store, out)}")
 
 
 class ExportFormat(str, Enum):
