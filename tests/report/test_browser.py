@@ -237,3 +237,27 @@ def test_screenshot(browser_page, tmp_path):
     output = pathlib.Path("tour-output")
     if output.is_dir():
         shutil.copy(path, output / "screenshot.png")
+
+
+def test_the_checks_catch_a_broken_page(tmp_path):
+    """Negative control: a broken image, a console error and a remote resource are all detected."""
+    binary = find_chromium()
+    if binary is None:
+        pytest.skip("headless Chromium not installed")
+    page = tmp_path / "broken.html"
+    one_pixel = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+                 "AAAABJRU5ErkJggg==")
+    page.write_text('<!DOCTYPE html><html><body data-loaded="pending">'
+                    f'<img id="good" src="data:image/png;base64,{one_pixel}">'
+                    '<img id="bad" src="data:image/png;base64,bm90IGEgcG5n">'
+                    '<img id="remote" src="http://example.invalid/x.png">'
+                    '<script>console.error("deliberate");</script></body></html>')
+    devtools = DevTools(binary, tmp_path / "profile")
+    try:
+        devtools.open(page.resolve().as_uri())
+        images = {image["id"]: image for image in json.loads(devtools.evaluate(IMAGE_REPORT))}
+        assert images["good"]["width"] == 1 and images["bad"]["width"] == 0
+        assert any("deliberate" in problem for problem in devtools.problems())
+        assert "http://example.invalid/x.png" in devtools.requests()
+    finally:
+        devtools.close()

@@ -296,7 +296,8 @@ def ising_figures(exact: StepData, mc: StepData | None) -> list[FigureOut]:
                     ax.set_ylim(0, 1.6 * top if kind == "square" else 1.3 * top)
                 if c == 2:
                     ax.set_ylim(-0.03, 1.05)
-                ax.legend(frameon=False, fontsize=7, loc="best")
+                corner = "lower left" if (kind, quantity) == ("square", "abs_magnetization_density") else "best"
+                ax.legend(frameon=False, fontsize=7, loc=corner)
         for ax in axes[1]:
             ax.annotate("T_c", (tc, ax.get_ylim()[0]), xytext=(3, 4), textcoords="offset points", fontsize=8,
                         color="#555555")
@@ -433,8 +434,9 @@ def quenched_figures(step: StepData) -> list[FigureOut]:
                         color=COLOURS[0], label=f"quenched, N = {n} (exact per instance)", zorder=3)
             ax.plot(beta, step.array("annealed_sample"), "s", ms=3.5, mfc="white", color=COLOURS[1],
                     label="annealed, same instances")
-            if np.all(np.isfinite(step.array("annealed"))):
-                ax.plot(beta, step.array("annealed"), "-", color=COLOURS[1], lw=1, label=f"annealed, exact E[Z], N = {n}")
+            if "annealed_curve" in step.artifacts:
+                ax.plot(step.array("annealed_beta"), step.array("annealed_curve"), "-", color=COLOURS[1], lw=1,
+                        label=f"annealed, exact E[Z], N = {n}")
             if "parisi" in step.artifacts:
                 ax.plot(step.array("parisi_beta"), step.array("parisi"), "-", color=COLOURS[2], lw=2,
                         label="Parisi (N = ∞)")
@@ -464,6 +466,9 @@ def quenched_figures(step: StepData) -> list[FigureOut]:
                  "annealed_sample": (("beta",), step.array("annealed_sample")),
                  "annealed": (("beta",), step.array("annealed"))}
     coords = {"beta": beta}
+    if "annealed_curve" in step.artifacts:
+        coords["annealed_beta"] = step.array("annealed_beta")
+        variables["annealed_curve"] = (("annealed_beta",), step.array("annealed_curve"))
     for label in ("parisi", "replica_symmetric"):
         if label in step.artifacts:
             coords[f"{label}_beta"] = step.array(f"{label}_beta")
@@ -474,6 +479,47 @@ def quenched_figures(step: StepData) -> list[FigureOut]:
                  "they agree; below it the annealed average is dominated by rare instances and is wrong, and the "
                  "quenched value of the infinite system is Parisi's solution, which the replica-symmetric one "
                  "misses. Small systems carry finite-size corrections.", figure, data)]
+
+
+def rem_figures(step: StepData) -> list[FigureOut]:
+    beta = step.array("beta")
+    sizes = step.array("sizes")
+    with _style():
+        figure, axes = _figure(6.6, 3.7)
+        ax = axes[0, 0]
+        for k, n in enumerate(sizes):
+            ax.errorbar(beta, step.array("quenched")[k], yerr=step.array("quenched_stderr")[k], fmt="o", ms=3.8,
+                        capsize=2, color=COLOURS[k % len(COLOURS)], label=f"quenched, n = {n} (exact per instance)")
+        if "annealed_curve" in step.artifacts:
+            ax.plot(step.array("annealed_beta"), step.array("annealed_curve"), "--", color=COLOURS[5], lw=1.2,
+                    label="annealed −log E[Z]/(nβ)")
+        else:
+            ax.plot(beta, step.array("annealed"), "--", color=COLOURS[5], lw=1.2, label="annealed −log E[Z]/(nβ)")
+        if "theory" in step.artifacts:
+            ax.plot(step.array("theory_beta"), step.array("theory"), "-", color="#222222", lw=1.8,
+                    label="Derrida's solution (n = ∞)")
+        if "critical_beta" in step.scalars:
+            ax.axvline(step.value("critical_beta"), color="#888888", lw=0.8, ls=":")
+            ax.annotate("β_c = 2√ln 2", (step.value("critical_beta"), ax.get_ylim()[1]), xytext=(4, -12),
+                        textcoords="offset points", fontsize=8, color="#555555")
+        ax.set_xlabel("β")
+        ax.set_ylabel("free energy density f")
+        ax.legend(frameon=False, fontsize=7.5, loc="lower left")
+    variables = {"quenched": (("n", "beta"), step.array("quenched")),
+                 "quenched_stderr": (("n", "beta"), step.array("quenched_stderr")),
+                 "annealed": (("beta",), step.array("annealed"))}
+    coords = {"n": sizes, "beta": beta}
+    if "annealed_curve" in step.artifacts:
+        coords["annealed_beta"] = step.array("annealed_beta")
+        variables["annealed_curve"] = (("annealed_beta",), step.array("annealed_curve"))
+    if "theory" in step.artifacts:
+        coords["theory_beta"] = step.array("theory_beta")
+        variables["theory"] = (("theory_beta",), step.array("theory"))
+    return [_out("rem_quenched_annealed",
+                 "The random energy model: 2<sup>n</sup> independent Gaussian energies. Below the freezing point "
+                 "β<sub>c</sub> the annealed average is exact; above it the system freezes into its lowest "
+                 "levels, f stops changing, and only the quenched average is right.", figure,
+                 _dataset(variables, coords, {"n_instances": int(step.value("n_instances"))}))]
 
 
 # 5 ---------------------------------------------------------------------------
@@ -530,8 +576,8 @@ def ml_methods_figures(step: StepData) -> list[FigureOut]:
         # log Z = −βF: differences of log Z against the exact value, signed
         ax.semilogx(beta, -(laplace - exact) * beta, "s--", color=COLOURS[3], ms=3.5, mfc="white",
                     label="Laplace − exact")
-        index = np.array([int(np.argmin(np.abs(beta - b))) for b in sb])
-        ax.errorbar(sb, -(sampled - exact[index]) * sb, yerr=sampled_se * sb, fmt="D", ms=4.5, capsize=3,
+        exact_at_sampled = step.array("sampled_exact_free_energy")
+        ax.errorbar(sb, -(sampled - exact_at_sampled) * sb, yerr=sampled_se * sb, fmt="D", ms=4.5, capsize=3,
                     color=COLOURS[1], label="SMC − exact (± one stderr)")
         ax.axhline(0.0, color="#222222", lw=0.9)
         ax.set_xlabel("β")
@@ -540,7 +586,8 @@ def ml_methods_figures(step: StepData) -> list[FigureOut]:
         _label(ax, "b   errors against the exact value")
     data = _dataset({"exact_free_energy": (("beta",), exact), "laplace_free_energy": (("beta",), laplace),
                      "sampled_free_energy": (("sampled_beta",), sampled),
-                     "sampled_free_energy_stderr": (("sampled_beta",), sampled_se)},
+                     "sampled_free_energy_stderr": (("sampled_beta",), sampled_se),
+                     "sampled_exact_free_energy": (("sampled_beta",), step.array("sampled_exact_free_energy"))},
                     coords={"beta": beta, "sampled_beta": sb},
                     attrs={"min_loss": step.value("min_loss"), "dim": int(step.value("dim"))})
     return [_out("ml_laplace_exact_sampling",
@@ -551,29 +598,40 @@ def ml_methods_figures(step: StepData) -> list[FigureOut]:
 def ml_generalisation_figures(step: StepData) -> list[FigureOut]:
     beta = step.array("beta")
     with _style():
-        figure, axes = _figure(9.2, 3.3, ncols=2)
+        figure, axes = _figure(9.2, 3.4, ncols=2)
         ax = axes[0, 0]
-        ax.semilogx(beta, step.array("train_loss"), color=COLOURS[0], label="training loss ⟨L_train⟩/n")
-        ax.semilogx(beta, step.array("test_loss"), color=COLOURS[1], label="test loss ⟨L_test⟩/n")
-        best = step.value("best_beta")
-        ax.axvline(best, color="#888888", lw=0.8, ls=":", label=f"best test loss at β = {best:.3g}")
-        ax.set_yscale("log")
+        ax.errorbar(beta, 100 * step.array("train_error"), yerr=100 * step.array("train_error_stderr"), fmt="o-",
+                    ms=3.5, capsize=2, color=COLOURS[0], label="one Gibbs draw, train")
+        ax.errorbar(beta, 100 * step.array("test_error"), yerr=100 * step.array("test_error_stderr"), fmt="s-",
+                    ms=3.5, capsize=2, color=COLOURS[1], label="one Gibbs draw, test")
+        ax.plot(beta, 100 * step.array("mean_test_error"), "s--", ms=3.5, mfc="white", color=COLOURS[1],
+                label="posterior mean, test")
+        ax.axhline(100 * step.value("minimizer_test_error"), color=COLOURS[1], lw=0.9, ls=":",
+                   label="argmin L (β → ∞), test")
+        ax.set_xscale("log")
         ax.set_xlabel("β")
-        ax.set_ylabel("mean squared error (Gibbs average)")
+        ax.set_ylabel("classification error (%)")
         ax.legend(frameon=False)
-        _label(ax, "a   fitting vs generalising")
+        _label(ax, "a   train and test error")
         ax = axes[0, 1]
-        ax.semilogx(beta, 100 * step.array("test_error"), color=COLOURS[2])
+        n_train = step.value("n_train")
+        ax.loglog(beta, step.array("mean_loss") / n_train, "o-", ms=3.5, color=COLOURS[0],
+                  label="⟨L⟩ per training example")
         ax.set_xlabel("β")
-        ax.set_ylabel("test classification error (%)")
-        _label(ax, "b   posterior-mean classifier")
-    data = _dataset({k: (("beta",), step.array(k)) for k in ("train_loss", "test_loss", "test_error",
-                                                              "library_train_loss")},
-                    coords={"beta": beta}, attrs={"n_train": int(step.value("n_train")),
-                                                  "n_test": int(step.value("n_test"))})
+        ax.set_ylabel("training loss")
+        ax.legend(frameon=False)
+        _label(ax, "b   U(β) = ⟨L⟩ falls towards inf L")
+    data = _dataset({k: (("beta",), step.array(k)) for k in (
+        "train_error", "train_error_stderr", "test_error", "test_error_stderr", "mean_train_error",
+        "mean_test_error", "mean_loss", "acceptance")}, coords={"beta": beta},
+        attrs={"n_train": int(step.value("n_train")), "n_test": int(step.value("n_test")),
+               "dim": int(step.value("dim")), "minimizer_train_error": step.value("minimizer_train_error"),
+               "minimizer_test_error": step.value("minimizer_test_error")})
     return [_out("ml_generalisation",
-                 "Generalisation against β: at small β the prior dominates (underfitting); as β → ∞ the Gibbs "
-                 "distribution collapses on the training-loss minimum (overfitting a small training set).",
+                 "Generalisation against β for a logistic regression on scikit-learn's breast-cancer data. At "
+                 "small β the prior dominates and the classifier underfits; as β grows the Gibbs distribution "
+                 "concentrates on low training loss, the training error goes to zero and the test error rises "
+                 "again (overfitting a small training set); in between the posterior-mean predictor does best.",
                  figure, data)]
 
 

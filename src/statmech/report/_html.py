@@ -241,16 +241,17 @@ boltz.log_z                                  # log Z = {num(step.value('log_z'))
 boltz.energy_distribution()                  # levels E and P(H = E): figure 1
 sm.thermo(toy, betas, method="enumerate")    # U(beta), S(beta): figure 2
 """))
-    out.append(table(["configuration <b><i>x</i></b>", "<i>H</i>(<b><i>x</i></b>)", "<i>p</i>(<b><i>x</i></b>) computed",
-                      "rounded", "the seed says"],
+    out.append(table([f"configuration {X}", f"<i>H</i>({X})", f"<i>p</i>({X}) computed", "rounded", "the seed says"],
                      [[f"<code>{fmt(c0)}</code>", num(step.value("energy_config0")), num(p0), rounded(p0), "≈ 0.05"],
-                      [f"<code>{fmt(c1)}</code>", num(step.value("energy_config1")), num(p1), rounded(p1), "≈ 10<sup>−4</sup>"]],
+                      [f"<code>{fmt(c1)}</code>", num(step.value("energy_config1")), num(p1), rounded(p1),
+                       "≈ 10<sup>−4</sup>"]],
                      numeric=(1, 2, 3)))
     z = step.value("partition_function")
+    log_ratio = -step.value("beta") * (step.value("energy_config0") - step.value("energy_config1"))
     out.append(f"<p>At {BETA} = <i>B</i> = {num(step.value('beta'))}: <i>Z</i> = {num(z)} "
                f"(log <i>Z</i> = {num(step.value('log_z'))}); the configuration of energy "
                f"{num(step.value('energy_config0'))} is {num(p0 / p1, 4)} times more probable than the one of "
-               f"energy {num(step.value('energy_config1'))} — that is e<sup>{num(-step.value('beta') * (step.value('energy_config0') - step.value('energy_config1')))}</sup>: "
+               f"energy {num(step.value('energy_config1'))} — that is e<sup>{num(log_ratio)}</sup>: "
                "only energy differences matter. The ground state (all spins −1) has energy "
                f"{num(step.value('ground_energy'))}.</p>")
     out.append(_figures_or_note(figs, step, "The 8-spin toy", figures.toy_figures))
@@ -329,7 +330,7 @@ betas = 1 / temperatures
 sm.infinite_chain(betas)                                       # 1D, N = infinity
 sm.thermo(sm.Ising.chain({ep['chain_n']}), betas, method="transfer")        # 1D ring of {ep['chain_n']} spins
 sm.onsager(betas)                                              # 2D, N = infinity (Onsager, Yang)
-sm.thermo(sm.Ising.square({ep['square_L']}), betas, method="kaufman")       # 2D, {ep['square_L']} x {ep['square_L']} (Kaufman){mc_line}
+sm.thermo(sm.Ising.square({ep['square_L']}), betas, method="kaufman")       # 2D, finite L (Kaufman){mc_line}
 """))
         if mc is not None and mc.status != "done":
             out.append(_status(mc, "The Monte Carlo points"))
@@ -437,10 +438,29 @@ q.mean, q.stderr, q.annealed, q.annealed_exact{theory}
             if "replica_symmetric_reference" in qa.scalars:
                 rs = (f" (the replica-symmetric solution, which is unstable there, gives "
                       f"{num(qa.value('replica_symmetric_reference'), 7)})")
-            out.append(f"<p>At {BETA} = {num(b)} Parisi's solution gives <i>f</i> = {num(qa.value('parisi_reference'), 7)} "
+            out.append(f"<p>At {BETA} = {num(b)} Parisi's solution gives <i>f</i> = "
+                       f"{num(qa.value('parisi_reference'), 7)} "
                        f"in the limit <i>N</i> → ∞{rs}{finite}: at low temperature systems this small are far "
                        "from the limit (the finite-size corrections of SK decay slowly, like a power of "
                        "1/<i>N</i>).</p>")
+    out.append("<h3>The random energy model</h3>")
+    rem = steps.get("rem")
+    out.append("<p>Derrida's random energy model keeps only the randomness: each of the 2<sup><i>n</i></sup> "
+               "configurations gets an independent Gaussian energy of variance <i>n</i>/2. It is solved exactly "
+               "for <i>n</i> → ∞, and shows the failure of the annealed average at its purest:</p>")
+    status = _status(rem, "The random energy model")
+    if status is not None:
+        out.append(status)
+    else:
+        p = rem.params
+        out.append(code(f"""
+for n in {p['sizes']}:
+    sm.quenched(sm.REM(n), beta, n_instances={p['n_instances']}, method="{p['method']}", seed=0).mean
+sm.theory.rem(betas).free_energy_density          # n = infinity (Derrida 1981)
+"""))
+        for label, notice in sorted(rem.artifacts.get("theory_notes", {}).items()):
+            out.append(note(f"<b>Not yet available:</b> the exact n = ∞ curve ({esc(notice)})."))
+        out.append(_figures_or_note(figs, rem, "The random energy model", figures.rem_figures))
     return "".join(out) + "</section>"
 
 
@@ -448,11 +468,12 @@ def _section_ml(steps, figs) -> str:
     zt, mm, gen = steps.get("ml_zero_temperature"), steps.get("ml_methods"), steps.get("ml_generalisation")
     out = [f'<section id="{SECTIONS[4][0]}"><h2>5. {SECTIONS[4][1]}</h2>',
            "<p>Supervised learning fits a function φ<sub>θ</sub> to <i>M</i> examples by minimising a loss:</p>",
-           eq(f"min<sub>θ ∈ Θ</sub> ∑<sub><i>i</i>=1</sub><sup><i>M</i></sup> ℓ(φ<sub>θ</sub>(<b><i>x</i></b><sub><i>i</i></sub>), "
-              "<i>y<sub>i</sub></i>)"),
+           eq("min<sub>θ ∈ Θ</sub> ∑<sub><i>i</i>=1</sub><sup><i>M</i></sup> "
+              "ℓ(φ<sub>θ</sub>(<b><i>x</i></b><sub><i>i</i></sub>), <i>y<sub>i</sub></i>)"),
            "<p>Read the loss as a Hamiltonian over the weights θ: the weights are the degrees of freedom, and "
            "the Boltzmann distribution over them is a Gibbs posterior:</p>",
-           eq(f"<i>H</i>(θ) = ∑<sub><i>i</i></sub> |φ<sub>θ</sub>(<b><i>x</i></b><sub><i>i</i></sub>) − <i>y<sub>i</sub></i>|²,&emsp; "
+           eq("<i>H</i>(θ) = ∑<sub><i>i</i></sub> |φ<sub>θ</sub>(<b><i>x</i></b><sub><i>i</i></sub>) − "
+              "<i>y<sub>i</sub></i>|²,&emsp; "
               f"<i>p</i>(θ) = {frac('1', '<i>Z</i>')} exp(−{BETA}<i>H</i>(θ)),&emsp; "
               f"<i>F<sub>N</sub></i>({BETA}) = −{frac('1', BETA)} log ∫dθ e<sup>−{BETA}<i>H</i>(θ)</sup> "
               f"→ min<sub>θ</sub> <i>H</i>(θ) &nbsp;as {BETA} → ∞"),
@@ -467,7 +488,8 @@ def _section_ml(steps, figs) -> str:
         out.append(code(f"""
 from sklearn.datasets import load_breast_cancer                 # bundled with scikit-learn: no download
 X, y = standardised {p['n_features']} features, labels as +-1
-model = sm.ml.LinearRegression(X, y, prior_precision={p['prior_precision']:g}, fit_intercept=True)   # H = sum (y - x.theta)^2
+model = sm.ml.LinearRegression(X, y, prior_precision={p['prior_precision']:g}, fit_intercept=True)
+# H(theta) = sum_i (y_i - x_i . theta)^2
 sm.ml.zero_temperature_limit(model, betas, method="exact")    # F, U, S and the Laplace gap
 sm.ml.minimize(model).loss                                    # min L = {num(zt.value('min_loss'))}
 """))
@@ -480,12 +502,14 @@ sm.ml.minimize(model).loss                                    # min L = {num(zt.
         out.append(status)
     else:
         p = mm.params
+        smc = ", ".join(f"{key}={value!r}" for key, value in p["smc_options"].items())
         out.append(code(f"""
-model = sm.ml.LogisticRegression(X[:, {p['features']}], y01, prior_precision={p['prior_precision']:g}, fit_intercept=True)
+model = sm.ml.LogisticRegression(X[:, {p['features']}], y01, prior_precision={p['prior_precision']:g},
+                                 fit_intercept=True)
 sm.thermo(model, betas, method="quadrature")   # exact (d = {num(mm.value('dim'))})
 sm.thermo(model, betas, method="laplace")      # saddle point
 for k, beta in enumerate({[float(b) for b in p['sampled_betas']]}):
-    sm.log_z(model, beta, method="smc", seed=k, {', '.join(f'{k}={v!r}' for k, v in p['smc_options'].items())})   # with stderr
+    sm.log_z(model, beta, method="smc", seed=k, {smc})   # value and stderr
 """))
         out.append(_figures_or_note(figs, mm, "Laplace vs exact vs sampling", figures.ml_methods_figures))
     out.append("<h3>Generalisation vs β</h3>")
@@ -495,17 +519,23 @@ for k, beta in enumerate({[float(b) for b in p['sampled_betas']]}):
     else:
         p = gen.params
         out.append(code(f"""
-model = sm.ml.LinearRegression(X_train, y_train, prior_precision={p['prior_precision']:g}, fit_intercept=True)
-sm.thermo(model, beta, method="exact").energy / n_train      # <L_train> under the Gibbs distribution
-# <L_test>: the same Gaussian Gibbs distribution (precision 2 beta X'X + lambda I) averaged on the test set
+data = sm.ml.classification_split("{p['dataset']}", n_components={p['n_components']},
+                                 test_fraction={p['test_fraction']:g})
+result = sm.ml.generalization_vs_beta(data, betas={p['betas']}, prior_precision={p['prior_precision']:g},
+                                      n_samples={p['n_samples']}, n_warmup={p['n_warmup']}, n_chains={p['n_chains']},
+                                      kernel="{p['kernel']}", seed=0)
+result.test_error, result.mean_test_error, result.minimizer_test_error
 """))
         out.append(_figures_or_note(figs, gen, "Generalisation vs β", figures.ml_generalisation_figures))
+        converged = gen.value("minimizer_converged") > 0.5
         out.append(f"<p>{num(gen.value('n_train'))} training and {num(gen.value('n_test'))} test examples, "
-                   f"<i>d</i> = {num(gen.value('dim'))}. The test loss is smallest at β ≈ {num(gen.value('best_beta'), 3)} "
-                   f"({num(gen.value('best_test_loss'), 4)} per example); the training loss falls towards its "
-                   f"minimum {num(gen.value('min_train_loss'), 4)} per example as β → ∞. "
-                   f"(⟨<i>L</i><sub>train</sub>⟩ agrees with statmech's exact method to "
-                   f"{num(gen.value('train_loss_check'), 2)}.)</p>")
+                   f"<i>d</i> = {num(gen.value('dim'))} weights. The posterior-mean predictor's test error is "
+                   f"smallest at β ≈ {num(gen.value('best_beta'), 3)} "
+                   f"({100 * gen.value('best_mean_test_error'):.1f} %), "
+                   f"against {100 * gen.value('minimizer_test_error'):.1f} % for the minimiser of the training "
+                   "loss" + ("" if converged else " (the training data are separable: the loss has no minimum, only an "
+                             "infimum approached as |θ| → ∞)") + ". "
+                   f"({num(gen.value('n_warnings'))} sampler diagnostic warnings are recorded in the store.)</p>")
     return "".join(out) + "</section>"
 
 
@@ -535,7 +565,8 @@ def _section_vocabulary(steps) -> str:
         ["Global minima", "Ground states",
          f"{link('statmech.ground_energy')}, {link('statmech.thermo', 'sm.thermo(model, 1e6)')}, "
          f"{link('statmech.ml.minimize')}",
-         f"toy: <i>U</i> = {num(s('cold_energy'))}, <i>F</i> = {num(s('cold_free_energy'))} at β = {big(s('cold_beta'))}"
+         f"toy: <i>U</i> = {num(s('cold_energy'))}, <i>F</i> = {num(s('cold_free_energy'))} "
+         f"at β = {big(s('cold_beta'))}"
          + (f"; least squares: min <i>L</i> = {num(s('ml_min_loss'))}, <i>F</i>(β = {big(s('cold_beta'))}) = "
             f"{num(s('ml_cold_free_energy'))}" if ml else "")],
         ["Parameters", "Degrees of freedom", "spins: <code>model.n_sites</code>; weights: <code>model.dim</code>",
@@ -557,7 +588,8 @@ def _section_vocabulary(steps) -> str:
     for entry in step.artifacts.get("api", []):
         name = entry["name"]
         if entry["available"]:
-            out.append(f'<dt id="{_api_anchor(name)}">{esc(name.replace("statmech.", "sm."))}{esc(entry["signature"])}</dt>'
+            short = esc(name.replace("statmech.", "sm."))
+            out.append(f'<dt id="{_api_anchor(name)}">{short}{esc(entry["signature"])}</dt>'
                        f"<dd>{rst(entry['summary'])}</dd>")
         else:
             out.append(f'<dt id="{_api_anchor(name)}">{esc(name.replace("statmech.", "sm."))}</dt>'
@@ -592,7 +624,8 @@ def tour_page(info: dict, steps: dict[str, StepData], store_name: str) -> tuple[
     figs = Figures()
     budget = info["spec"].get("model", {}).get("budget", "")
     toc = "".join(f'<li><a href="#{key}">{esc(title)}</a></li>' for key, title in SECTIONS)
-    toc += '<li><a href="#api">The API used on this page</a></li><li><a href="#provenance">Where the numbers come from</a></li>'
+    toc += ('<li><a href="#api">The API used on this page</a></li>'
+            '<li><a href="#provenance">Where the numbers come from</a></li>')
     failed = [s for s in steps.values() if s.status != "done"]
     warning = ""
     if failed:
@@ -632,7 +665,8 @@ def sweep_page(info: dict, dataset, counts: dict, failures: list, store_name: st
     body.append("</section>")
     if failures:
         body.append("<section><h2>Failed tasks</h2>")
-        body.append(table(["grid point", "error"], [[esc(json.dumps(c)), f"<code>{esc(e)}</code>"] for c, e in failures]))
+        body.append(table(["grid point", "error"],
+                          [[esc(json.dumps(c)), f"<code>{esc(e)}</code>"] for c, e in failures]))
         body.append("</section>")
     return _document(f"statmech report: {info['name']}", "".join(body)), figs.items
 

@@ -18,7 +18,8 @@ Steps, in the seed's order (section numbers of the page):
 1. ``toy`` — the 8-spin toy E = Σ B xᵢ: p(x), Z, the energy distribution and how it moves with β.
 2. ``extensive`` — F and f of chains and square lattices of growing N.
 3. ``ising_exact``, ``ising_mc``, ``snapshots``, ``binder`` — 1D vs 2D Ising.
-4. ``self_averaging``, ``quenched`` — SK: f_N histograms, Var(f_N) ∝ N^-a, quenched vs annealed vs Parisi.
+4. ``self_averaging``, ``quenched``, ``rem`` — SK: f_N histograms, Var(f_N) ∝ N^-a, quenched vs
+   annealed vs Parisi; the random energy model against Derrida's solution.
 5. ``ml_zero_temperature``, ``ml_methods``, ``ml_generalisation`` — the ML bridge (needs ``statmech.ml``).
 6. ``vocabulary`` — the seed's vocabulary table, each row computed once with the API it names.
 """
@@ -34,12 +35,12 @@ import pathlib
 import socket
 import time
 import traceback
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
-from statmech.studies._store import ResultStore, StoreError
-from statmech.studies._study import canonical_json, study_hash, task_id
+from statmech.studies._store import ResultStore, StoreError, _encode_artifact
+from statmech.studies._study import study_hash, task_id
 
 TOUR_NAME = "statmech-tour"
 TOUR_KIND = "tour"
@@ -331,6 +332,10 @@ def _step_quenched(p: dict, seed: int) -> StepResult:
     out.artifacts["beta"] = betas
     for name, values in rows.items():
         out.artifacts[name] = _array(values)
+    dense = np.linspace(float(min(betas.min(), min(p["theory_betas"]))),
+                        float(max(betas.max(), max(p["theory_betas"]))), 200)
+    out.artifacts["annealed_beta"] = dense
+    out.artifacts["annealed_curve"] = _array(-np.asarray(sm.SK(p["n"]).annealed_free_entropy_density(dense)) / dense)
     out.scalars.update(n=p["n"], n_instances=p["n_instances"])
 
     theory_betas = _array(p["theory_betas"])
@@ -352,6 +357,45 @@ def _step_quenched(p: dict, seed: int) -> StepResult:
     if replica_symmetric is not None:
         out.scalars["replica_symmetric_reference"] = _density(replica_symmetric(float(p["parisi_reference_beta"])))
     out.artifacts["theory_notes"] = notes
+    return out
+
+
+def _step_rem(p: dict, seed: int) -> StepResult:
+    """The random energy model: quenched f for growing n against Derrida's solution (``sm.theory.rem``)."""
+    import statmech as sm
+
+    betas = _array(p["betas"])
+    out = StepResult(method=p["method"])
+    values, errors = [], []
+    annealed = []
+    for n in p["sizes"]:
+        row, row_errors = [], []
+        for beta in betas:
+            result = sm.quenched(sm.REM(n), float(beta), p["n_instances"], method=p["method"], seed=seed,
+                                 progress=False)
+            row.append(result.mean)
+            row_errors.append(result.stderr)
+            if n == p["sizes"][0]:
+                annealed.append(np.nan if result.annealed_exact is None else result.annealed_exact)
+        values.append(row)
+        errors.append(row_errors)
+    out.artifacts.update(beta=betas, sizes=_array(p["sizes"], np.int64), quenched=_array(values),
+                         quenched_stderr=_array(errors), annealed=_array(annealed))
+    out.scalars.update(n_instances=p["n_instances"])
+    rem = _theory_function("rem")
+    if rem is None:
+        out.artifacts["theory_notes"] = {"rem": "statmech.theory.rem is not available in this installation"}
+    else:
+        theory_betas = np.linspace(float(betas.min()), float(betas.max()), 200)
+        out.artifacts["theory_beta"] = theory_betas
+        out.artifacts["theory"] = _values(rem(theory_betas).free_energy_density)
+        critical = getattr(importlib.import_module("statmech.theory"), "REM_CRITICAL_BETA", None)
+        if critical is not None:
+            out.scalars["critical_beta"] = float(critical)
+    dense = np.linspace(float(betas.min()), float(betas.max()), 200)
+    out.artifacts["annealed_beta"] = dense
+    out.artifacts["annealed_curve"] = _array(
+        -np.asarray(sm.REM(p["sizes"][0]).annealed_free_entropy_density(dense)) / dense)
     return out
 
 
@@ -407,7 +451,10 @@ def _step_ml_zero_temperature(p: dict, seed: int) -> StepResult:
 
 
 def _step_ml_methods(p: dict, seed: int) -> StepResult:
-    """log Z of a logistic loss (one feature and an intercept, d = 2): quadrature (exact to ~1e-12) vs Laplace vs SMC sampling."""
+    """log Z of a logistic loss (one feature and an intercept, d = 2).
+
+    Quadrature (exact to ~1e-12) against Laplace (saddle point) and SMC sampling (with error bars).
+    """
     import statmech as sm
 
     ml, reason = _ml_module()
@@ -429,57 +476,45 @@ def _step_ml_methods(p: dict, seed: int) -> StepResult:
         estimate = sm.log_z(model, float(beta), method="smc", seed=seed + k, **p["smc_options"])
         values.append(-float(estimate.value) / beta)
         errors.append(float(estimate.stderr) / beta)
+    exact_at_sampled = sm.thermo(model, sampled_betas, method="quadrature")
     out.artifacts.update(sampled_beta=sampled_betas, sampled_free_energy=_array(values),
-                         sampled_free_energy_stderr=_array(errors))
+                         sampled_free_energy_stderr=_array(errors),
+                         sampled_exact_free_energy=_values(exact_at_sampled.free_energy))
     out.scalars.update(min_loss=float(ml.minimize(model).loss), dim=int(model.dim),
                        n_samples=int(X.shape[0]), prior_precision=p["prior_precision"])
     return out
 
 
 def _step_ml_generalisation(p: dict, seed: int) -> StepResult:
-    """Train and test loss of the Gibbs distribution over the weights of a least-squares classifier vs β.
+    """Train and test errors of Gibbs posterior draws p_β(θ) of a logistic regression, against β.
 
-    For the squared loss L(θ) = |Xθ − y|² with prior weight exp(−λ|θ|²/2) the
-    Gibbs distribution is Gaussian: precision A = 2βXᵀX + λI, mean μ = A⁻¹ 2βXᵀy,
-    so ⟨L'⟩ for any squared loss L' = |X'θ − y'|² is |X'μ − y'|² + tr(X'A⁻¹X'ᵀ)
-    (Bishop, *Pattern Recognition and Machine Learning* (2006), §3.3).
-    ⟨L_train⟩ is checked against ``sm.thermo(model, β, method="exact").energy``.
+    ``sm.ml.generalization_vs_beta`` on scikit-learn's bundled breast-cancer
+    data (``sm.ml.classification_split``): the 0/1 error of single draws
+    (Gibbs classifier) and of the posterior-mean predictor, and the minimiser
+    of the training loss (β → ∞).
     """
-    import statmech as sm
-
     ml, reason = _ml_module()
+    if ml is not None and not all(hasattr(ml, name) for name in ("generalization_vs_beta", "classification_split")):
+        ml, reason = None, "statmech.ml lacks generalization_vs_beta"
     if ml is None:
         return _unavailable(reason)
-    X, y, _ = _standardised_breast_cancer()
-    rng = np.random.default_rng(seed)
-    order = rng.permutation(X.shape[0])
-    train, test = order[: p["n_train"]], order[p["n_train"]:]
-    signs = 2.0 * y - 1.0
-    model = ml.LinearRegression(X[train], signs[train], prior_precision=p["prior_precision"], fit_intercept=True)
-    held_out = ml.LinearRegression(X[test], signs[test], prior_precision=p["prior_precision"], fit_intercept=True)
-    design = np.asarray(model.design, dtype=np.float64)
-    test_design = np.asarray(held_out.design, dtype=np.float64)
-    betas = np.geomspace(*p["beta_range"], p["n_betas"])
-    train_loss, test_loss, test_error, check = [], [], [], []
-    lam = p["prior_precision"]
-    for beta in betas:
-        precision = 2.0 * beta * design.T @ design + lam * np.eye(design.shape[1])
-        covariance = np.linalg.inv(precision)
-        mean = covariance @ (2.0 * beta * design.T @ signs[train])
-        train_loss.append((np.sum((design @ mean - signs[train]) ** 2)
-                           + np.trace(design @ covariance @ design.T)) / len(train))
-        test_loss.append((np.sum((test_design @ mean - signs[test]) ** 2)
-                          + np.trace(test_design @ covariance @ test_design.T)) / len(test))
-        test_error.append(float(np.mean(np.sign(test_design @ mean) != signs[test])))
-        check.append(float(sm.thermo(model, float(beta), method="exact").energy.value) / len(train))
-    out = StepResult(method="exact")
-    out.artifacts.update(beta=_array(betas), train_loss=_array(train_loss), test_loss=_array(test_loss),
-                         test_error=_array(test_error), library_train_loss=_array(check))
-    best = int(np.argmin(test_loss))
-    out.scalars.update(n_train=len(train), n_test=len(test), dim=int(model.dim), prior_precision=lam,
-                       best_beta=float(betas[best]), best_test_loss=float(test_loss[best]),
-                       min_train_loss=float(ml.minimize(model).loss) / len(train),
-                       train_loss_check=float(np.max(np.abs(np.array(train_loss) - np.array(check)))))
+    data = ml.classification_split(p["dataset"], n_components=p["n_components"], test_fraction=p["test_fraction"],
+                                   seed=seed)
+    result = ml.generalization_vs_beta(data, betas=p["betas"], prior_precision=p["prior_precision"],
+                                       n_samples=p["n_samples"], n_warmup=p["n_warmup"], n_chains=p["n_chains"],
+                                       kernel=p["kernel"], seed=seed)
+    out = StepResult(method=f"generalization_vs_beta ({result.kernel})")
+    for name in ("beta", "train_error", "train_error_stderr", "test_error", "test_error_stderr",
+                 "mean_train_error", "mean_test_error", "mean_loss", "acceptance"):
+        out.artifacts[name] = _array(getattr(result, name))
+    best = int(np.argmin(result.mean_test_error))
+    out.scalars.update(n_train=result.n_train, n_test=result.n_test, dim=result.dim,
+                       prior_precision=p["prior_precision"], minimizer_train_error=result.minimizer_train_error,
+                       minimizer_test_error=result.minimizer_test_error, minimizer_loss=result.minimizer_loss,
+                       minimizer_converged=float(result.minimizer_converged), best_beta=float(result.beta[best]),
+                       best_mean_test_error=float(result.mean_test_error[best]),
+                       n_warnings=len(result.warnings))
+    out.meta["warnings"] = list(result.warnings)
     return out
 
 
@@ -492,7 +527,7 @@ _API = ("statmech.Ising.energy", "statmech.thermo", "statmech.log_z", "statmech.
 
 
 def _resolve(dotted: str):
-    """The object named ``dotted``: attributes of the package first (``statmech.thermo`` is the function), then submodules."""
+    """The object named ``dotted``: attributes first (``statmech.thermo`` is the function), then submodules."""
     parts = dotted.split(".")
     try:
         obj = importlib.import_module(parts[0])
@@ -575,10 +610,12 @@ TOUR_STEPS: tuple[TourStep, ...] = (
              quick=dict(t_min=0.2, t_max=4.0, n_temperatures=191, chain_n=64, square_L=16),
              full=dict(t_min=0.2, t_max=4.0, n_temperatures=381, chain_n=64, square_L=32)),
     TourStep("ising_mc", 3, "1D and 2D Ising: Monte Carlo", _step_ising_mc,
-             quick=dict(chain_method="swendsen-wang", square_method="metropolis", chain_n=64, square_L=16, chain_t_range=[0.5, 3.5],
+             quick=dict(chain_method="swendsen-wang", square_method="metropolis", chain_n=64, square_L=16,
+                        chain_t_range=[0.5, 3.5],
                         chain_n_temperatures=7, square_t_range=[1.5, 3.5], square_n_temperatures=9,
                         n_sweeps=1000, n_chains=4),
-             full=dict(chain_method="swendsen-wang", square_method="metropolis", chain_n=64, square_L=32, chain_t_range=[0.5, 3.5],
+             full=dict(chain_method="swendsen-wang", square_method="metropolis", chain_n=64, square_L=32,
+                       chain_t_range=[0.5, 3.5],
                        chain_n_temperatures=11, square_t_range=[1.5, 3.5], square_n_temperatures=17,
                        n_sweeps=4000, n_chains=4)),
     TourStep("snapshots", 3, "Lattice snapshots", _step_snapshots,
@@ -596,22 +633,32 @@ TOUR_STEPS: tuple[TourStep, ...] = (
              quick=dict(n=12, betas=[0.25, 0.5, 0.75, 1.0, 1.5, 2.0], n_instances=40, method="enumerate",
                         theory_betas=[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0], parisi_options={"tol": 1e-4},
                         parisi_reference_beta=2.0),
-             full=dict(n=16, betas=[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0], n_instances=200,
+             full=dict(n=14, betas=[0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0], n_instances=200,
                        method="enumerate",
                        theory_betas=[0.2, 0.4, 0.6, 0.8, 1.0, 1.1, 1.25, 1.4, 1.6, 1.8, 2.0],
                        parisi_options={"tol": 1e-5}, parisi_reference_beta=2.0)),
+    TourStep("rem", 4, "The random energy model", _step_rem,
+             quick=dict(sizes=[8, 12], betas=[0.5, 1.0, 1.5, 2.0, 2.5, 3.0], n_instances=40, method="rem-sum"),
+             full=dict(sizes=[10, 13, 16], betas=[0.5, 0.75, 1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0],
+                       n_instances=100, method="rem-sum")),
     TourStep("ml_zero_temperature", 5, "A training loss as a Hamiltonian", _step_ml_zero_temperature,
              quick=dict(n_features=10, prior_precision=1.0, beta_range=[1e-3, 1e4], n_betas=29),
              full=dict(n_features=10, prior_precision=1.0, beta_range=[1e-3, 1e4], n_betas=57)),
     TourStep("ml_methods", 5, "Laplace vs exact vs sampling", _step_ml_methods,
              quick=dict(features=[0], prior_precision=1.0, betas=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
-                        sampled_betas=[0.1, 1.0, 10.0], smc_options={"n_particles": 128, "n_runs": 4, "kernel": "mala"}),
+                        sampled_betas=[0.1, 1.0, 10.0],
+                        smc_options={"n_particles": 128, "n_runs": 6, "kernel": "mala"}),
              full=dict(features=[0], prior_precision=1.0,
                        betas=[0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0],
-                       sampled_betas=[0.03, 0.1, 0.3, 1.0, 3.0, 10.0], smc_options={"n_particles": 256, "n_runs": 8})),
+                       sampled_betas=[0.03, 0.1, 0.3, 1.0, 3.0, 10.0],
+                       smc_options={"n_particles": 256, "n_runs": 8, "kernel": "mala"})),
     TourStep("ml_generalisation", 5, "Generalisation vs β", _step_ml_generalisation,
-             quick=dict(n_train=60, prior_precision=1.0, beta_range=[1e-3, 1e3], n_betas=25),
-             full=dict(n_train=60, prior_precision=1.0, beta_range=[1e-3, 1e3], n_betas=49)),
+             quick=dict(dataset="breast_cancer", n_components=10, test_fraction=0.8, prior_precision=1.0,
+                        betas=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1000.0], n_samples=300, n_warmup=200,
+                        n_chains=2, kernel="nuts"),
+             full=dict(dataset="breast_cancer", n_components=10, test_fraction=0.8, prior_precision=1.0,
+                       betas=[0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0],
+                       n_samples=500, n_warmup=500, n_chains=4, kernel="nuts")),
     TourStep("vocabulary", 6, "The vocabulary, computed", _step_vocabulary,
              quick=dict(configuration=_SEED_CONFIGURATIONS[0], cold_beta=1e6, square_L=64, ml_features=10),
              full=dict(configuration=_SEED_CONFIGURATIONS[0], cold_beta=1e6, square_L=128, ml_features=10)),
@@ -708,6 +755,8 @@ def compute_step(task: dict) -> dict:
     config = task["config"]
     try:
         result = STEPS_BY_NAME[config["step"]].compute(config["params"], int(task["seed"]))
+        for name, value in result.artifacts.items():
+            _encode_artifact(name, value)  # storable? (else this step fails here, not the store write)
         rows = []
         for quantity, value in result.scalars.items():
             if isinstance(value, tuple):
@@ -775,7 +824,7 @@ def run_tour(out_dir="tour-output", quick: bool = False, progress: bool = True,
                 bar.start(task.config["title"])
                 on_outcome(task, compute_step(_payload(task)))
         else:
-            bar.start(f"{workers} processes")
+            bar.start(f"computing in {workers} processes")
             _run_parallel(tasks, workers, on_outcome)
         bar.start("drawing the report")
         page = build_report(store_path, out_dir)
@@ -783,7 +832,8 @@ def run_tour(out_dir="tour-output", quick: bool = False, progress: bool = True,
     return page
 
 
-_HEAVY_FIRST = ("ml_methods", "binder", "ising_mc", "snapshots", "quenched", "self_averaging")
+_HEAVY_FIRST = ("binder", "ml_methods", "ising_mc", "ml_generalisation", "snapshots", "rem", "quenched",
+                "self_averaging")
 """Steps that take longest, submitted first so that the processes finish together."""
 
 
@@ -791,9 +841,30 @@ def _payload(task: TourTask) -> dict:
     return {"task_id": task.task_id, "config": task.config, "seed": task.seed}
 
 
+def jax_cache_dir() -> pathlib.Path:
+    """Where tour workers keep JAX's persistent compilation cache: ``$XDG_CACHE_HOME/statmech/jax``."""
+    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(base) / "statmech" / "jax"
+
+
 def _init_worker() -> None:
-    """Worker start-up: JAX allocates GPU memory as needed, so that the processes can share a GPU."""
+    """Worker start-up: GPU memory allocated as needed (processes share a GPU); compiled kernels cached on disk.
+
+    Compiling the Monte Carlo and sampling kernels is most of a quick tour's
+    time; JAX's persistent compilation cache (set in the worker processes
+    only, never in the caller's) makes a second tour start warm. Results do
+    not depend on it. If the cache folder cannot be made, there is no cache.
+    """
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    try:
+        folder = jax_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    except Exception:  # noqa: BLE001 - a cache is an optimisation; without it the tour is only slower
+        pass
 
 
 def _run_parallel(tasks, workers: int, on_outcome) -> None:
@@ -807,15 +878,19 @@ def _run_parallel(tasks, workers: int, on_outcome) -> None:
     with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
                                                 initializer=_init_worker) as pool:
         futures = {pool.submit(compute_step, _payload(task)): task for task in ordered}
-        for future in concurrent.futures.as_completed(futures):
-            task = futures[future]
-            try:
-                outcome = future.result()
-            except Exception as error:  # noqa: BLE001 - e.g. a worker killed: the step is failed, not lost
-                outcome = {"task_id": task.task_id, "status": "failed", "results": [], "artifacts": {},
-                           "method": None, "error": " ".join(f"{type(error).__name__}: {error}".split()),
-                           "meta": None, "seconds": None, "host": socket.gethostname()}
-            on_outcome(task, outcome)
+        try:
+            for future in concurrent.futures.as_completed(futures):
+                task = futures[future]
+                try:
+                    outcome = future.result()
+                except Exception as error:  # noqa: BLE001 - e.g. a worker killed: the step is failed, not lost
+                    outcome = {"task_id": task.task_id, "status": "failed", "results": [], "artifacts": {},
+                               "method": None, "error": " ".join(f"{type(error).__name__}: {error}".split()),
+                               "meta": None, "seconds": None, "host": socket.gethostname()}
+                on_outcome(task, outcome)
+        except BaseException:  # Ctrl-C: do not wait for the steps still running
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
 
 
 class _TourProgress:
