@@ -48,6 +48,25 @@ _QUANTITIES = (
 )
 
 
+def _exact_estimates(beta, scalar, method, n_sites, meta):
+    """A function turning a float64 array over the β grid into an exact Estimate (None stays None)."""
+
+    def est(array):
+        if array is None:
+            return None
+        array = np.asarray(array, dtype=np.float64)
+        return Estimate(array[0] if scalar else array, None, method,
+                        {"beta": beta[0] if scalar else beta, "n_sites": n_sites, **meta})
+
+    return est
+
+
+def _free_energy(beta, free_entropy):
+    """F = −(free entropy)/β; at β = 0, F = −T log Z → −∞ (for log Z > 0), reported as such."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(beta > 0, -free_entropy / np.where(beta > 0, beta, 1.0), -np.inf * np.sign(free_entropy))
+
+
 @dataclasses.dataclass(frozen=True, repr=False)
 class Thermo:
     """Thermodynamics of one model at a scalar β or on a β grid (DESIGN.md §2).
@@ -89,19 +108,9 @@ class Thermo:
         meta = dict(meta or {})
         beta = np.asarray(beta, dtype=np.float64)
         n = float(n_sites)
-
-        def est(array):
-            if array is None:
-                return None
-            array = np.asarray(array, dtype=np.float64)
-            return Estimate(array[0] if scalar else array, None, method,
-                            {"beta": beta[0] if scalar else beta, "n_sites": n_sites, **meta})
-
+        est = _exact_estimates(beta, scalar, method, n_sites, meta)
         log_z = np.asarray(moments.log_z, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # β = 0: F = −T log Z → −∞ (for log Z > 0); reported as such.
-            free_energy = np.where(beta > 0, -log_z / np.where(beta > 0, beta, 1.0),
-                                   -np.inf * np.sign(log_z))
+        free_energy = _free_energy(beta, log_z)
         fields: dict[str, Any] = {
             "log_z": est(log_z),
             "free_entropy": est(log_z),
@@ -140,17 +149,9 @@ class Thermo:
         """
         meta = dict(meta or {})
         beta = np.asarray(beta, dtype=np.float64)
-
-        def est(array):
-            if array is None:
-                return None
-            array = np.asarray(array, dtype=np.float64)
-            return Estimate(array[0] if scalar else array, None, method,
-                            {"beta": beta[0] if scalar else beta, "n_sites": None, **meta})
-
+        est = _exact_estimates(beta, scalar, method, None, meta)
         phi = np.asarray(free_entropy_density, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            free_energy = np.where(beta > 0, -phi / np.where(beta > 0, beta, 1.0), -np.inf * np.sign(phi))
+        free_energy = _free_energy(beta, phi)
         fields = {"free_entropy_density": est(phi), "free_energy_density": est(free_energy)}
         if energy_density is not None:
             energy_density = np.asarray(energy_density, dtype=np.float64)
