@@ -194,7 +194,9 @@ class Method:
 
     ``why_not(model, options) -> str | None`` returns None when the method
     applies and a one-line reason when it does not. ``moments`` computes
-    exact :class:`Moments`; ``thermo_fn``/``log_z_fn`` compute a Thermo /
+    exact :class:`Moments`; ``log_z_moments``, where given, the same with only
+    ``log_z`` filled, for methods whose log Z alone costs less (used by
+    :func:`log_z`); ``thermo_fn``/``log_z_fn`` compute a Thermo /
     Estimate directly (estimators). ``auto_rank`` orders exact methods for
     ``method="auto"`` (lower first; None = never chosen automatically).
     """
@@ -205,6 +207,7 @@ class Method:
     moments: Callable[..., Moments] | None = None
     thermo_fn: Callable[..., Thermo] | None = None
     log_z_fn: Callable[..., Estimate] | None = None
+    log_z_moments: Callable[..., Moments] | None = None
     auto_rank: int | None = None
     model_types: tuple[type, ...] = ()
 
@@ -331,6 +334,10 @@ def log_z(model, beta, method: str = "auto", **options) -> Estimate:
     chosen = _resolve(model, method, options)
     if chosen.log_z_fn is not None:
         return chosen.log_z_fn(model, betas if not scalar else betas[0], **options)
+    if chosen.log_z_moments is not None:
+        moments = chosen.log_z_moments(model, betas, **options)
+        meta = {} if chosen.exact else {"approximation": True}
+        return Thermo.from_moments(moments, betas, model.n_sites, chosen.name, scalar, meta=meta).log_z
     if chosen.moments is None:
         estimators = sorted({m.name for entries in _REGISTRY.values() for m in entries
                              if m.log_z_fn is not None and _why_not(m, model, options) is None})

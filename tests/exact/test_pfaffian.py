@@ -115,6 +115,16 @@ def test_matches_brute_force(Lx, Ly, periodic, kind):
     np.testing.assert_allclose(got.energy, energy, rtol=1e-9, atol=1e-9)
     np.testing.assert_allclose(got.energy_variance, variance, rtol=1e-8, atol=1e-8)
     np.testing.assert_array_equal(got.magnetization, 0.0)
+    # log Z alone (no β-derivatives: what sm.log_z computes), down to the asymptote at huge β
+    # (open only: a periodic glass that far below freezing is refused, see below)
+    betas = BETAS if periodic else np.append(BETAS, 1e6)
+    alone = pfaffian_moments(model, betas, log_z_only=True)
+    assert alone.energy is None and alone.energy_variance is None
+    np.testing.assert_allclose(alone.log_z[:len(BETAS)], log_z, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(alone.log_z, pfaffian_moments(model, betas).log_z, rtol=1e-12, atol=1e-12)
+    front_door = sm.log_z(model, betas, method="pfaffian")
+    np.testing.assert_array_equal(front_door.value, alone.log_z)
+    assert front_door.stderr is None and front_door.method == "pfaffian"
 
 
 @pytest.mark.parametrize("periodic", [False, True])

@@ -123,11 +123,33 @@ def test_estimator_method_gets_a_seed_and_reports_errors():
     ({"n_instances": 3, "beta": [0.1, 0.2]}, ValueError, "beta must be a scalar"),
     ({"n_instances": 3, "seed": -1}, ValueError, "seed must be >= 0"),
     ({"n_instances": 3, "method": "nonsense"}, ValueError, "unknown method 'nonsense'"),
+    ({"n_instances": 3, "workers": 0}, ValueError, "workers must be a positive int"),
+    ({"n_instances": 3, "workers": 1.5}, ValueError, "workers must be a positive int"),
 ])
 def test_quenched_bad_input(kwargs, error, match):
     arguments = {"beta": 0.5, **kwargs}
     with pytest.raises(error, match=match):
         quenched(SK(4), progress=False, **arguments)
+
+
+def test_worker_processes_give_the_same_instances_in_the_same_order():
+    """Instances in two spawned processes: values identical to the in-process run, estimator seeds included."""
+    ensemble = EdwardsAnderson(4, couplings="pm1", periodic=False)
+    serial = quenched(ensemble, 0.7, 6, method="pfaffian", seed=3, progress=False)
+    parallel = quenched(ensemble, 0.7, 6, method="pfaffian", seed=3, progress=False, workers=2)
+    np.testing.assert_array_equal(parallel.log_z, serial.log_z)
+    for k in (0, 5):
+        assert serial.log_z[k] == pytest.approx(brute_log_z(ensemble.sample(int(serial.instance_seeds[k])), 0.7),
+                                                rel=1e-12)
+    noisy = quenched(SK(5), 0.5, 4, method="ais", seed=1, progress=False, workers=2, n_chains=16, n_steps=10)
+    again = quenched(SK(5), 0.5, 4, method="ais", seed=1, progress=False, n_chains=16, n_steps=10)
+    np.testing.assert_array_equal(noisy.log_z, again.log_z)
+    np.testing.assert_array_equal(noisy.log_z_stderr, again.log_z_stderr)
+
+
+def test_a_method_that_does_not_apply_is_refused_before_workers_start():
+    with pytest.raises(ValueError, match="does not apply"):
+        quenched(SK(40), 0.5, 2, method="enumerate", progress=False, workers=2)
 
 
 def test_rem_too_large_for_enumeration():

@@ -293,24 +293,32 @@ new frontier nodes is preferred."""
 _PENDING = 24
 """Rank-2 updates accumulated before they are applied to the frontier matrix in one product."""
 
-# Leibniz rule for column extraction: _LEIBNIZ[d, i, j] is the coefficient of (stored row i)
-# × (value of stored row j at the column) in the d-th derivative of u vᵀ − v uᵀ, with rows
-# ordered (u, u′, u″, v, v′, v″).
-_LEIBNIZ = np.zeros((3, 6, 6))
-for _d in range(3):
-    for _a in range(_d + 1):  # u^(a) v^(d−a)[slot] − v^(d−a) u^(a)[slot], binomial weights
-        _weight = (1.0, 2.0, 1.0)[_a] if _d == 2 else 1.0
-        _LEIBNIZ[_d, _a, 3 + _d - _a] += _weight
-        _LEIBNIZ[_d, 3 + _d - _a, _a] -= _weight
-_LEIBNIZ_T = np.ascontiguousarray(np.swapaxes(_LEIBNIZ, 1, 2))
-del _d, _a, _weight
+_BINOMIAL = ((1.0,), (1.0, 1.0), (1.0, 2.0, 1.0))
+
+
+def _leibniz_transposed(m: int) -> np.ndarray:
+    """Leibniz rule for column extraction with m = 1 (values) or 3 (values and two β-derivatives).
+
+    L[d, i, j] is the coefficient of (stored row i) × (value of stored row j
+    at the column) in the d-th derivative of u vᵀ − v uᵀ, rows ordered
+    (u, u′, ..., v, v′, ...); returned as L transposed in its last two axes.
+    """
+    table = np.zeros((m, 2 * m, 2 * m))
+    for d in range(m):
+        for a in range(d + 1):  # u^(a) v^(d−a)[slot] − v^(d−a) u^(a)[slot], binomial weights
+            table[d, a, m + d - a] += _BINOMIAL[d][a]
+            table[d, m + d - a, a] -= _BINOMIAL[d][a]
+    return np.ascontiguousarray(np.swapaxes(table, 1, 2))
+
+
+_LEIBNIZ_T = {m: _leibniz_transposed(m) for m in (1, 3)}
 
 
 class _Frontal:
     """Parlett–Reid elimination of a sparse skew matrix with partial pivoting, column by column.
 
     Only the *active* nodes (touched so far) live in a dense matrix S (with
-    its two β-derivatives S′, S″), one slot each. Columns are eliminated in
+    its two β-derivatives S′, S″ when ``weights`` carries them), one slot each. Columns are eliminated in
     node order; the partner of column k is chosen among all active nodes by
     threshold partial pivoting, and a partner whose neighbours are not all
     active yet gets them activated first (its column must be complete). A pair
@@ -320,7 +328,8 @@ class _Frontal:
     """
 
     def __init__(self, decoration: _Decoration, weights):
-        self.weights = weights  # (3, E): edge weights and their two β-derivatives
+        self.weights = weights  # (m, E): edge weights (and their two β-derivatives when m = 3)
+        self.m = m = weights.shape[0]
         tail, head = decoration.tail, decoration.head
         n = decoration.n_nodes
         both = np.concatenate([tail, head])
@@ -339,23 +348,23 @@ class _Frontal:
         self.active = np.zeros(0, bool)
         self.ready = np.zeros(0, bool)
         self.node_of = np.zeros(0, np.int64)
-        self.S = np.zeros((3, 0, 0))
-        self.pending_uv = np.zeros((_PENDING, 6, 0))  # update p: (u, u′, u″, v, v′, v″)
+        self.S = np.zeros((m, 0, 0))
+        self.pending_uv = np.zeros((_PENDING, 2 * m, 0))  # update p: (u, u′, u″, v, v′, v″) for m = 3
         self._grow((2 if decoration.periodic else 1) * decoration.Lx + 32)
         self.pending = 0
         self.sequence: list[int] = []
         # Pf and its two β-derivatives as e^{log_scale} · jet (linear, not logarithmic: a
         # twisted torus Pfaffian may pass through zero, where log-derivatives blow up).
         self.log_scale = 0.0
-        self.jet = np.array([1.0, 0.0, 0.0])
+        self.jet = np.eye(m)[0]
         self.next_column = 0
         self.singular = False
 
     def _grow(self, capacity):
         old = self.capacity
-        S = np.zeros((3, capacity, capacity))
+        S = np.zeros((self.m, capacity, capacity))
         S[:, :old, :old] = self.S
-        pending_uv = np.zeros((_PENDING, 6, capacity))
+        pending_uv = np.zeros((_PENDING, 2 * self.m, capacity))
         pending_uv[:, :, :old] = self.pending_uv
         self.S, self.pending_uv = S, pending_uv
         extra = capacity - old
@@ -403,8 +412,9 @@ class _Frontal:
             uv = self.pending_uv[:r]
             # d^n/dβ^n of Σ_p (u_p v_p[slot] − v_p u_p[slot]), by Leibniz: coefficients of
             # the stored (u, u′, u″, v, v′, v″) rows, linear in their values at ``slot``.
-            coefficients = uv[:, :, slot] @ _LEIBNIZ_T  # (3, r, 6)
-            c += coefficients.reshape(3, 6 * r) @ uv.reshape(6 * r, -1)
+            m = self.m
+            coefficients = uv[:, :, slot] @ _LEIBNIZ_T[m]  # (m, r, 2m)
+            c += coefficients.reshape(m, 2 * m * r) @ uv.reshape(2 * m * r, -1)
         return c
 
     def _flush(self):
@@ -415,10 +425,11 @@ class _Frontal:
         # active block only.
         active = np.flatnonzero(self.active)
         uv = self.pending_uv[:r][:, :, active]
-        U0, U1, U2, V0, V1, V2 = (uv[:, q] for q in range(6))
-        products = (U0.T @ V0,
-                    np.concatenate([U1, U0]).T @ np.concatenate([V0, V1]),
-                    np.concatenate([U2, 2.0 * U1, U0]).T @ np.concatenate([V0, V1, V2]))
+        m = self.m
+        U, V = uv[:, :m], uv[:, m:]
+        # d-th derivative of Σ_p u_p v_pᵀ: Σ_a C(d, a) U^(a)ᵀ V^(d−a), one product per order
+        products = [np.concatenate([_BINOMIAL[d][a] * U[:, a] for a in range(d, -1, -1)]).T
+                    @ np.concatenate([V[:, d - a] for a in range(d, -1, -1)]) for d in range(m)]
         block = np.ix_(active, active)
         for S, M in zip(self.S, products):
             S[block] += M - M.T
@@ -445,20 +456,20 @@ class _Frontal:
             if c.shape[1] < self.capacity:  # ... but the matrix may have grown
                 c = np.pad(c, ((0, 0), (0, self.capacity - c.shape[1])))
         d = self._column(sj)
-        a0, a1, a2 = -c[:, sj]  # a = S[k, j] = −S[j, k]
-        p0, p1, p2 = self.jet
-        jet = np.array([p0 * a0, p1 * a0 + p0 * a1, p2 * a0 + 2.0 * p1 * a1 + p0 * a2])
+        m = self.m
+        a = -c[:, sj]  # a = S[k, j] = −S[j, k], and its β-derivatives
+        p = self.jet  # (Pf · a)^(n) = Σ_q C(n, q) Pf^(n−q) a^(q)
+        jet = np.array([sum(_BINOMIAL[n][q] * p[n - q] * a[q] for q in range(n + 1)) for n in range(m)])
         scale = np.abs(jet).max()
         self.jet = jet / scale
         self.log_scale += np.log(scale)
         if self.pending == _PENDING:
             self._flush()
         r = self.pending
-        u = self.pending_uv[r]
-        u[0] = d[0] / a0
-        u[1] = (d[1] - u[0] * a1) / a0
-        u[2] = (d[2] - 2.0 * u[1] * a1 - u[0] * a2) / a0
-        u[3:] = c
+        u = self.pending_uv[r]  # u = d / a and its derivatives: d^(n) = Σ_q C(n, q) u^(n−q) a^(q)
+        for n in range(m):
+            u[n] = (d[n] - sum(_BINOMIAL[n][q] * u[n - q] * a[q] for q in range(1, n + 1))) / a[0]
+        u[m:] = c
         self.pending += 1
         pair = [sk, sj]
         self.S[:, pair, :] = 0.0
@@ -493,7 +504,7 @@ class _Frontal:
         An exactly singular matrix (a twisted torus Pfaffian can vanish) gives jet = 0.
         """
         if self.singular:
-            return 0.0, np.zeros(3)
+            return 0.0, np.zeros(self.m)
         return self.log_scale, self.jet * _permutation_sign(self.sequence)
 
 
@@ -530,9 +541,9 @@ def _single_blas_thread():
 
 
 def _sweep(decoration: _Decoration, weights):
-    """Pf of the decorated matrix for edge weights (3, E) = (w, ∂w/∂β, ∂²w/∂β²).
+    """Pf of the decorated matrix for edge weights (3, E) = (w, ∂w/∂β, ∂²w/∂β²), or (1, E) = w.
 
-    Returns (log_scale, jet) with (Pf, ∂Pf/∂β, ∂²Pf/∂β²) = e^{log_scale} · jet.
+    Returns (log_scale, jet) with (Pf, ∂Pf/∂β, ∂²Pf/∂β²) = e^{log_scale} · jet (Pf alone for (1, E)).
     """
     with _single_blas_thread():
         frontal = _Frontal(decoration, weights)
@@ -666,16 +677,20 @@ def _energy_quantum(J):
     return None
 
 
-def _pfaffian_jets(decoration, J_gauged, beta):
-    """log Pf (open) or log(2 · ¼ σ₀ Σ_b Pf A_b) (torus) at one β, its two β-derivatives,
-    and the estimated relative rounding error of the torus sum (0 when open)."""
+def _pfaffian_jets(decoration, J_gauged, beta, derivatives: bool = True):
+    """log Pf (open) or log(2 · ¼ σ₀ Σ_b Pf A_b) (torus) at one β, its two β-derivatives
+    (None when ``derivatives`` is False: a third of the work), and the estimated relative
+    rounding error of the torus sum (0 when open)."""
     bond = decoration.bond
     dual = bond >= 0
     coupling = np.where(dual, J_gauged[np.maximum(bond, 0)], 0.0)
     y = np.where(dual, np.exp(-2.0 * beta * coupling), 1.0)
-    weights = np.stack([y, -2.0 * coupling * y, 4.0 * coupling**2 * y])
+    weights = np.stack([y, -2.0 * coupling * y, 4.0 * coupling**2 * y]) if derivatives else y[None]
     if not decoration.periodic:
-        log_scale, (p0, p1, p2) = _sweep(decoration, weights)
+        log_scale, jet = _sweep(decoration, weights)
+        if not derivatives:
+            return log_scale + np.log(abs(jet[0])), None, None, 0.0
+        p0, p1, p2 = jet
         first = p1 / p0
         return log_scale + np.log(abs(p0)), first, p2 / p0 - first**2, 0.0
     results = _torus_sweeps(decoration, weights)
@@ -683,16 +698,20 @@ def _pfaffian_jets(decoration, J_gauged, beta):
     jets = np.array([r[1] for r in results])  # (twist, derivative order)
     shift = log_scale.max()
     terms = decoration.reference_sign * jets * np.exp(log_scale - shift)[:, None]
-    total, total1, total2 = terms.sum(axis=0)
+    sums = terms.sum(axis=0)
+    total = sums[0]
     error = np.finfo(float).eps * np.sum(np.abs(terms[:, 0])) / abs(total) if total != 0 else np.inf
     if total <= 0 or not error <= _CANCELLATION_LIMIT:
         raise FloatingPointError(
             f"periodic {decoration.Lx}x{decoration.Ly} lattice at beta = {beta:g}: the four torus "
             "Pfaffians cancel beyond float64 precision (walls wrapping the torus dominate, as in "
             "a spin glass deep in its low-temperature phase); use periodic=False or a smaller beta")
-    first = total1 / total
-    second = total2 / total - first**2
-    return np.log(2.0) + shift + np.log(total / 4.0), first, second, error
+    log_value = np.log(2.0) + shift + np.log(total / 4.0)
+    if not derivatives:
+        return log_value, None, None, error
+    first = sums[1] / total
+    second = sums[2] / total - first**2
+    return log_value, first, second, error
 
 
 def _ground_energy_estimate(model, J, energy_at_beta_max) -> float:
@@ -707,8 +726,11 @@ def _ground_energy_estimate(model, J, energy_at_beta_max) -> float:
     return offset + quantum * np.round((energy_at_beta_max - offset) / quantum)
 
 
-def pfaffian_moments(model, betas) -> Moments:
+def pfaffian_moments(model, betas, log_z_only: bool = False) -> Moments:
     """log Z, ⟨H⟩ and Var(H) of an Lx × Ly square-lattice Ising model with h = 0.
+
+    ``log_z_only``: log Z alone (energy and variance None), without the
+    β-derivatives — about a third of the work.
 
     ``betas`` is a 1-D array of β ≥ 0. Exact (float64 Pfaffians, see the
     module docstring) for β ≤ β_max; beyond, the ground-state asymptote
@@ -728,8 +750,11 @@ def pfaffian_moments(model, betas) -> Moments:
     results = {}
     worst = 0.0
     for beta in grid.tolist():
-        value, first, second, error = _pfaffian_jets(decoration, J_gauged, beta)
-        results[beta] = (-beta * reference_energy + value, reference_energy - first, max(second, 0.0))
+        # the asymptote beyond β_max needs ⟨H⟩ at β_max
+        derivatives = not log_z_only or beta == beta_max
+        value, first, second, error = _pfaffian_jets(decoration, J_gauged, beta, derivatives)
+        results[beta] = ((-beta * reference_energy + value, reference_energy - first, max(second, 0.0))
+                         if derivatives else (-beta * reference_energy + value, None, None))
         worst = max(worst, error)
     if worst > _CANCELLATION_WARNING:
         warnings.warn(
@@ -738,13 +763,16 @@ def pfaffian_moments(model, betas) -> Moments:
             "have this problem)", UserWarning, stacklevel=3)
     log_z, energy, variance = (np.empty(len(betas)) for _ in range(3))
     far = ~direct
-    log_z[direct], energy[direct], variance[direct] = (
-        np.array([results[beta][q] for beta in betas[direct].tolist()]) for q in range(3))
+    quantities = 1 if log_z_only else 3
+    for q, array in enumerate((log_z, energy, variance)[:quantities]):
+        array[direct] = [results[beta][q] for beta in betas[direct].tolist()]
     if np.any(far):
         log_z_max, energy_max, _ = results[beta_max]
         ground = _ground_energy_estimate(model, J, energy_max)
         log_z[far] = log_z_max - (betas[far] - beta_max) * ground
         energy[far], variance[far] = ground, 0.0
+    if log_z_only:
+        return Moments(log_z, None, None)
     return Moments(log_z, energy, variance, magnetization=np.zeros(len(betas)))
 
 
@@ -770,8 +798,12 @@ def _moments(model, betas, **options) -> Moments:
     return pfaffian_moments(model, betas)
 
 
+def _log_z_moments(model, betas, **options) -> Moments:
+    return pfaffian_moments(model, betas, log_z_only=True)
+
+
 register_method(Method(name="pfaffian", exact=True, why_not=_why_not, moments=_moments,
-                       auto_rank=25, model_types=(Ising,)))
+                       log_z_moments=_log_z_moments, auto_rank=25, model_types=(Ising,)))
 
 
 # ------------------------------------------------------------- ground state

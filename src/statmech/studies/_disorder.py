@@ -137,18 +137,37 @@ def _check_beta(beta) -> float:
     return beta
 
 
+def _instance_log_z(ensemble, instance_seed: int, beta: float, method: str, exact: bool,
+                    options: dict) -> tuple[float, float]:
+    """(log Z, its stderr or NaN) of instance ``ensemble.sample(instance_seed)``; runs in workers too."""
+    from statmech.thermo import log_z
+
+    extra = {} if exact else {"seed": _estimator_seed(instance_seed)}
+    estimate = log_z(ensemble.sample(instance_seed), beta, method=method, **options, **extra)
+    return float(estimate.value), math.nan if estimate.stderr is None else float(estimate.stderr)
+
+
+def _check_workers(workers) -> int:
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise ValueError(f"workers must be a positive int (1 computes in this process), got {workers!r}")
+    return int(workers)
+
+
 def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
-             progress: bool | None = None, **options) -> QuenchedResult:
+             progress: bool | None = None, workers: int = 1, **options) -> QuenchedResult:
     """Quenched average of the free energy density over ``n_instances`` instances.
 
     Instance k is ``ensemble.sample(instance_seeds(seed, n_instances)[k])``;
     log Z_k comes from ``statmech.thermo.log_z(instance, beta, method=method,
     **options)``. An estimator method (not exact) also gets ``seed=``, derived
     from the instance's seed. ``progress``: None shows a Rich progress bar
-    from 50 instances on, True/False force it. Instances run one after the
-    other. Returns a :class:`QuenchedResult`.
+    from 50 instances on, True/False force it. ``workers``: instances are
+    independent tasks; with ``workers > 1`` they run in that many spawned
+    processes (results identical to ``workers=1``). For a cluster, or to keep
+    every instance in a store as it finishes, sweep the ensemble's seeds in a
+    study (docs/studies.md). Returns a :class:`QuenchedResult`.
     """
-    from statmech.thermo import _resolve, log_z
+    from statmech.thermo import _resolve
 
     beta = _check_beta(beta)
     if isinstance(n_instances, bool) or not isinstance(n_instances, (int, np.integer)):
@@ -157,28 +176,42 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
         raise ValueError(f"n_instances must be a positive int, got {n_instances}")
     n_instances = int(n_instances)
     seed = check_seed(seed)
+    workers = _check_workers(workers)
     if "seed" in options:
         raise ValueError("pass seed= once (the disorder seed); estimator seeds are derived from it")
     seeds = instance_seeds(seed, n_instances)
+    # Resolve the method on instance 0 (raises here, with the reason, if it does not apply).
+    chosen = _resolve(ensemble.sample(int(seeds[0])), method, options)
+    task = (beta, chosen.name, chosen.exact, options)
 
     show = n_instances >= _PROGRESS_THRESHOLD if progress is None else bool(progress)
     bar = _progress_bar(show, n_instances, f"quenched {ensemble!r}")
     log_z_values = np.empty(n_instances)
     log_z_errors = np.empty(n_instances)
-    chosen = None
     try:
         if bar is not None:
             bar[0].start()
-        for k, instance_seed in enumerate(seeds):
-            instance = ensemble.sample(int(instance_seed))
-            if chosen is None:
-                chosen = _resolve(instance, method, options)
-            extra = {} if chosen.exact else {"seed": _estimator_seed(int(instance_seed))}
-            estimate = log_z(instance, beta, method=chosen.name, **options, **extra)
-            log_z_values[k] = float(estimate.value)
-            log_z_errors[k] = math.nan if estimate.stderr is None else float(estimate.stderr)
-            if bar is not None:
-                bar[0].advance(bar[1])
+        if workers == 1:
+            for k, instance_seed in enumerate(seeds):
+                log_z_values[k], log_z_errors[k] = _instance_log_z(ensemble, int(instance_seed), *task)
+                if bar is not None:
+                    bar[0].advance(bar[1])
+        else:
+            import concurrent.futures
+
+            from statmech.studies._workers import process_pool
+
+            with process_pool(workers) as pool:
+                futures = {pool.submit(_instance_log_z, ensemble, int(s), *task): k for k, s in enumerate(seeds)}
+                try:
+                    for future in concurrent.futures.as_completed(futures):
+                        k = futures[future]
+                        log_z_values[k], log_z_errors[k] = future.result()
+                        if bar is not None:
+                            bar[0].advance(bar[1])
+                except BaseException:  # a failed instance or Ctrl-C: do not wait for the others
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise
     finally:
         if bar is not None:
             bar[0].stop()
@@ -297,7 +330,7 @@ def fit_power_law(n_sites, variances, log_stderr) -> tuple[float, float, float, 
 
 def self_averaging(ensemble_factory: Callable[[int], Any], sizes, beta, n_instances: int = 200,
                    method: str = "auto", seed: int = 0, progress: bool | None = None,
-                   **options) -> SelfAveragingResult:
+                   workers: int = 1, **options) -> SelfAveragingResult:
     """Sample-to-sample variance of f_N over sizes, and its exponent Var(f_N) ∝ N^(−a).
 
     For each ``size`` in ``sizes`` runs :func:`quenched` on
@@ -305,7 +338,8 @@ def self_averaging(ensemble_factory: Callable[[int], Any], sizes, beta, n_instan
     instances and a seed derived from ``seed`` and the size's position, then
     fits the power law by weighted least squares in log–log
     (:func:`fit_power_law`, :func:`log_variance_stderr`). Expected: a = 1 for
-    short-range models (CLT), a = 2 for SK at high temperature.
+    short-range models (CLT), a = 2 for SK at high temperature. ``workers``
+    spreads each size's instances over processes (see :func:`quenched`).
     """
     beta = _check_beta(beta)
     n_instances = check_positive_int(n_instances, "n_instances")
@@ -324,7 +358,7 @@ def self_averaging(ensemble_factory: Callable[[int], Any], sizes, beta, n_instan
     for ensemble, size_seed in zip(ensembles, size_seeds):
         derived = int(size_seed.generate_state(1, np.uint64)[0] >> np.uint64(1))
         results.append(quenched(ensemble, beta, n_instances, method=method, seed=derived,
-                                progress=progress, **options))
+                                progress=progress, workers=workers, **options))
     variances = np.array([np.var(r.values, ddof=1) for r in results])
     if np.any(variances <= 0):
         raise ValueError("f_N does not fluctuate at some size (zero variance); is the ensemble random?")

@@ -17,7 +17,6 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import math
-import multiprocessing
 import os
 import pathlib
 import socket
@@ -28,6 +27,7 @@ import numpy as np
 
 from statmech.studies._store import ResultStore, StoreError
 from statmech.studies._study import build_model, load_study, takes_seed
+from statmech.studies._workers import process_pool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -238,18 +238,11 @@ def _payload(task: dict) -> dict:
     return {"task_id": task["task_id"], "config": task["config"], "seed": task["seed"]}
 
 
-def _init_worker() -> None:
-    """Worker start-up: JAX allocates GPU memory as needed, not 75 % of the card per process."""
-    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-
-
 def _run_processes(pending, workers: int, on_outcome) -> None:
     """A pool of spawned processes; at most 2 × workers tasks queued at a time."""
-    context = multiprocessing.get_context("spawn")
     queue = iter(pending)
     window = 2 * workers
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                initializer=_init_worker) as pool:
+    with process_pool(workers) as pool:
         in_flight: dict = {}
         try:
             for task in queue:

@@ -41,6 +41,7 @@ import numpy as np
 
 from statmech.studies._store import ResultStore, StoreError, _encode_artifact
 from statmech.studies._study import study_hash, task_id
+from statmech.studies._workers import process_pool
 
 TOUR_NAME = "statmech-tour"
 TOUR_KIND = "tour"
@@ -841,42 +842,13 @@ def _payload(task: TourTask) -> dict:
     return {"task_id": task.task_id, "config": task.config, "seed": task.seed}
 
 
-def jax_cache_dir() -> pathlib.Path:
-    """Where tour workers keep JAX's persistent compilation cache: ``$XDG_CACHE_HOME/statmech/jax``."""
-    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
-    return pathlib.Path(base) / "statmech" / "jax"
-
-
-def _init_worker() -> None:
-    """Worker start-up: GPU memory allocated as needed (processes share a GPU); compiled kernels cached on disk.
-
-    Compiling the Monte Carlo and sampling kernels is most of a quick tour's
-    time; JAX's persistent compilation cache (set in the worker processes
-    only, never in the caller's) makes a second tour start warm. Results do
-    not depend on it. If the cache folder cannot be made, there is no cache.
-    """
-    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    try:
-        folder = jax_cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        import jax
-
-        jax.config.update("jax_compilation_cache_dir", str(folder))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    except Exception:  # noqa: BLE001 - a cache is an optimisation; without it the tour is only slower
-        pass
-
-
 def _run_parallel(tasks, workers: int, on_outcome) -> None:
     """Compute the steps in a pool of spawned processes; store each outcome as it arrives."""
     import concurrent.futures
-    import multiprocessing
 
     rank = {name: k for k, name in enumerate(_HEAVY_FIRST)}
     ordered = sorted(tasks, key=lambda t: (rank.get(t.config["step"], len(rank)), t.position))
-    context = multiprocessing.get_context("spawn")  # forking a process in which JAX runs threads is unsafe
-    with concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                                initializer=_init_worker) as pool:
+    with process_pool(workers) as pool:
         futures = {pool.submit(compute_step, _payload(task)): task for task in ordered}
         try:
             for future in concurrent.futures.as_completed(futures):

@@ -1,0 +1,44 @@
+"""Worker processes shared by the tour, sweeps and quenched averages.
+
+Processes are *spawned*, never forked: forking a process in which JAX runs
+threads is unsafe. Each worker starts with :func:`init_worker`.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import pathlib
+
+
+def jax_cache_dir() -> pathlib.Path:
+    """Where workers keep JAX's persistent compilation cache: ``$XDG_CACHE_HOME/statmech/jax``."""
+    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
+    return pathlib.Path(base) / "statmech" / "jax"
+
+
+def init_worker() -> None:
+    """Worker start-up: GPU memory allocated as needed (processes share a GPU); compiled kernels cached on disk.
+
+    Compiling the Monte Carlo and sampling kernels is most of a short task's
+    time; JAX's persistent compilation cache (set in the worker processes
+    only, never in the caller's) makes a second run start warm. Results do
+    not depend on it. If the cache folder cannot be made, there is no cache.
+    """
+    os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
+    try:
+        folder = jax_cache_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", str(folder))
+        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+    except Exception:  # noqa: BLE001 - a cache is an optimisation; without it the work is only slower
+        pass
+
+
+def process_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
+    """A pool of ``workers`` spawned processes, each started with :func:`init_worker`."""
+    context = multiprocessing.get_context("spawn")
+    return concurrent.futures.ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                                  initializer=init_worker)
