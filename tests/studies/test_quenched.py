@@ -23,6 +23,7 @@ from scipy.special import logsumexp  # noqa: E402
 
 import statmech.exact._mean_field  # noqa: E402,F401  (registers "curie-weiss" and "rem-sum")
 from statmech.models._disorder import REM, SK, CurieWeiss, EdwardsAnderson, instance_seeds  # noqa: E402
+from statmech.thermo import log_z as sm_log_z  # noqa: E402
 from statmech.studies._disorder import (  # noqa: E402
     QuenchedResult,
     SelfAveragingResult,
@@ -147,6 +148,17 @@ def test_worker_processes_give_the_same_instances_in_the_same_order():
     np.testing.assert_array_equal(noisy.log_z_stderr, again.log_z_stderr)
 
 
+@pytest.mark.parametrize("ensemble", [SK(18), SK(18, couplings="pm1", h=0.3)])
+def test_enumeration_batched_over_instances_equals_one_by_one(ensemble):
+    """N >= 18 with method="enumerate" runs vmapped batches of 64: same sums, same order (70 instances: two batches)."""
+    result = quenched(ensemble, 0.8, 70, method="enumerate", seed=5, progress=True)
+    for k in (0, 63, 64, 69):
+        one = sm_log_z(ensemble.sample(int(result.instance_seeds[k])), 0.8, method="enumerate").value
+        assert result.log_z[k] == pytest.approx(one, rel=1e-13)
+    assert len(set(result.log_z.tolist())) == 70
+    assert result.log_z_stderr is None and result.method == "enumerate"
+
+
 def test_a_method_that_does_not_apply_is_refused_before_workers_start():
     with pytest.raises(ValueError, match="does not apply"):
         quenched(SK(40), 0.5, 2, method="enumerate", progress=False, workers=2)
@@ -192,14 +204,15 @@ def test_sk_self_averaging_exponent_is_two_at_high_temperature():
 
 
 def test_edwards_anderson_self_averaging_exponent_is_one():
-    """Periodic Gaussian EA: Var f_N ∝ 1/N.
+    """Periodic Gaussian 2D EA by the Pfaffian method: Var f_N ∝ 1/N.
 
-    (With open boundaries the small-L fit is biased, a ≈ 0.7–0.9 at L = 3..6:
-    the bonds number 2L(L−1), not 2L². With ±J couplings the leading
+    (With open boundaries the small-L fit is biased low, by about 0.5/L: the
+    bonds number 2L(L−1), not 2L². With ±J couplings the leading
     Σ log cosh(βJ) is not random and wrap-around loops dominate at L = 3, 4.)
     """
     result = self_averaging(lambda L: EdwardsAnderson(L, couplings="gaussian", periodic=True),
-                            [3, 4, 5, 6], 0.5, n_instances=200, method="transfer", seed=0, progress=False)
+                            [4, 6, 8, 10], 0.5, n_instances=120, method="pfaffian", seed=0, progress=False)
+    assert result.method == "pfaffian"
     assert result.exponent_stderr < 0.15
     assert abs(result.exponent - 1.0) < 3 * result.exponent_stderr
     assert 2.0 - result.exponent > 4 * result.exponent_stderr
@@ -244,8 +257,23 @@ def test_sk_self_averaging_larger_sizes():
 
 @pytest.mark.slow
 def test_edwards_anderson_self_averaging_larger_sizes():
+    """The transfer-matrix method gives the same exponent on small tori (a cross-check of the Pfaffian fit)."""
     result = self_averaging(lambda L: EdwardsAnderson(L, couplings="gaussian", periodic=True),
                             [3, 4, 5, 6, 7], 0.5, n_instances=400, method="transfer", seed=1,
                             progress=False)
     assert abs(result.exponent - 1.0) < 3 * result.exponent_stderr
     assert result.exponent_stderr < 0.08
+
+
+@pytest.mark.slow
+def test_edwards_anderson_pfaffian_self_averaging_up_to_l64():
+    """Periodic Gaussian EA, L = 8, 16, 32, 64 (N = 64 … 4096), 100 instances each, two processes.
+
+    Each L = 64 torus takes a few seconds (four Pfaffians); the whole test a few minutes.
+    """
+    result = self_averaging(lambda L: EdwardsAnderson(L, couplings="gaussian", periodic=True),
+                            [8, 16, 32, 64], 0.5, n_instances=100, method="pfaffian", seed=2,
+                            progress=False, workers=2)
+    assert result.exponent_stderr < 0.08
+    assert abs(result.exponent - 1.0) < 3 * result.exponent_stderr
+    assert np.all(np.diff(result.variances) < 0)

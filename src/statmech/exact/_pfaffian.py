@@ -52,6 +52,7 @@ Moments. Every entry carries its first two β-derivatives (Leibniz rule
 through the pivots and updates), and each Pfaffian is kept as the linear jet
 (Pf, ∂Pf, ∂²Pf) times a scale, so U = −∂ log Z/∂β and Var(H) = ∂² log Z/∂β²
 are exact, also where a twisted torus Pfaffian passes through zero (T_c).
+``sm.log_z`` skips the derivatives (``log_z_only``): about half the time.
 ⟨M⟩ = 0 by symmetry; Var(M) and ⟨|M|⟩ are not computed.
 
 Numerics. Weights y_e > 1 only on bonds the reference leaves unsatisfied,

@@ -147,6 +147,37 @@ def _instance_log_z(ensemble, instance_seed: int, beta: float, method: str, exac
     return float(estimate.value), math.nan if estimate.stderr is None else float(estimate.stderr)
 
 
+_BATCH_INSTANCES = 64
+"""Instances per call of the batched enumeration in :func:`quenched` (progress is shown per batch)."""
+
+_BATCH_MIN_SITES = 18
+"""Smaller instances are enumerated one by one: there, JAX's compile time (~0.5 s) exceeds the gain."""
+
+
+def _batched_enumeration(ensemble, method: str, options: dict) -> bool:
+    from statmech.exact._batched import MAX_BATCHED_SITES
+    from statmech.models._disorder import IsingEnsemble
+
+    return (method == "enumerate" and not options and isinstance(ensemble, IsingEnsemble)
+            and _BATCH_MIN_SITES <= ensemble.n_sites <= MAX_BATCHED_SITES)
+
+
+def _enumerate_in_batches(ensemble, seed: int, beta: float, out: np.ndarray, bar) -> None:
+    """out[k] = exact log Z of instance k of ``ensemble.sample_batch(seed, len(out))``, vmapped in JAX."""
+    import equinox as eqx
+
+    from statmech.exact._batched import log_z_batch
+
+    batch = ensemble.sample_batch(seed, len(out))  # instance k = ensemble.sample(instance_seeds(seed, K)[k])
+    for start in range(0, len(out), _BATCH_INSTANCES):
+        part = slice(start, start + _BATCH_INSTANCES)
+        chunk = eqx.tree_at(lambda m: (m.couplings, m.field), batch, (batch.couplings[part], batch.field[part]))
+        values = log_z_batch(chunk, beta)
+        out[part] = values
+        if bar is not None:
+            bar[0].advance(bar[1], len(values))
+
+
 def _check_workers(workers) -> int:
     if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
         raise ValueError(f"workers must be a positive int (1 computes in this process), got {workers!r}")
@@ -163,7 +194,11 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     from the instance's seed. ``progress``: None shows a Rich progress bar
     from 50 instances on, True/False force it. ``workers``: instances are
     independent tasks; with ``workers > 1`` they run in that many spawned
-    processes (results identical to ``workers=1``). For a cluster, or to keep
+    processes (results identical to ``workers=1``; a script doing this needs
+    the ``if __name__ == "__main__":`` guard). With ``workers=1``,
+    ``method="enumerate"`` on an Ising ensemble of 18 <= N <= 26 enumerates the
+    instances in batches vmapped in JAX (:func:`~statmech.exact._batched.log_z_batch`,
+    the same sums to ~1e−15 relative, an order of magnitude faster). For a cluster, or to keep
     every instance in a store as it finishes, sweep the ensemble's seeds in a
     study (docs/studies.md). Returns a :class:`QuenchedResult`.
     """
@@ -191,7 +226,10 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     try:
         if bar is not None:
             bar[0].start()
-        if workers == 1:
+        if workers == 1 and _batched_enumeration(ensemble, chosen.name, options):
+            _enumerate_in_batches(ensemble, seed, beta, log_z_values, bar)
+            log_z_errors[:] = math.nan
+        elif workers == 1:
             for k, instance_seed in enumerate(seeds):
                 log_z_values[k], log_z_errors[k] = _instance_log_z(ensemble, int(instance_seed), *task)
                 if bar is not None:
@@ -209,6 +247,12 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
                         log_z_values[k], log_z_errors[k] = future.result()
                         if bar is not None:
                             bar[0].advance(bar[1])
+                except concurrent.futures.process.BrokenProcessPool as error:
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    raise RuntimeError(
+                        "a worker process died (out of memory, killed, or a script that starts workers "
+                        "without an `if __name__ == \"__main__\":` guard: processes are spawned and "
+                        "re-import the main module); use workers=1, or guard the script") from error
                 except BaseException:  # a failed instance or Ctrl-C: do not wait for the others
                     pool.shutdown(wait=False, cancel_futures=True)
                     raise
