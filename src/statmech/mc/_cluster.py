@@ -17,16 +17,24 @@ cluster joined to the ghost is never flipped (flipping it would flip g, and
 undoing that by the global Z2 flip leaves the other clusters' coins fair).
 
 * ``wolff`` — one step = **one cluster flip** (a Wolff "sweep" is one
-  cluster, not N spin updates): a random seed site, its cluster grown by
-  frontier expansion, flipped unless it reaches the ghost.
-  ``StepInfo.acceptance_rate`` is the flipped fraction |C|/N (0 when the
-  ghost vetoed the flip).
+  cluster, not N spin updates): a random seed site, its cluster flipped
+  unless it reaches the ghost. ``StepInfo.acceptance_rate`` is the flipped
+  fraction |C|/N (0 when the ghost vetoed the flip).
   U. Wolff, Phys. Rev. Lett. 62, 361 (1989).
-* ``swendsen_wang`` — one step = one full decomposition: all bonds are
-  activated, connected components are found by min-label propagation with
-  pointer jumping, each cluster not joined to the ghost is flipped with
-  probability ½. ``StepInfo.acceptance_rate`` is the flipped fraction.
+* ``swendsen_wang`` — one step = one full decomposition: each cluster not
+  joined to the ghost is flipped with probability ½.
+  ``StepInfo.acceptance_rate`` is the flipped fraction.
   R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
+
+Both draw every bond once per step and label all clusters (:func:`cluster_labels`).
+For Wolff this is exact: the recursive growth tests each bond at the
+cluster's boundary once with an independent uniform, so its cluster has the
+law of the seed's component in the graph of independently activated bonds.
+Labelling is Shiloach–Vishkin style (hook roots to smaller roots, then jump
+pointers until every label is a root), O(log N) rounds in practice; on
+``Ising.chain`` / ``square`` / ``cubic`` lattices the runs of activated
+bonds along x are labelled first with a prefix-max scan and every run along
+y and z hooks as a star, so a 256² lattice at β_c needs about five rounds.
 
 Both are pure JAX (``lax.while_loop``), so ``jax.vmap`` over chains, β or
 disorder instances works. Frustrated couplings (any J < 0) make the FK
@@ -36,6 +44,8 @@ the check cannot run and is skipped — call ``init`` outside the
 transformation, or use :func:`check_ferromagnetic` yourself.
 """
 from __future__ import annotations
+
+import math
 
 import jax
 import jax.numpy as jnp
@@ -48,6 +58,7 @@ FRUSTRATED_MESSAGE = (
     "cluster updates need ferromagnetic couplings (all J >= 0); "
     "use metropolis/heatbath or parallel tempering"
 )
+LATTICE_KINDS = ("chain", "square", "cubic")
 
 
 # ---------------------------------------------------------------- validation
@@ -101,7 +112,7 @@ def _cluster_init(spins, model, beta) -> SpinState:
     return SpinState(spins=_as_spins(spins, model.n_sites))
 
 
-# ------------------------------------------------------------------- pieces
+# ------------------------------------------------------------ FK bonds
 def _bond_probability(beta, coupling):
     """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ)."""
     return -jnp.expm1(-2.0 * beta * coupling)
@@ -124,56 +135,212 @@ def _open_ghost_bonds(key, spins, model, beta):
     return satisfied & (uniform < _bond_probability(beta, jnp.abs(field)))
 
 
-def connected_components(sources, targets, active, n_nodes):
-    """Label every node with the smallest node index of its component.
-
-    Only edges with ``active`` True connect. Iterates, in a ``lax.while_loop``
-    until nothing changes, (1) hooking: for each active edge with labels
-    (a, b), label[max(a, b)] and both endpoints take min(a, b); (2) pointer
-    jumping label ← label[label]. Every label stays a node of the same
-    component with a smaller or equal index, so the fixed point is the
-    component minimum (Shiloach & Vishkin, J. Algorithms 3, 57 (1982)).
-    """
-    sources = jnp.asarray(sources)
-    targets = jnp.asarray(targets)
-    labels = jnp.arange(n_nodes, dtype=jnp.int32)
+# ------------------------------------------------------------ labelling
+def _compress(labels):
+    """Pointer jumping label ← label[label] until every label is a root (label[r] = r)."""
 
     def body(carry):
         labels, _ = carry
-        a, b = labels[sources], labels[targets]
-        low = jnp.where(active, jnp.minimum(a, b), n_nodes)
-        high = jnp.maximum(a, b)
-        index = jnp.concatenate([high, sources, targets])
-        new = labels.at[index].min(jnp.concatenate([low, low, low]).astype(jnp.int32))
-        new = new[new]
-        return new, jnp.any(new != labels)
+        once = labels[labels]
+        twice = once[once]
+        return twice, jnp.any(twice != once)
 
     labels, _ = lax.while_loop(lambda carry: carry[1], body, (labels, jnp.array(True)))
     return labels
 
 
-def grow_cluster(seed, open_bonds, model):
-    """Sites (N,) bool of the cluster of ``seed`` over activated bonds ``open_bonds`` (E,).
+def _hook_and_compress(labels, a, b):
+    """Hook root max(a, b) under min(a, b) for every pair with a ≠ b, then compress.
 
-    Frontier growth: each round, every site outside the cluster joined by an
-    activated bond to a site of the current frontier joins; the newcomers are
-    the next frontier. A bond is looked at only while its cluster end is in
-    the frontier, so with one uniform per bond per step each bond is tested
-    once, as in Wolff's recursive construction.
+    ``labels`` has one extra slot at the end (index n) that takes the
+    updates of pairs with a = b, so the scatter needs no bounds check.
     """
-    n_sites = model.field.shape[-1]
-    neighbors = jnp.asarray(model.neighbors)
-    # padding slots of the neighbour table point at bond E: never open
-    open_slot = jnp.concatenate([open_bonds, jnp.zeros(1, bool)])[jnp.asarray(model.neighbor_edges)]
-    cluster = jnp.zeros(n_sites, bool).at[seed].set(True)
+    n = labels.shape[0] - 1
+    high = jnp.where(a != b, jnp.maximum(a, b), n)
+    labels = labels.at[high].min(jnp.minimum(a, b), mode="promise_in_bounds")
+    return _compress(labels)
+
+
+def connected_components(sources, targets, active, n_nodes):
+    """Label every node with the smallest node index of its component.
+
+    Only edges with ``active`` True connect. Every label is kept a node of
+    the same component with a smaller or equal index, and a root (a node
+    labelled by itself). Each round (a ``lax.while_loop`` iteration, until
+    every active edge joins equal labels) hooks, for each active edge with
+    labels a ≠ b, the root max(a, b) under min(a, b) (a scatter-min), then
+    jumps pointers label ← label[label] until every label is a root again.
+    The fixed point is the component minimum; the number of rounds grows
+    like log N, not like the length of paths
+    (Y. Shiloach and U. Vishkin, J. Algorithms 3, 57 (1982)).
+    """
+    sources = jnp.asarray(sources)
+    targets = jnp.asarray(targets)
+    active = jnp.asarray(active)
+    # inactive edges look like self-loops of node 0: never hooked, never pending
+    sources = jnp.where(active, sources, 0)
+    targets = jnp.where(active, targets, 0)
+    labels = jnp.arange(n_nodes + 1, dtype=jnp.int32)
 
     def body(carry):
-        cluster, frontier = carry
-        reached = jnp.any(frontier[neighbors] & open_slot, axis=1) & ~cluster
-        return cluster | reached, reached
+        labels, a, b = carry
+        labels = _hook_and_compress(labels, a, b)
+        return labels, labels[sources], labels[targets]
 
-    cluster, _ = lax.while_loop(lambda carry: jnp.any(carry[1]), body, (cluster, cluster))
-    return cluster
+    carry = (labels, labels[sources], labels[targets])
+    labels, _, _ = lax.while_loop(lambda carry: jnp.any(carry[1] != carry[2]), body, carry)
+    return labels[:n_nodes]
+
+
+def _run_roots(open_forward, axis):
+    """Flat index of the smallest site of each site's run of open bonds along ``axis``.
+
+    ``open_forward[c]`` is the bond from site c to c + e_axis (the last one
+    along the axis wraps around; False where it does not exist). A run starts
+    where the bond behind is closed; its start is a prefix max along the
+    axis. When the wrap-around bond is open the last run joins the first, and
+    the smallest site of the joined run is at coordinate 0.
+    """
+    shape = open_forward.shape
+    size = shape[axis]
+    coordinate = lax.broadcasted_iota(jnp.int32, shape, axis)
+    behind_closed = ~jnp.roll(open_forward, 1, axis=axis) | (coordinate == 0)
+    start = lax.associative_scan(jnp.maximum, jnp.where(behind_closed, coordinate, 0), axis=axis)
+    last = lax.slice_in_dim(start, size - 1, size, axis=axis)
+    wraps = lax.slice_in_dim(open_forward, size - 1, size, axis=axis) & (start == last)
+    start = jnp.where(wraps, 0, start)
+    stride = math.prod(shape[axis + 1:])
+    sites = jnp.arange(math.prod(shape), dtype=jnp.int32).reshape(shape)
+    return (sites + (start - coordinate) * stride).reshape(-1)
+
+
+def lattice_components(open_grids):
+    """Label every site of a lattice with the smallest site index of its cluster.
+
+    ``open_grids``: one bool array per lattice axis (x, then y, then z), each
+    of the array shape [.., y, x] of the spins; ``open_grids[k][c]`` is the
+    activated bond from site c to its neighbour along axis k (wrapping; False
+    where a wrap-around bond does not exist). Sites are row-major, so the
+    smallest site of a run along an axis is at its smallest coordinate.
+
+    The runs along x are labelled at once with a prefix-max scan; then, as in
+    :func:`connected_components`, rounds of hooking and pointer jumping join
+    every site to the smallest site of its run along y (and z) — a star per
+    run — until each run carries one label.
+    """
+    ndim = len(open_grids)
+    labels = _run_roots(open_grids[0], axis=ndim - 1)
+    if ndim == 1:
+        return labels
+    run_roots = [_run_roots(grid, axis=ndim - 1 - k) for k, grid in enumerate(open_grids[1:], start=1)]
+    # a dummy last slot for _hook_and_compress
+    labels = jnp.concatenate([labels, jnp.full(1, labels.shape[0], jnp.int32)])
+    n = labels.shape[0] - 1
+
+    def pairs(labels):
+        own = labels[:n]
+        return (jnp.concatenate([own] * len(run_roots)),
+                jnp.concatenate([labels[roots] for roots in run_roots]))
+
+    def body(carry):
+        labels, a, b = carry
+        labels = _hook_and_compress(labels, a, b)
+        return (labels, *pairs(labels))
+
+    labels, _, _ = lax.while_loop(lambda carry: jnp.any(carry[1] != carry[2]), body, (labels, *pairs(labels)))
+    return labels[:n]
+
+
+def _lattice_array_shape(model):
+    """Spin array shape [z, y, x] when ``model``'s bonds are those of its lattice, else None.
+
+    The edges of ``Ising.chain``/``square``/``cubic`` are all existing x
+    bonds in row-major order, then all y bonds, then all z bonds; only their
+    number is checked (it is static under ``jit``), as the local kernels do.
+    """
+    lattice = model.lattice
+    if lattice.kind not in LATTICE_KINDS:
+        return None
+    shape = tuple(reversed(lattice.shape))
+    n_sites = math.prod(shape)
+    expected = sum(n_sites if lattice.periodic else n_sites // side * (side - 1) for side in shape)
+    if model.edges.shape[0] != expected:
+        return None
+    return shape
+
+
+def _bond_grids(values, shape, periodic):
+    """Per-axis arrays (x, then y, then z), of the spin array shape, of an (E,) bond array in lattice order.
+
+    Missing wrap-around bonds of open lattices get False.
+    """
+    grids, start = [], 0
+    ndim = len(shape)
+    for lattice_axis in range(ndim):
+        axis = ndim - 1 - lattice_axis
+        block = list(shape)
+        if not periodic:
+            block[axis] -= 1
+        count = math.prod(block)
+        grid = values[start:start + count].reshape(block)
+        start += count
+        if not periodic:
+            widths = [(0, 0)] * ndim
+            widths[axis] = (0, 1)
+            grid = jnp.pad(grid, widths)
+        grids.append(grid)
+    return grids
+
+
+def _open_bond_grids(key, spins, model, beta, shape):
+    """Activated bonds of a lattice model as per-axis arrays (see :func:`lattice_components`).
+
+    Same law as :func:`_open_bonds`: a bond is satisfied (s_c = s_{c+e}) and
+    u < 1 − exp(−2βJ); missing wrap-around bonds have J = 0, so p = 0.
+    """
+    periodic = model.lattice.periodic
+    grid = spins.reshape(shape)
+    couplings = _bond_grids(jnp.asarray(model.couplings), shape, periodic)
+    uniform = jax.random.uniform(key, (len(shape),) + shape)
+    return [
+        (grid == jnp.roll(grid, -1, axis=len(shape) - 1 - k))
+        & (uniform[k] < _bond_probability(beta, couplings[k]))
+        for k in range(len(shape))
+    ]
+
+
+def _fk_labels(key, spins, model, beta):
+    """Draw the activated bonds of ``spins`` and label the clusters (smallest site index)."""
+    shape = _lattice_array_shape(model)
+    if shape is not None:
+        return lattice_components(_open_bond_grids(key, spins, model, beta, shape))
+    return cluster_labels(_open_bonds(key, spins, model, beta), model)
+
+
+def cluster_labels(open_bonds, model):
+    """Sites (N,) labelled by the smallest site index of their cluster of activated bonds.
+
+    ``open_bonds`` (E,) bool follows ``model.edges``. Lattice models use
+    :func:`lattice_components`, other graphs :func:`connected_components`.
+    """
+    shape = _lattice_array_shape(model)
+    if shape is not None:
+        return lattice_components(_bond_grids(open_bonds, shape, model.lattice.periodic))
+    edges = jnp.asarray(model.edges)
+    return connected_components(edges[:, 0], edges[:, 1], open_bonds, model.field.shape[-1])
+
+
+def grow_cluster(seed, open_bonds, model):
+    """Sites (N,) bool of the cluster of ``seed`` over activated bonds ``open_bonds`` (E,)."""
+    labels = cluster_labels(open_bonds, model)
+    return labels == labels[seed]
+
+
+def _fair_coins(key, n):
+    """n independent fair coins (bool), 32 from each random word."""
+    words = jax.random.bits(key, (-(-n // 32),), jnp.uint32)
+    bits = (words[:, None] >> jnp.arange(32, dtype=jnp.uint32)) & 1
+    return bits.reshape(-1)[:n].astype(bool)
 
 
 # -------------------------------------------------------------------- steps
@@ -184,8 +351,13 @@ def _wolff_step(key, state, model, beta):
     n_sites = spins.shape[-1]
     key_seed, key_bonds, key_ghost = jax.random.split(key, 3)
     seed = jax.random.randint(key_seed, (), 0, n_sites)
-    cluster = grow_cluster(seed, _open_bonds(key_bonds, spins, model, beta), model)
-    vetoed = jnp.any(cluster & _open_ghost_bonds(key_ghost, spins, model, beta))
+    labels = _fk_labels(key_bonds, spins, model, beta)
+    cluster = labels == labels[seed]
+    vetoed = lax.cond(  # no ghost bond to draw when every h_i = 0
+        jnp.any(jnp.asarray(model.field) != 0),
+        lambda: jnp.any(cluster & _open_ghost_bonds(key_ghost, spins, model, beta)),
+        lambda: jnp.array(False),
+    )
     flip = cluster & ~vetoed
     new_spins = jnp.where(flip, -spins, spins).astype(spins.dtype)
     return SpinState(spins=new_spins), StepInfo(acceptance_rate=jnp.mean(flip.astype(jnp.float32)))
@@ -197,19 +369,16 @@ def _swendsen_wang_step(key, state, model, beta):
     spins = state.spins
     n_sites = spins.shape[-1]
     key_bonds, key_ghost, key_coins = jax.random.split(key, 3)
-    edges = jnp.asarray(model.edges)
-    sites = jnp.arange(n_sites, dtype=edges.dtype)
-    ghost = n_sites
-    sources = jnp.concatenate([edges[:, 0], sites])
-    targets = jnp.concatenate([edges[:, 1], jnp.full(n_sites, ghost, edges.dtype)])
-    active = jnp.concatenate([
-        _open_bonds(key_bonds, spins, model, beta),
-        _open_ghost_bonds(key_ghost, spins, model, beta),
-    ])
-    labels = connected_components(sources, targets, active, n_sites + 1)
-    coins = jax.random.bernoulli(key_coins, 0.5, (n_sites + 1,))
-    site_labels = labels[:n_sites]
-    flip = coins[site_labels] & (site_labels != labels[ghost])
+    labels = _fk_labels(key_bonds, spins, model, beta)
+    # clusters are named by their smallest site: one coin and one ghost flag per name
+    field = jnp.asarray(model.field)
+
+    def joined_to_ghost():
+        ghost_bonds = _open_ghost_bonds(key_ghost, spins, model, beta)
+        return jnp.zeros(n_sites, bool).at[labels].max(ghost_bonds, mode="promise_in_bounds")
+
+    ghost_joined = lax.cond(jnp.any(field != 0), joined_to_ghost, lambda: jnp.zeros(n_sites, bool))
+    flip = (_fair_coins(key_coins, n_sites) & ~ghost_joined)[labels]
     new_spins = jnp.where(flip, -spins, spins).astype(spins.dtype)
     return SpinState(spins=new_spins), StepInfo(acceptance_rate=jnp.mean(flip.astype(jnp.float32)))
 

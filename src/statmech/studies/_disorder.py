@@ -319,14 +319,18 @@ class SelfAveragingResult:
     chi2: float
     dof: int
 
-    def plot_histograms(self, ax=None, bins: int = 30):
-        """Histograms (densities) of f_N for every size: they narrow as N grows."""
+    def plot_histograms(self, ax=None, bins: int | None = None):
+        """Histograms (densities) of f_N for every size: they narrow as N grows.
+
+        ``bins`` per size; default ⌈√K⌉ for K instances (between 8 and 40).
+        """
         if ax is None:
             import matplotlib.pyplot as plt
 
             _, ax = plt.subplots(figsize=(6, 4))
         for n, result in zip(self.n_sites, self.results):
-            ax.hist(result.values, bins=bins, density=True, histtype="step", lw=1.5, label=f"N = {n}")
+            count = bins if bins is not None else min(40, max(8, math.ceil(math.sqrt(result.n_instances))))
+            ax.hist(result.values, bins=count, density=True, histtype="step", lw=1.5, label=f"N = {n}")
         ax.set_xlabel(r"free energy density $f_N$")
         ax.set_ylabel("density")
         ax.set_title(f"sample-to-sample distribution of $f_N$ at β = {self.beta:g}")
