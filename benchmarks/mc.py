@@ -82,10 +82,12 @@ def throughput(quick):
             n_steps = sweeps
             if name.endswith("(sequential)"):
                 n_steps = max(1, sweeps // 20)
-            if name == "wolff":  # one step is one cluster (~0.4 N spins at beta_c); JAX grows it frontier by frontier
-                n_steps = min(sweeps * 4, 100)
+            # cluster kernels: one step labels every FK cluster (a few ms at L = 256 on CPU);
+            # a Wolff step flips one cluster, ~0.4 N spins at L = 256 and beta_c
+            if name == "wolff":
+                n_steps = min(sweeps * 4, 200)
             if name == "swendsen_wang":
-                n_steps = min(sweeps, 50)
+                n_steps = min(sweeps, 100)
             rate, _ = kernel_rate(kernel, model, n_steps, cluster)
             print(f"{name:<26} {L:>5} {rate:>10.4f} {naive_rate:>10.4f} {rate / naive_rate:>6.2f}x")
 

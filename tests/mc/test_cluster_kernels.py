@@ -14,15 +14,19 @@ import jax.numpy as jnp
 import networkx as nx
 import numpy as np
 import pytest
+import equinox as eqx
 from jax import lax
-from scipy import stats
+from scipy import sparse, stats
+from scipy.sparse import csgraph
 
 from statmech.mc import _cluster
 from statmech.mc._base import SpinState
 from statmech.mc._cluster import (
     FRUSTRATED_MESSAGE,
+    cluster_labels,
     connected_components,
     grow_cluster,
+    lattice_components,
     swendsen_wang,
     wolff,
 )
@@ -107,12 +111,22 @@ def mixed_field_chain():
     return Ising.chain(8, J=rng.uniform(0.2, 1.5, 7), h=rng.normal(0.0, 0.4, 8), periodic=False)
 
 
+def graph_with_field():
+    """A general graph (labelled by connected_components, not the lattice path) with mixed fields."""
+    rng = np.random.default_rng(8)
+    edges = [(0, 1), (1, 2), (2, 0), (2, 3), (3, 4), (4, 5), (5, 3), (5, 6), (1, 7), (7, 6)]
+    return Ising.from_edges(8, edges, J=rng.uniform(0.2, 1.0, len(edges)), h=rng.normal(0.0, 0.3, 8))
+
+
 CASES = {
     "square3_beta0.4": (lambda: Ising.square(3), 0.4),
     "square3_beta0.6": (lambda: Ising.square(3), 0.6),
     "open_chain8_beta0.7": (open_chain, 0.7),
     "square3_h0.3_beta0.4": (lambda: Ising.square(3, h=0.3), 0.4),
     "chain8_mixed_field_beta0.7": (mixed_field_chain, 0.7),
+    "open_square3x3_beta0.5": (lambda: Ising.square(3, periodic=False), 0.5),
+    "cubic2_beta0.2": (lambda: Ising.cubic(2), 0.2),  # periodic side 2: every pair bonded twice
+    "graph8_field_beta0.6": (graph_with_field, 0.6),
 }
 N_STEPS = {"wolff": 60, "swendsen_wang": 30}
 
@@ -206,23 +220,130 @@ def test_bad_spins_and_beta_are_refused(name):
 
 
 # ------------------------------------------------------- structure and purity
-def test_connected_components_match_networkx():
+def scipy_smallest_labels(n, edges, active):
+    """Each node labelled by the smallest node of its component, from scipy's connected_components."""
+    edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)[np.asarray(active, bool)]
+    graph = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
+    count, component = csgraph.connected_components(graph, directed=False)
+    smallest = np.full(count, n)
+    np.minimum.at(smallest, component, np.arange(n))
+    return smallest[component]
+
+
+CONNECTED_COMPONENTS = jax.jit(connected_components, static_argnums=3)
+
+
+def test_connected_components_match_scipy_on_random_graphs():
+    """Sparse to dense random multigraphs with self-loops, duplicate edges and isolated nodes (one vmapped call)."""
     rng = np.random.default_rng(1)
-    for trial in range(5):
-        n, e = 40, 60
-        edges = rng.integers(0, n, size=(e, 2))
-        active = rng.random(e) < 0.6
-        labels = np.asarray(connected_components(edges[:, 0], edges[:, 1], jnp.asarray(active), n))
-        graph = nx.Graph()
-        graph.add_nodes_from(range(n))
-        graph.add_edges_from(edges[active].tolist())
-        for component in nx.connected_components(graph):
-            members = sorted(component)
-            assert np.all(labels[members] == members[0])
+    n, n_edges, trials = 150, 300, 24
+    used_nodes = rng.integers(1, n + 1, size=(trials, 1))  # edges among the first few nodes only: many isolated
+    edges = rng.integers(0, n, size=(trials, n_edges, 2)) % used_nodes[:, :, None]
+    active = rng.random((trials, n_edges)) < rng.choice([0.0, 0.1, 0.3, 0.6, 1.0], size=(trials, 1))
+    label = jax.jit(jax.vmap(lambda e, a: connected_components(e[:, 0], e[:, 1], a, n)))
+    labels = np.asarray(label(jnp.asarray(edges), jnp.asarray(active)))
+    for k in range(trials):
+        np.testing.assert_array_equal(labels[k], scipy_smallest_labels(n, edges[k], active[k]))
+
+
+@pytest.mark.parametrize("order", ["increasing", "decreasing", "shuffled", "zigzag"])
+def test_connected_components_of_long_paths(order):
+    """A 3000-node path: min-label propagation needed ~3000 rounds, hooking with jumps needs ~log2."""
+    n = 3000
+    nodes = {"increasing": np.arange(n), "decreasing": np.arange(n)[::-1],
+             "shuffled": np.random.default_rng(2).permutation(n),
+             "zigzag": np.ravel(np.stack([np.arange(n // 2), np.arange(n - 1, n // 2 - 1, -1)], axis=1))}[order]
+    edges = np.stack([nodes[:-1], nodes[1:]], axis=1)
+    active = np.ones(n - 1, bool)
+    active[1000] = False  # two paths
+    labels = CONNECTED_COMPONENTS(edges[:, 0], edges[:, 1], active, n)
+    np.testing.assert_array_equal(np.asarray(labels), scipy_smallest_labels(n, edges, active))
+
+
+LATTICES = [  # sides 1 and 2 included (self-loops, doubled bonds), open and periodic
+    Ising.chain(1), Ising.chain(2, periodic=False), Ising.chain(9), Ising.chain(9, periodic=False),
+    Ising.square((1, 4)), Ising.square(2), Ising.square((5, 3), periodic=False), Ising.square((4, 6)),
+    Ising.square(7, periodic=False), Ising.cubic(2), Ising.cubic((3, 1, 4), periodic=False), Ising.cubic((3, 4, 2)),
+]
+DENSITIES = np.array([0.0, 0.2, 0.4, 0.5, 0.6, 0.8, 0.9, 1.0])
+
+
+@pytest.mark.parametrize("model", LATTICES, ids=repr)
+def test_lattice_labels_match_scipy(model):
+    """Random bonds at several densities, labelled by the lattice path (one vmapped call per lattice)."""
+    assert _cluster._lattice_array_shape(model) is not None  # the lattice path is the one tested
+    rng = np.random.default_rng(3)
+    active = rng.random((len(DENSITIES), model.n_edges)) < DENSITIES[:, None]
+    labels = jax.jit(jax.vmap(lambda bonds: cluster_labels(bonds, model)))(jnp.asarray(active))
+    for k in range(len(DENSITIES)):
+        np.testing.assert_array_equal(np.asarray(labels[k]),
+                                      scipy_smallest_labels(model.n_sites, model.edges, active[k]))
+
+
+def snake_and_spiral_bonds(model):
+    """Open bonds of a boustrophedon through every site of an open L×L lattice, and of a spiral."""
+    Lx, Ly = model.lattice.shape
+    index = {tuple(edge): k for k, edge in enumerate(np.asarray(model.edges).tolist())}
+
+    def path_bonds(path):
+        bonds = np.zeros(model.n_edges, bool)
+        for a, b in zip(path[:-1], path[1:]):
+            bonds[index[(min(a, b), max(a, b))]] = True
+        return bonds
+
+    snake = [y * Lx + (x if y % 2 == 0 else Lx - 1 - x) for y in range(Ly) for x in range(Lx)]
+    spiral, grid = [], np.arange(Lx * Ly).reshape(Ly, Lx)
+    while grid.size:
+        spiral.extend(grid[0].tolist())
+        grid = np.rot90(grid[1:])
+    return path_bonds(snake), path_bonds(spiral)
+
+
+def test_lattice_labels_of_winding_paths():
+    """Paths that turn at every row (snake) or wind inwards (spiral), cut at random places."""
+    rng = np.random.default_rng(4)
+    model = Ising.square(30, periodic=False)
+    label = jax.jit(lambda bonds: cluster_labels(bonds, model))
+    for bonds in snake_and_spiral_bonds(model):
+        for cuts in (0, 1, 5):
+            active = bonds.copy()
+            active[rng.choice(np.flatnonzero(active), cuts, replace=False)] = False
+            labels = label(jnp.asarray(active))
+            np.testing.assert_array_equal(np.asarray(labels), scipy_smallest_labels(model.n_sites, model.edges, active))
+
+
+def test_lattice_and_graph_paths_agree():
+    """The same bonds labelled as a lattice and as a general graph (Ising.from_edges) give the same labels."""
+    rng = np.random.default_rng(5)
+    for model in (Ising.square((6, 5)), Ising.cubic(3, periodic=False)):
+        graph = Ising.from_edges(model.n_sites, np.asarray(model.edges), J=1.0)
+        assert _cluster._lattice_array_shape(graph) is None
+        active = jnp.asarray(rng.random(model.n_edges) < 0.6)
+        np.testing.assert_array_equal(np.asarray(cluster_labels(active, model)),
+                                      np.asarray(cluster_labels(active, graph)))
+
+
+def test_lattice_with_foreign_edges_falls_back_to_the_graph_path():
+    """A model that calls itself square but lacks a bond is labelled from its edge list."""
+    model = Ising.square(4)
+    cut = eqx.tree_at(lambda m: (m.edges, m.couplings), model, (model.edges[1:], model.couplings[1:]))
+    assert _cluster._lattice_array_shape(cut) is None
+    active = np.random.default_rng(6).random(cut.n_edges) < 0.7
+    np.testing.assert_array_equal(np.asarray(cluster_labels(jnp.asarray(active), cut)),
+                                  scipy_smallest_labels(16, cut.edges, active))
+
+
+def test_lattice_components_vmap_and_jit_equal_loop():
+    rng = np.random.default_rng(7)
+    grids = [jnp.asarray(rng.random((5, 6, 7)) < 0.55) for _ in range(2)]  # x and y bonds, 5 configs on 7×6
+    batched = jax.jit(jax.vmap(lattice_components))(grids)
+    for k in range(5):
+        single = lattice_components([grid[k] for grid in grids])
+        np.testing.assert_array_equal(np.asarray(batched[k]), np.asarray(single))
 
 
 def test_wolff_cluster_is_the_component_of_the_seed():
-    """Frontier growth returns exactly the open-bond component containing the seed (BFS reference)."""
+    """grow_cluster returns exactly the open-bond component containing the seed (BFS reference)."""
     rng = np.random.default_rng(2)
     model = Ising.square(6)
     edges = np.asarray(model.edges)

@@ -31,10 +31,11 @@ For Wolff this is exact: the recursive growth tests each bond at the
 cluster's boundary once with an independent uniform, so its cluster has the
 law of the seed's component in the graph of independently activated bonds.
 Labelling is Shiloach–Vishkin style (hook roots to smaller roots, then jump
-pointers until every label is a root), O(log N) rounds in practice; on
-``Ising.chain`` / ``square`` / ``cubic`` lattices the runs of activated
-bonds along x are labelled first with a prefix-max scan and every run along
-y and z hooks as a star, so a 256² lattice at β_c needs about five rounds.
+pointers until every label is a root), a few rounds where a path of ℓ bonds
+needed ℓ rounds of label propagation; on ``Ising.chain`` / ``square`` /
+``cubic`` lattices the runs of activated bonds along x are labelled first
+with a prefix-max scan, so a 256² or 1024² lattice at β_c needs about five
+rounds.
 
 Both are pure JAX (``lax.while_loop``), so ``jax.vmap`` over chains, β or
 disorder instances works. Frustrated couplings (any J < 0) make the FK
@@ -170,9 +171,10 @@ def connected_components(sources, targets, active, n_nodes):
     every active edge joins equal labels) hooks, for each active edge with
     labels a ≠ b, the root max(a, b) under min(a, b) (a scatter-min), then
     jumps pointers label ← label[label] until every label is a root again.
-    The fixed point is the component minimum; the number of rounds grows
-    like log N, not like the length of paths
-    (Y. Shiloach and U. Vishkin, J. Algorithms 3, 57 (1982)).
+    The fixed point is the component minimum. Only roots that are local
+    minima among their neighbours' roots survive a round, so a path of ℓ
+    edges needs at most log2(ℓ) + 1 rounds, where min-label propagation
+    needed ℓ (Y. Shiloach and U. Vishkin, J. Algorithms 3, 57 (1982)).
     """
     sources = jnp.asarray(sources)
     targets = jnp.asarray(targets)
@@ -218,29 +220,30 @@ def lattice_components(open_grids):
     """Label every site of a lattice with the smallest site index of its cluster.
 
     ``open_grids``: one bool array per lattice axis (x, then y, then z), each
-    of the array shape [.., y, x] of the spins; ``open_grids[k][c]`` is the
-    activated bond from site c to its neighbour along axis k (wrapping; False
-    where a wrap-around bond does not exist). Sites are row-major, so the
-    smallest site of a run along an axis is at its smallest coordinate.
+    of the spin array shape [.., y, x]; ``open_grids[k][c]`` is the activated
+    bond from site c to its neighbour along axis k (wrapping; False where a
+    wrap-around bond does not exist). Sites are row-major, so the smallest
+    site of a run along x is at its smallest x.
 
-    The runs along x are labelled at once with a prefix-max scan; then, as in
-    :func:`connected_components`, rounds of hooking and pointer jumping join
-    every site to the smallest site of its run along y (and z) — a star per
-    run — until each run carries one label.
+    The runs along x are labelled at once by a prefix-max scan (on a chain
+    that is the answer); then, as in :func:`connected_components`, rounds of
+    hooking across the activated y (and z) bonds and pointer jumping run until
+    every activated bond joins equal labels. The x runs stay consistent: all
+    their sites point to the same root from the start.
     """
-    ndim = len(open_grids)
+    shape = open_grids[0].shape
+    ndim = len(shape)
     labels = _run_roots(open_grids[0], axis=ndim - 1)
+    n = labels.shape[0]
     if ndim == 1:
         return labels
-    run_roots = [_run_roots(grid, axis=ndim - 1 - k) for k, grid in enumerate(open_grids[1:], start=1)]
-    # a dummy last slot for _hook_and_compress
-    labels = jnp.concatenate([labels, jnp.full(1, labels.shape[0], jnp.int32)])
-    n = labels.shape[0] - 1
+    labels = jnp.concatenate([labels, jnp.full(1, n, jnp.int32)])  # the dummy slot of _hook_and_compress
 
     def pairs(labels):
-        own = labels[:n]
-        return (jnp.concatenate([own] * len(run_roots)),
-                jnp.concatenate([labels[roots] for roots in run_roots]))
+        """Labels at both ends of every y (and z) bond; an inactive bond gets its own label twice."""
+        grid = labels[:n].reshape(shape)
+        ends = [jnp.where(open_grids[k], jnp.roll(grid, -1, axis=ndim - 1 - k), grid) for k in range(1, ndim)]
+        return jnp.tile(labels[:n], ndim - 1), jnp.concatenate([end.reshape(-1) for end in ends])
 
     def body(carry):
         labels, a, b = carry
@@ -272,7 +275,7 @@ def _lattice_array_shape(model):
 def _bond_grids(values, shape, periodic):
     """Per-axis arrays (x, then y, then z), of the spin array shape, of an (E,) bond array in lattice order.
 
-    Missing wrap-around bonds of open lattices get False.
+    Missing wrap-around bonds of open lattices get 0 (False).
     """
     grids, start = [], 0
     ndim = len(shape)
