@@ -124,7 +124,8 @@ def test_estimator_method_gets_a_seed_and_reports_errors():
     ({"n_instances": -3}, ValueError, "n_instances must be a positive int"),
     ({"n_instances": 2.0}, ValueError, "n_instances must be a positive int"),
     ({"n_instances": 3, "beta": 0.0}, ValueError, "needs beta > 0"),
-    ({"n_instances": 3, "beta": [0.1, 0.2]}, ValueError, "beta must be a scalar"),
+    ({"n_instances": 3, "beta": [[0.1, 0.2]]}, ValueError, "beta must be a scalar or a 1-D array"),
+    ({"n_instances": 3, "beta": [0.5, 0.0]}, ValueError, "needs beta > 0"),
     ({"n_instances": 3, "seed": -1}, ValueError, "seed must be >= 0"),
     ({"n_instances": 3, "method": "nonsense"}, ValueError, "unknown method 'nonsense'"),
     ({"n_instances": 3, "workers": 0}, ValueError, "workers must be a positive int"),
@@ -160,6 +161,41 @@ def test_enumeration_batched_over_instances_equals_one_by_one(ensemble):
         assert result.log_z[k] == pytest.approx(one, rel=1e-13)
     assert len(set(result.log_z.tolist())) == 70
     assert result.log_z_stderr is None and result.method == "enumerate"
+
+
+@pytest.mark.parametrize("ensemble,method", [
+    (SK(9), "enumerate"), (SK(18), "enumerate"),  # one by one, and vmapped batches
+    (EdwardsAnderson(4, couplings="gaussian", periodic=True), "pfaffian"), (REM(7), "auto"),
+])
+def test_a_beta_grid_equals_one_run_per_beta(ensemble, method):
+    """quenched on a β grid: (K, B) values, and every summary equal to separate runs at each β."""
+    betas = np.array([0.3, 0.8, 2.0])
+    grid = quenched(ensemble, betas, 12, method=method, seed=3, progress=False)
+    assert grid.values.shape == grid.log_z.shape == (12, 3)
+    assert grid.mean.shape == grid.std.shape == grid.stderr.shape == grid.annealed.shape == (3,)
+    assert np.all(grid.annealed <= grid.mean)  # Jensen, at every β
+    for j, beta in enumerate(betas):
+        one = quenched(ensemble, float(beta), 12, method=method, seed=3, progress=False)
+        np.testing.assert_allclose(grid.values[:, j], one.values, rtol=1e-13)
+        for name in ("mean", "std", "stderr", "annealed"):
+            assert getattr(grid, name)[j] == pytest.approx(getattr(one, name), rel=1e-12)
+        if one.annealed_exact is not None:
+            assert grid.annealed_exact[j] == pytest.approx(one.annealed_exact, rel=1e-12)
+    k = 4
+    model = ensemble.sample(int(grid.instance_seeds[k]))
+    if hasattr(model, "edges"):
+        expected = [brute_log_z(model, beta) for beta in betas]
+    else:  # the REM: its 2^n energies
+        expected = [logsumexp(-beta * np.asarray(model.energies)) for beta in betas]
+    np.testing.assert_allclose(grid.log_z[k], expected, rtol=1e-12)
+    assert "3 beta from 0.3 to 2" in repr(grid)
+
+
+def test_a_beta_grid_with_an_estimator_carries_per_instance_errors():
+    grid = quenched(SK(5), [0.4, 0.9], 3, method="ais", seed=1, progress=False, n_chains=16, n_steps=10)
+    assert grid.log_z_stderr.shape == grid.values_stderr.shape == (3, 2)
+    assert np.all(grid.log_z_stderr > 0)
+    np.testing.assert_allclose(grid.values_stderr, grid.log_z_stderr / (5 * np.array([0.4, 0.9])))
 
 
 def test_a_method_that_does_not_apply_is_refused_before_workers_start():
@@ -243,6 +279,7 @@ def test_self_averaging_plots_and_repr():
     ({"sizes": [4, 4, 5]}, "distinct sizes"),
     ({"n_instances": 3}, "n_instances must be >= 4"),
     ({"beta": -1.0}, "beta must be >= 0"),
+    ({"beta": [0.5, 1.0]}, "beta must be a scalar here"),
 ])
 def test_self_averaging_bad_input(kwargs, match):
     arguments = {"sizes": [4, 5, 6], "beta": 0.5, "n_instances": 10, **kwargs}

@@ -36,21 +36,22 @@ _PROGRESS_THRESHOLD = 50
 # ---------------------------------------------------------------- quenched
 @dataclasses.dataclass(frozen=True, repr=False)
 class QuenchedResult:
-    """Free energy densities of ``n_instances`` disorder instances at one β.
+    """Free energy densities of ``n_instances`` disorder instances at one β or on a β grid.
 
-    ``values``: f_k = −log Z_k / (N β) per instance; ``log_z`` and, for an
-    estimator method, ``log_z_stderr`` per instance (None when exact).
-    ``mean``, ``std`` (sample-to-sample, ddof = 1; it includes the estimator
-    noise when the method is not exact), ``stderr`` = std/√K (of the mean;
-    it already accounts for per-instance estimator noise). ``annealed`` is
-    −log((1/K) Σ_k Z_k)/(N β) from the same instances, never above ``mean``
-    (Jensen); ``annealed_exact`` is −log E[Z]/(N β) from the ensemble's closed
-    form, or None when it has none. ``instance_seeds[k]`` reproduces
-    instance k: ``ensemble.sample(instance_seeds[k])``.
+    ``values``: f_k = −log Z_k / (N β) per instance, shape (K,) for a scalar
+    β and (K, B) for a grid of B values; ``log_z`` and, for an estimator
+    method, ``log_z_stderr`` likewise (None when exact). ``mean``, ``std``
+    (sample-to-sample, ddof = 1; it includes the estimator noise when the
+    method is not exact), ``stderr`` = std/√K (of the mean; it already
+    accounts for per-instance estimator noise): floats, or (B,) arrays on a
+    grid. ``annealed`` is −log((1/K) Σ_k Z_k)/(N β) from the same instances,
+    never above ``mean`` (Jensen); ``annealed_exact`` is −log E[Z]/(N β) from
+    the ensemble's closed form, or None when it has none.
+    ``instance_seeds[k]`` reproduces instance k: ``ensemble.sample(instance_seeds[k])``.
     """
 
     ensemble: Any
-    beta: float
+    beta: float | np.ndarray
     n_sites: int
     method: str
     seed: int
@@ -58,26 +59,30 @@ class QuenchedResult:
     log_z: np.ndarray
     log_z_stderr: np.ndarray | None
     values: np.ndarray
-    annealed_exact: float | None
+    annealed_exact: float | np.ndarray | None
 
     @property
     def n_instances(self) -> int:
         return int(self.values.shape[0])
 
-    @property
-    def mean(self) -> float:
-        """Quenched free energy density, the average of f over the instances."""
-        return float(np.mean(self.values))
+    def _over_instances(self, array):
+        """A float for a scalar β, else the (B,) array."""
+        return float(array) if np.ndim(self.beta) == 0 else array
 
     @property
-    def std(self) -> float:
+    def mean(self) -> float | np.ndarray:
+        """Quenched free energy density, the average of f over the instances."""
+        return self._over_instances(np.mean(self.values, axis=0))
+
+    @property
+    def std(self) -> float | np.ndarray:
         """Sample-to-sample standard deviation of f (ddof = 1; NaN for one instance)."""
         if self.n_instances < 2:
-            return math.nan
-        return float(np.std(self.values, ddof=1))
+            return self._over_instances(np.full(self.values.shape[1:], math.nan))
+        return self._over_instances(np.std(self.values, axis=0, ddof=1))
 
     @property
-    def stderr(self) -> float:
+    def stderr(self) -> float | np.ndarray:
         """Standard error of ``mean``: std / √K."""
         return self.std / math.sqrt(self.n_instances)
 
@@ -89,16 +94,20 @@ class QuenchedResult:
         return self.log_z_stderr / (self.n_sites * self.beta)
 
     @property
-    def annealed(self) -> float:
+    def annealed(self) -> float | np.ndarray:
         """−log((1/K) Σ_k Z_k) / (N β): the annealed free energy density of the sample."""
-        log_mean_z = float(logsumexp(self.log_z) - math.log(self.n_instances))
-        return -log_mean_z / (self.n_sites * self.beta)
+        log_mean_z = logsumexp(self.log_z, axis=0) - math.log(self.n_instances)
+        return self._over_instances(-log_mean_z / (self.n_sites * self.beta))
 
     def __repr__(self) -> str:
-        exact = "" if self.annealed_exact is None else f" (exact {self.annealed_exact:.6g})"
-        return (f"QuenchedResult({self.ensemble!r}, beta={self.beta:g}, {self.n_instances} instances, "
-                f"method={self.method!r}): f = {self.mean:.6g} ± {self.stderr:.2g}, "
-                f"std {self.std:.3g}; annealed {self.annealed:.6g}{exact}")
+        head = f"QuenchedResult({self.ensemble!r}, "
+        if np.ndim(self.beta) == 0:
+            exact = "" if self.annealed_exact is None else f" (exact {self.annealed_exact:.6g})"
+            return (f"{head}beta={self.beta:g}, {self.n_instances} instances, "
+                    f"method={self.method!r}): f = {self.mean:.6g} ± {self.stderr:.2g}, "
+                    f"std {self.std:.3g}; annealed {self.annealed:.6g}{exact}")
+        return (f"{head}{len(self.beta)} beta from {self.beta[0]:g} to {self.beta[-1]:g}, "
+                f"{self.n_instances} instances, method={self.method!r})")
 
 
 def _estimator_seed(disorder_seed: int) -> int:
@@ -107,14 +116,17 @@ def _estimator_seed(disorder_seed: int) -> int:
     return int(child.generate_state(1, np.uint32)[0] >> np.uint32(1))
 
 
-def _annealed_exact(ensemble, beta: float) -> float | None:
+def _annealed_exact(ensemble, beta):
     closed_form = getattr(ensemble, "annealed_free_entropy_density", None)
     if closed_form is None:
         return None
     try:
-        return -float(closed_form(beta)) / beta
+        free_entropy = closed_form(beta)
     except NotImplementedError:
         return None
+    if np.ndim(beta) == 0:
+        return -float(free_entropy) / beta
+    return -np.asarray(free_entropy, dtype=np.float64) / beta
 
 
 def _progress_bar(show: bool, total: int, description: str):
@@ -127,24 +139,30 @@ def _progress_bar(show: bool, total: int, description: str):
     return progress, task
 
 
-def _check_beta(beta) -> float:
+def _check_beta(beta, grid: bool = False):
+    """β > 0 as a float, or (``grid=True``) a 1-D grid as a read-only float64 array."""
     betas, scalar = as_beta_array(beta)
-    if not scalar:
+    if not scalar and not grid:
         raise ValueError("beta must be a scalar here; loop over a grid of β yourself")
-    beta = float(betas[0])
-    if beta <= 0:
-        raise ValueError(f"the free energy density −log Z/(Nβ) needs beta > 0, got {beta}")
-    return beta
+    if np.any(betas <= 0):
+        raise ValueError(f"the free energy density −log Z/(Nβ) needs beta > 0, got {float(betas.min())}")
+    if scalar:
+        return float(betas[0])
+    betas = betas.copy()
+    betas.setflags(write=False)
+    return betas
 
 
-def _instance_log_z(ensemble, instance_seed: int, beta: float, method: str, exact: bool,
-                    options: dict) -> tuple[float, float]:
-    """(log Z, its stderr or NaN) of instance ``ensemble.sample(instance_seed)``; runs in workers too."""
+def _instance_log_z(ensemble, instance_seed: int, beta, method: str, exact: bool,
+                    options: dict) -> tuple[np.ndarray, np.ndarray]:
+    """(log Z, its stderr or NaN) of instance ``ensemble.sample(instance_seed)`` as (B,) arrays; runs in workers too."""
     from statmech.thermo import log_z
 
     extra = {} if exact else {"seed": _estimator_seed(instance_seed)}
     estimate = log_z(ensemble.sample(instance_seed), beta, method=method, **options, **extra)
-    return float(estimate.value), math.nan if estimate.stderr is None else float(estimate.stderr)
+    value = np.atleast_1d(np.asarray(estimate.value, dtype=np.float64))
+    stderr = np.full_like(value, math.nan) if estimate.stderr is None else np.asarray(estimate.stderr, np.float64)
+    return value, np.broadcast_to(stderr, value.shape)
 
 
 _BATCH_INSTANCES = 64
@@ -162,8 +180,8 @@ def _batched_enumeration(ensemble, method: str, options: dict) -> bool:
             and _BATCH_MIN_SITES <= ensemble.n_sites <= MAX_BATCHED_SITES)
 
 
-def _enumerate_in_batches(ensemble, seed: int, beta: float, out: np.ndarray, bar) -> None:
-    """out[k] = exact log Z of instance k of ``ensemble.sample_batch(seed, len(out))``, vmapped in JAX."""
+def _enumerate_in_batches(ensemble, seed: int, beta, out: np.ndarray, bar) -> None:
+    """out[k] = exact log Z (B,) of instance k of ``ensemble.sample_batch(seed, len(out))``, vmapped in JAX."""
     import equinox as eqx
 
     from statmech.exact._batched import log_z_batch
@@ -173,7 +191,7 @@ def _enumerate_in_batches(ensemble, seed: int, beta: float, out: np.ndarray, bar
         part = slice(start, start + _BATCH_INSTANCES)
         chunk = eqx.tree_at(lambda m: (m.couplings, m.field), batch, (batch.couplings[part], batch.field[part]))
         values = log_z_batch(chunk, beta)
-        out[part] = values
+        out[part] = values.reshape(len(values), -1)
         if bar is not None:
             bar[0].advance(bar[1], len(values))
 
@@ -188,6 +206,8 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
              progress: bool | None = None, workers: int = 1, **options) -> QuenchedResult:
     """Quenched average of the free energy density over ``n_instances`` instances.
 
+    ``beta``: one β > 0, or a 1-D grid (each instance is then computed once
+    for the whole grid, which exact methods do at little extra cost).
     Instance k is ``ensemble.sample(instance_seeds(seed, n_instances)[k])``;
     log Z_k comes from ``statmech.thermo.log_z(instance, beta, method=method,
     **options)``. An estimator method (not exact) also gets ``seed=``, derived
@@ -204,7 +224,7 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     """
     from statmech.thermo import _resolve
 
-    beta = _check_beta(beta)
+    beta = _check_beta(beta, grid=True)
     if isinstance(n_instances, bool) or not isinstance(n_instances, (int, np.integer)):
         raise ValueError(f"n_instances must be a positive int, got {n_instances!r}")
     if n_instances <= 0:
@@ -221,8 +241,9 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
 
     show = n_instances >= _PROGRESS_THRESHOLD if progress is None else bool(progress)
     bar = _progress_bar(show, n_instances, f"quenched {ensemble!r}")
-    log_z_values = np.empty(n_instances)
-    log_z_errors = np.empty(n_instances)
+    n_betas = np.size(beta)
+    log_z_values = np.empty((n_instances, n_betas))
+    log_z_errors = np.empty((n_instances, n_betas))
     try:
         if bar is not None:
             bar[0].start()
@@ -261,6 +282,8 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
             bar[0].stop()
 
     n_sites = int(ensemble.n_sites)
+    if np.ndim(beta) == 0:  # one β: (K,) arrays
+        log_z_values, log_z_errors = log_z_values[:, 0], log_z_errors[:, 0]
     log_z_values.setflags(write=False)
     values = -log_z_values / (n_sites * beta)
     values.setflags(write=False)
