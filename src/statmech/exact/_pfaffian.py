@@ -44,9 +44,10 @@ activated first), Pf A = Π pivots × sign of the elimination order, and the
 rank-2 Schur updates are applied in blocks of 24 (one matrix product). That
 is O(N Lx²) work and O(Lx²) memory, as for a banded Pfaffian, but with true
 partial pivoting: without it the frontier carries the large weights y_e and
-loses every digit at low temperature. Measured on 2 shared cores, one β:
-L = 64 in ~3 s (open) and ~9 s (torus, four Pfaffians), L = 128 in ~14 s and
-~40 s.
+loses every digit at low temperature. Measured (benchmarks/disorder.py, 2
+cores, little load), log Z alone at one β: L = 64 in 0.8 s (open) and 1.7 s
+(torus, four Pfaffians), L = 128 in 5.9 s and 9.8 s; with the derivatives
+(``sm.thermo``) about twice that, and up to twice again on a loaded machine.
 
 Moments. Every entry carries its first two β-derivatives (Leibniz rule
 through the pivots and updates), and each Pfaffian is kept as the linear jet
