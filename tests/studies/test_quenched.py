@@ -317,3 +317,178 @@ def test_edwards_anderson_pfaffian_self_averaging_up_to_l64():
     assert result.exponent_stderr < 0.08
     assert abs(result.exponent - 1.0) < 3 * result.exponent_stderr
     assert np.all(np.diff(result.variances) < 0)
+
+
+# ---------------------------------------------------------- control variates
+from statmech.studies._disorder import control_variate_mean, weighted_least_squares  # noqa: E402
+
+
+def sk_invariants(batch):
+    """(Σ_{i<j} J_ij², Tr J³, Tr J⁴) of every instance of an SK batch: plain NumPy on dense matrices."""
+    n = batch.n_sites
+    edges = np.asarray(batch.edges)
+    couplings = np.asarray(batch.couplings)
+    J = np.zeros((len(couplings), n, n))
+    J[:, edges[:, 0], edges[:, 1]] = couplings
+    J += J.transpose(0, 2, 1)
+    J2 = J @ J
+    return np.stack([np.sum(J**2, axis=(1, 2)) / 2.0, np.einsum("kij,kji->k", J2, J),
+                     np.einsum("kij,kji->k", J2, J2)], axis=1)
+
+
+@pytest.mark.parametrize("couplings", ["gaussian", "pm1"])
+def test_sk_control_variates_are_the_invariants_shifted_to_mean_zero(couplings):
+    n, scale, count, seed = 6, 1.3, 20000, 3
+    ensemble = SK(n, couplings=couplings, J=scale, h=0.2)
+    raw = sk_invariants(ensemble.sample_batch(seed, count))
+    seeds = instance_seeds(seed, count)
+    library = np.array([ensemble.control_variates(ensemble.sample(int(s))) for s in seeds[:40]])
+    # The library's controls are the invariants minus one constant per column (the field plays no part) ...
+    shift = raw[:40] - library
+    np.testing.assert_allclose(shift, np.broadcast_to(shift[0], shift.shape), rtol=0, atol=1e-12)
+    other_field = SK(n, couplings=couplings, J=scale, h=-1.0)
+    np.testing.assert_array_equal(other_field.control_variates(other_field.sample(int(seeds[0]))), library[0])
+    # ... and that constant is the mean: each control averages to 0 over 20000 instances.
+    controls = raw - shift[0]
+    for column in range(3):
+        spread = controls[:, column].std(ddof=1)
+        if couplings == "pm1" and column == 0:  # Σ J² = (N − 1)J²/2 for every ±J instance
+            assert spread < 1e-12 and np.all(library[:, 0] == 0.0)
+            continue
+        assert abs(controls[:, column].mean()) < 4.0 * spread / math.sqrt(count)
+    # Negative controls: E Tr J⁴ of the other distribution (E J⁴ = 3σ⁴ vs σ⁴), or without the scale J,
+    # is rejected by the same data.
+    wrong_shape = (n - 1) * (2 * n - 3 if couplings == "gaussian" else 2 * n - 1) / n * scale**4
+    right_shape_unit_scale = shift[0, 2] / scale**4
+    tr4_se = raw[:, 2].std(ddof=1) / math.sqrt(count)
+    for wrong in (wrong_shape, right_shape_unit_scale):
+        assert abs(raw[:, 2].mean() - wrong) > 10 * tr4_se
+
+
+def test_sk_control_variates_bad_input():
+    ensemble = SK(5)
+    with pytest.raises(ValueError, match="not a batch"):
+        ensemble.control_variates(ensemble.sample_batch(0, 3))
+    with pytest.raises(ValueError, match="has 6 sites"):
+        ensemble.control_variates(SK(6).sample(0))
+    with pytest.raises(TypeError, match="needs one SK instance"):
+        ensemble.control_variates(REM(5).sample(0))
+
+
+def test_control_variate_mean_is_the_regression_intercept_and_shrinks_the_error():
+    rng = np.random.default_rng(0)
+    count = 400
+    x = rng.standard_normal((count, 2))
+    y = 2.0 + 3.0 * x[:, 0] - x[:, 1] + 0.1 * rng.standard_normal(count)
+    plain_mean, plain_stderr = control_variate_mean(y, np.zeros((count, 0)))
+    assert plain_mean == pytest.approx(y.mean(), rel=1e-12)
+    assert plain_stderr == pytest.approx(y.std(ddof=1) / 20.0, rel=1e-12)
+    mean, stderr = control_variate_mean(y, x)
+    assert abs(mean - 2.0) < 4 * stderr
+    assert stderr < plain_stderr / 10
+    # One control: the textbook estimator ȳ − b x̄ with b = cov(x, y)/var(x), and K − 2 dof.
+    one_mean, one_stderr = control_variate_mean(y, x[:, 0])
+    slope = np.cov(x[:, 0], y)[0, 1] / np.var(x[:, 0], ddof=1)
+    assert one_mean == pytest.approx(y.mean() - slope * x[:, 0].mean(), rel=1e-12)
+    residual = y - y.mean() - slope * (x[:, 0] - x[:, 0].mean())
+    # sd with K − 2 dof, times the coefficient cost √((K − 2)/(K − 3)) (Lavenberg & Welch)
+    assert one_stderr == pytest.approx(math.sqrt(np.sum(residual**2) / (count - 3) / count), rel=1e-12)
+    # A (K, B) array is B regressions on the same controls.
+    both_mean, both_stderr = control_variate_mean(np.column_stack([y, -y]), x)
+    np.testing.assert_allclose(both_mean, [mean, -mean], rtol=1e-12)
+    np.testing.assert_allclose(both_stderr, [stderr, stderr], rtol=1e-12)
+
+
+def test_control_variate_mean_with_uncorrelated_controls_is_the_plain_mean_within_noise():
+    rng = np.random.default_rng(1)
+    count = 400
+    y = 5.0 + rng.standard_normal(count)
+    x = rng.standard_normal((count, 3))
+    mean, stderr = control_variate_mean(y, x)
+    plain_stderr = y.std(ddof=1) / math.sqrt(count)
+    assert abs(mean - y.mean()) < 0.3 * plain_stderr  # differs by O(σ/K), not O(σ/√K)
+    assert stderr == pytest.approx(plain_stderr, rel=0.05)
+
+
+def test_control_variate_mean_is_unbiased_and_its_error_bar_is_calibrated():
+    """2000 repeats of K = 100: the estimates scatter around the true mean 1 as the error bars say."""
+    rng = np.random.default_rng(2)
+    repeats, count = 2000, 100
+    estimates, stderrs = np.empty(repeats), np.empty(repeats)
+    for r in range(repeats):
+        x = rng.standard_normal((count, 3))
+        y = 1.0 + x @ np.array([1.0, 0.5, 0.0]) + 0.3 * rng.standard_exponential(count)  # skewed noise
+        estimates[r], stderrs[r] = control_variate_mean(y - 0.3, x)
+    assert abs(estimates.mean() - 1.0) < 4 * estimates.std(ddof=1) / math.sqrt(repeats)
+    ratio = estimates.var(ddof=1) / np.mean(stderrs**2)  # (K − 2)/(K − p − 2) = 1.03 expected
+    assert 0.9 < ratio < 1.15
+    # The plain mean of the same data would be ~3.9 times less precise.
+    assert np.mean(stderrs) < 0.3 * math.sqrt(1.0 + 0.25 + 0.09) / math.sqrt(count)
+
+
+def test_quenched_control_variate_mean_on_a_grid_equals_scalar_runs():
+    ensemble = SK(8)
+    betas = np.array([0.5, 2.0])
+    grid = quenched(ensemble, betas, 40, method="enumerate", seed=2, progress=False)
+    mean, stderr = grid.control_variate_mean()
+    assert mean.shape == stderr.shape == (2,)
+    controls = np.array([ensemble.control_variates(ensemble.sample(int(s))) for s in grid.instance_seeds])
+    explicit = grid.control_variate_mean(controls)
+    np.testing.assert_array_equal(explicit[0], mean)
+    for j, beta in enumerate(betas):
+        one = quenched(ensemble, float(beta), 40, method="enumerate", seed=2, progress=False)
+        one_mean, one_stderr = one.control_variate_mean()
+        assert isinstance(one_mean, float) and isinstance(one_stderr, float)
+        assert one_mean == pytest.approx(mean[j], rel=1e-12) and one_stderr == pytest.approx(stderr[j], rel=1e-10)
+    # The SK controls explain most of the sample-to-sample variance at high temperature.
+    assert stderr[0] < grid.stderr[0] / 4 and stderr[1] < grid.stderr[1]
+
+
+def test_a_constant_control_column_is_dropped():
+    """±J SK: Σ J² is the same for every instance, so only Tr J³ and Tr J⁴ enter the regression."""
+    ensemble = SK(8, couplings="pm1")
+    result = quenched(ensemble, 0.5, 30, method="enumerate", seed=4, progress=False)
+    controls = np.array([ensemble.control_variates(ensemble.sample(int(s))) for s in result.instance_seeds])
+    assert np.all(controls[:, 0] == 0.0)
+    assert result.control_variate_mean() == pytest.approx(control_variate_mean(result.values, controls[:, 1:]),
+                                                          rel=1e-12)
+    # K = 5 is the least for the two remaining controls (K >= p + 3); Gaussian couplings have three.
+    assert math.isfinite(quenched(ensemble, 0.5, 5, method="enumerate", progress=False).control_variate_mean()[1])
+    with pytest.raises(ValueError, match="3 non-constant controls needs at least 6 samples"):
+        quenched(SK(8), 0.5, 5, method="enumerate", progress=False).control_variate_mean()
+
+
+@pytest.mark.parametrize("controls,match", [
+    (np.zeros((5, 1)), r"shape \(K, p\) = \(6, p\)"),
+    (np.zeros((6, 1, 1)), r"shape \(K, p\)"),
+    (np.full((6, 1), np.nan), "finite"),
+    (np.arange(30.0).reshape(6, 5) ** 2, "5 non-constant controls needs at least 8 samples"),
+])
+def test_control_variate_mean_bad_input(controls, match):
+    result = quenched(SK(6), 0.5, 6, method="enumerate", progress=False)
+    with pytest.raises(ValueError, match=match):
+        result.control_variate_mean(controls)
+
+
+def test_control_variate_mean_needs_controls_for_an_ensemble_without_them():
+    result = quenched(EdwardsAnderson(3, couplings="gaussian"), 0.5, 5, method="enumerate", progress=False)
+    with pytest.raises(ValueError, match="has no control_variates.*pass controls="):
+        result.control_variate_mean()
+    rng = np.random.default_rng(0)
+    mean, stderr = result.control_variate_mean(rng.standard_normal(5))  # (K,): one control
+    assert math.isfinite(mean) and stderr > 0
+
+
+def test_weighted_least_squares_recovers_a_line_and_its_chi2():
+    x = np.array([0.1, 0.2, 0.3, 0.4])
+    se = np.array([0.01, 0.02, 0.01, 0.02])
+    y = 1.0 - 2.0 * x + np.array([0.01, -0.02, 0.0, 0.02])
+    coef, cov, chi2, dof = weighted_least_squares([np.ones_like(x), x], y, se)
+    design = np.column_stack([np.ones_like(x), x]) / se[:, None]
+    expected, *_ = np.linalg.lstsq(design, y / se, rcond=None)
+    np.testing.assert_allclose(coef, expected, rtol=1e-12)
+    np.testing.assert_allclose(cov, np.linalg.inv(design.T @ design), rtol=1e-12)
+    assert chi2 == pytest.approx(np.sum(((y - np.column_stack([np.ones_like(x), x]) @ expected) / se) ** 2))
+    assert dof == 2
+    with pytest.raises(ValueError, match="one entry per point"):
+        weighted_least_squares([np.ones(4), x], y, se[:3])

@@ -19,7 +19,8 @@ Quenched averages use *regression control variates* (Lavenberg & Welch,
 Manage. Sci. 27, 322 (1981); Glasserman, *Monte Carlo Methods in Financial
 Engineering* (2004), §4.1) with three invariants of J whose means are known
 exactly — the terms of the high-temperature expansion of ln Z: bonds,
-triangles, 4-cycles (see :func:`coupling_controls`). The estimator stays
+triangles, 4-cycles (:meth:`SK.control_variates`, used by
+:meth:`QuenchedResult.control_variate_mean`; both tested in test_quenched.py). The estimator stays
 unbiased for E[f_N]; its standard error drops ~10× at β = 0.5 and ~1.7× at
 β = 5 (the controls explain 99 % and 64 % of the sample-to-sample variance).
 
@@ -46,8 +47,8 @@ import pytest
 from scipy import stats
 
 import statmech as sm
-from statmech.models._disorder import SK, instance_seeds
-from statmech.studies._disorder import quenched
+from statmech.models._disorder import SK
+from statmech.studies._disorder import quenched, weighted_least_squares
 
 HIGH_BETA = 0.5
 LOW_BETAS = np.array([5.0, 10.0])
@@ -65,127 +66,6 @@ def alr_slope(beta):
     return -math.log(1.0 - beta**2) / (4.0 * beta)
 
 
-def tr4_mean(n):
-    """E Tr J⁴ = N(N−1)(2N−1)σ⁴ with σ² = 1/N, for Gaussian J (zero diagonal).
-
-    Closed 4-walks using every bond an even number of times: i→j→i→l→i with
-    l ≠ i, j (N(N−1)(N−2) walks, weight σ⁴), with l = j (N(N−1), E J⁴ = 3σ⁴),
-    and i→j→k→j→i with k ≠ i, j (N(N−1)(N−2), σ⁴).
-    """
-    return (n - 1) * (2 * n - 1) / n
-
-
-def coupling_controls(model):
-    """(Σ_{i<j} J_ij² − (N−1)/2, Tr J³, Tr J⁴ − E Tr J⁴): zero-mean invariants of one instance.
-
-    E Tr J³ = 0 because J and −J are equally likely.
-    """
-    J = model.coupling_matrix()
-    n = J.shape[0]
-    J2 = J @ J
-    return np.array([np.sum(J**2) / 2.0 - (n - 1) / 2.0, np.trace(J2 @ J), np.trace(J2 @ J2) - tr4_mean(n)])
-
-
-def control_variate_mean(values, controls):
-    """Regression control-variate estimate of E[values] and its standard error.
-
-    ``controls`` (K, p) have exactly known mean 0. The intercept of the least
-    squares fit values ≈ c₀ + controls·c estimates the mean; its standard
-    error is sd(residuals)/√K, with K − p − 1 degrees of freedom.
-    """
-    values = np.asarray(values, dtype=np.float64)
-    design = np.column_stack([np.ones(len(values)), controls])
-    coef, *_ = np.linalg.lstsq(design, values, rcond=None)
-    residual = values - design @ coef
-    return float(coef[0]), float(residual.std(ddof=design.shape[1]) / math.sqrt(len(values)))
-
-
-def weighted_fit(columns, y, stderr):
-    """Weighted least squares y ≈ Σ_k c_k columns[k]: (c, covariance, χ², dof); weights 1/stderr²."""
-    design = np.column_stack(columns)
-    weights = 1.0 / np.asarray(stderr) ** 2
-    covariance = np.linalg.inv(design.T @ (weights[:, None] * design))
-    coef = covariance @ (design.T @ (weights * y))
-    chi2 = float(np.sum(weights * (y - design @ coef) ** 2))
-    return coef, covariance, chi2, len(y) - design.shape[1]
-
-
-def enumerated_free_energies(n, betas, n_instances, seed):
-    """f_k(β) = −ln Z_k(β)/(Nβ) for the instances of ``quenched(SK(n), β, K, seed=seed)`` and their controls.
-
-    One enumeration per instance for the whole β grid (``quenched`` takes one β).
-    """
-    betas = np.asarray(betas, dtype=np.float64)
-    ensemble = SK(n)
-    values = np.empty((n_instances, betas.size))
-    controls = np.empty((n_instances, 3))
-    for k, instance_seed in enumerate(instance_seeds(seed, n_instances)):
-        model = ensemble.sample(int(instance_seed))
-        values[k] = -np.asarray(sm.log_z(model, betas, method="enumerate").value) / (n * betas)
-        controls[k] = coupling_controls(model)
-    return values, controls
-
-
-def quenched_means(result):
-    """Control-variate mean and standard error of a QuenchedResult's f values."""
-    controls = np.array([coupling_controls(result.ensemble.sample(int(s))) for s in result.instance_seeds])
-    return control_variate_mean(result.values, controls)
-
-
-# ---------------------------------------------------- the tools of the tests
-def test_controls_have_the_stated_means_and_a_wrong_mean_is_rejected():
-    n, count = 6, 20000
-    batch = SK(n).sample_batch(3, count)
-    edges = np.asarray(batch.edges)
-    J = np.zeros((count, n, n))
-    J[:, edges[:, 0], edges[:, 1]] = np.asarray(batch.couplings)
-    J += J.transpose(0, 2, 1)
-    J2 = J @ J
-    bonds = np.sum(J**2, axis=(1, 2)) / 2.0
-    triangles = np.einsum("kij,kji->k", J2, J)
-    four_cycles = np.einsum("kij,kji->k", J2, J2)
-    for sample, mean in [(bonds, (n - 1) / 2.0), (triangles, 0.0), (four_cycles, tr4_mean(n))]:
-        z = (sample.mean() - mean) / (sample.std(ddof=1) / math.sqrt(count))
-        assert abs(z) < 4.0
-    # Negative control: taking E J⁴ = σ⁴ (forgetting the Gaussian 3σ⁴) gives N(N−1)(2N−3)σ⁴.
-    wrong = (n - 1) * (2 * n - 3) / n
-    assert abs(four_cycles.mean() - wrong) / (four_cycles.std(ddof=1) / math.sqrt(count)) > 4.0
-
-
-def test_control_variate_mean_is_the_sample_mean_without_controls_and_shrinks_the_error():
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((400, 1))
-    y = 2.0 + 3.0 * x[:, 0] + 0.1 * rng.standard_normal(400)
-    mean, stderr = control_variate_mean(y, np.zeros((400, 0)))
-    assert mean == pytest.approx(y.mean(), rel=1e-12)
-    assert stderr == pytest.approx(y.std(ddof=1) / 20.0, rel=1e-12)
-    mean_cv, stderr_cv = control_variate_mean(y, x)
-    assert abs(mean_cv - 2.0) < 4 * stderr_cv
-    assert stderr_cv < stderr / 10
-
-
-def test_multi_beta_enumeration_matches_quenched_front_door():
-    betas = np.array([0.5, 5.0])
-    values, controls = enumerated_free_energies(10, betas, 6, seed=42)
-    for j, beta in enumerate(betas):
-        result = quenched(SK(10), beta, 6, method="enumerate", seed=42, progress=False)
-        np.testing.assert_allclose(values[:, j], result.values, rtol=1e-12)
-    np.testing.assert_allclose(controls[0], coupling_controls(SK(10).sample(int(instance_seeds(42, 6)[0]))))
-
-
-def test_weighted_fit_recovers_a_line_and_its_chi2():
-    x = np.array([0.1, 0.2, 0.3, 0.4])
-    se = np.array([0.01, 0.02, 0.01, 0.02])
-    y = 1.0 - 2.0 * x + np.array([0.01, -0.02, 0.0, 0.02])
-    coef, cov, chi2, dof = weighted_fit([np.ones_like(x), x], y, se)
-    design = np.column_stack([np.ones_like(x), x]) / se[:, None]
-    expected, *_ = np.linalg.lstsq(design, y / se, rcond=None)
-    np.testing.assert_allclose(coef, expected, rtol=1e-12)
-    np.testing.assert_allclose(cov, np.linalg.inv(design.T @ design), rtol=1e-12)
-    assert chi2 == pytest.approx(np.sum(((y - np.column_stack([np.ones_like(x), x]) @ expected) / se) ** 2))
-    assert dof == 2
-
-
 # ---------------------------------------------------------- high temperature
 HIGH_SIZES = (8, 10, 12, 14, 16, 18, 20)
 
@@ -196,7 +76,7 @@ def high_temperature_means():
     for n in HIGH_SIZES:
         result = quenched(SK(n), HIGH_BETA, 500, method="enumerate", seed=100 + n, progress=False)
         assert result.mean > result.annealed  # Jensen, for every finite sample
-        mean, stderr = quenched_means(result)
+        mean, stderr = result.control_variate_mean()
         means.append(mean)
         errors.append(stderr)
     return np.array(HIGH_SIZES, dtype=np.float64), np.array(means), np.array(errors)
@@ -204,7 +84,7 @@ def high_temperature_means():
 
 def test_high_temperature_extrapolation_in_one_over_n_gives_the_paramagnet(high_temperature_means):
     n, f, se = high_temperature_means
-    coef, cov, chi2, dof = weighted_fit([np.ones_like(n), 1 / n, 1 / n**2], f, se)
+    coef, cov, chi2, dof = weighted_least_squares([np.ones_like(n), 1 / n, 1 / n**2], f, se)
     f_inf, sigma = coef[0], math.sqrt(cov[0, 0])
     exact = paramagnet_free_energy(HIGH_BETA)
     assert float(sm.theory.sk_replica_symmetric(HIGH_BETA).free_energy_density) == pytest.approx(exact, abs=1e-12)
@@ -220,7 +100,7 @@ def test_high_temperature_extrapolation_in_one_over_n_gives_the_paramagnet(high_
 def test_high_temperature_extrapolation_in_the_low_temperature_variable_misses(high_temperature_means):
     """Negative control: the same data fitted in N^(−2/3) miss the exact value by many σ."""
     n, f, se = high_temperature_means
-    coef, cov, _, _ = weighted_fit([np.ones_like(n), n ** (-2 / 3)], f, se)
+    coef, cov, _, _ = weighted_least_squares([np.ones_like(n), n ** (-2 / 3)], f, se)
     assert abs(coef[0] - paramagnet_free_energy(HIGH_BETA)) > 4 * math.sqrt(cov[0, 0])
 
 
@@ -233,7 +113,7 @@ def test_low_temperature_free_energies_approach_parisi_from_above():
     gaps, errors = [], []
     for n in (8, 12, 16):
         result = quenched(SK(n), beta, 300, method="enumerate", seed=200 + n, progress=False)
-        mean, stderr = quenched_means(result)
+        mean, stderr = result.control_variate_mean()
         gaps.append(mean - parisi)
         errors.append(stderr)
     gaps, errors = np.array(gaps), np.array(errors)
@@ -252,9 +132,8 @@ def low_temperature_means():
     means = np.empty((len(LOW_SIZES), LOW_BETAS.size))
     errors = np.empty_like(means)
     for i, n in enumerate(LOW_SIZES):
-        values, controls = enumerated_free_energies(n, LOW_BETAS, LOW_INSTANCES, seed=300 + n)
-        for j in range(LOW_BETAS.size):
-            means[i, j], errors[i, j] = control_variate_mean(values[:, j], controls)
+        result = quenched(SK(n), LOW_BETAS, LOW_INSTANCES, method="enumerate", seed=300 + n, progress=False)
+        means[i], errors[i] = result.control_variate_mean()
     return np.array(LOW_SIZES, dtype=np.float64), means, errors
 
 
@@ -271,7 +150,7 @@ def test_low_temperature_extrapolation_selects_parisi_and_rejects_rs(low_tempera
     f, se = means[:, index], errors[:, index]
     parisi = parisi_values[beta]
     rs = float(sm.theory.sk_replica_symmetric(beta).free_energy_density)
-    coef, cov, chi2, dof = weighted_fit([np.ones_like(n), n ** (-2 / 3)], f, se)
+    coef, cov, chi2, dof = weighted_least_squares([np.ones_like(n), n ** (-2 / 3)], f, se)
     f_inf, sigma = coef[0], math.sqrt(cov[0, 0])
     assert stats.chi2.sf(chi2, dof) > 1e-3
     assert abs(f_inf - parisi) < 3 * sigma
@@ -305,12 +184,12 @@ def test_population_annealing_continues_the_trend_toward_parisi(low_temperature_
     # The enumeration fit f_∞ + a N^(−2/3) (N = 8..24), predicted at N = 32, 48 with its error.
     n, means, errors = low_temperature_means
     index = int(np.flatnonzero(LOW_BETAS == beta)[0])
-    coef, cov, _, _ = weighted_fit([np.ones_like(n), n ** (-2 / 3)], means[:, index], errors[:, index])
+    coef, cov, _, _ = weighted_least_squares([np.ones_like(n), n ** (-2 / 3)], means[:, index], errors[:, index])
     parisi = parisi_values[beta]
     previous = means[-1, index]
     for size in (32, 48):
         result = quenched(SK(size), beta, 64, method="pa", seed=400 + size, progress=False, **PA_OPTIONS)
-        mean, stderr = quenched_means(result)
+        mean, stderr = result.control_variate_mean()
         x = np.array([1.0, size ** (-2 / 3)])
         predicted, predicted_se = x @ coef, math.sqrt(x @ cov @ x)
         assert abs(mean - predicted) < 3 * math.hypot(stderr, predicted_se)
