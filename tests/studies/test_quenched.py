@@ -257,6 +257,27 @@ def test_edwards_anderson_self_averaging_exponent_is_one():
     assert 2.0 - result.exponent > 4 * result.exponent_stderr
 
 
+def test_quenched_plots_one_beta_and_a_grid():
+    one = quenched(SK(6), 0.7, 20, method="enumerate", progress=False)
+    figure = Figure()
+    ax_one, ax_grid = figure.subplots(1, 2)
+    assert one.plot(ax=ax_one) is ax_one
+    assert len(ax_one.patches) >= 1  # the histogram
+    lines = {line.get_label(): line for line in ax_one.get_lines()}
+    quenched_line = next(line for label, line in lines.items() if label.startswith("quenched"))
+    assert quenched_line.get_xdata()[0] == pytest.approx(one.mean)
+    assert any(label.startswith("annealed (exact)") for label in lines)
+    grid = quenched(SK(6), [0.3, 0.7, 1.5], 60, method="enumerate", progress=False)
+    assert grid.plot(ax=ax_grid) is ax_grid
+    curves = {line.get_label(): line for line in ax_grid.get_lines()}
+    np.testing.assert_allclose(curves["quenched, 60 instances"].get_ydata(), grid.mean)
+    assert len(ax_grid.get_lines()) == 50 + 3  # at most 50 instance curves, quenched, two annealed
+    import matplotlib.pyplot as plt
+
+    assert one.plot().figure is not None
+    plt.close("all")
+
+
 def test_self_averaging_plots_and_repr():
     result = self_averaging(lambda n: SK(n), [4, 5, 6], 0.5, n_instances=20, method="enumerate",
                             progress=False)

@@ -119,6 +119,40 @@ class QuenchedResult:
         mean, stderr = control_variate_mean(self.values, controls)
         return self._over_instances(mean), self._over_instances(stderr)
 
+    def plot(self, ax=None, bins: int | None = None):
+        """One β: the histogram of f over the instances, with the quenched mean ± stderr and
+        the annealed value (sample and closed form). A β grid: the quenched f(β) with its
+        standard-error band, one faint curve per instance (at most 50), and the annealed curves."""
+        if ax is None:
+            import matplotlib.pyplot as plt
+
+            _, ax = plt.subplots(figsize=(6, 4))
+        if np.ndim(self.beta) == 0:
+            count = bins if bins is not None else min(40, max(8, math.ceil(math.sqrt(self.n_instances))))
+            ax.hist(self.values, bins=count, density=True, histtype="stepfilled", alpha=0.4,
+                    label=f"f of {self.n_instances} instances")
+            ax.axvspan(self.mean - self.stderr, self.mean + self.stderr, color="C0", alpha=0.3)
+            ax.axvline(self.mean, color="C0", label=f"quenched {self.mean:.5g} ± {self.stderr:.2g}")
+            ax.axvline(self.annealed, color="C1", ls="--", label=f"annealed (sample) {self.annealed:.5g}")
+            if self.annealed_exact is not None:
+                ax.axvline(self.annealed_exact, color="C3", ls=":", label=f"annealed (exact) {self.annealed_exact:.5g}")
+            ax.set_xlabel(r"free energy density $f$")
+            ax.set_ylabel("density")
+            ax.set_title(f"{self.ensemble!r}, β = {self.beta:g}", fontsize=9)
+        else:
+            for row in self.values[:50]:
+                ax.plot(self.beta, row, color="0.7", lw=0.5)
+            ax.fill_between(self.beta, self.mean - self.stderr, self.mean + self.stderr, color="C0", alpha=0.3)
+            ax.plot(self.beta, self.mean, "o-", color="C0", label=f"quenched, {self.n_instances} instances")
+            ax.plot(self.beta, self.annealed, "--", color="C1", label="annealed (sample)")
+            if self.annealed_exact is not None:
+                ax.plot(self.beta, self.annealed_exact, ":", color="C3", label="annealed (exact)")
+            ax.set_xlabel("β")
+            ax.set_ylabel(r"free energy density $f$")
+            ax.set_title(f"{self.ensemble!r}", fontsize=9)
+        ax.legend(fontsize=8)
+        return ax
+
     def __repr__(self) -> str:
         head = f"QuenchedResult({self.ensemble!r}, "
         if np.ndim(self.beta) == 0:
