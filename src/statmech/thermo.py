@@ -310,6 +310,12 @@ def _resolve(model, method: str, options) -> Method:
     return chosen
 
 
+def _thermo_from_moments(chosen: Method, moments: Moments, model, betas, scalar: bool) -> Thermo:
+    """The Thermo of a method's Moments; a method that is not exact marks it ``meta["approximation"]``."""
+    meta = {} if chosen.exact else {"approximation": True}
+    return Thermo.from_moments(moments, betas, model.n_sites, chosen.name, scalar, meta=meta)
+
+
 def thermo(model, beta, method: str = "auto", **options) -> Thermo:
     """Thermodynamics of ``model`` at inverse temperature(s) ``beta``.
 
@@ -320,9 +326,7 @@ def thermo(model, beta, method: str = "auto", **options) -> Thermo:
     chosen = _resolve(model, method, options)
     options = {k: v for k, v in options.items()}
     if chosen.moments is not None:
-        moments = chosen.moments(model, betas, **options)
-        meta = {} if chosen.exact else {"approximation": True}
-        return Thermo.from_moments(moments, betas, model.n_sites, chosen.name, scalar, meta=meta)
+        return _thermo_from_moments(chosen, chosen.moments(model, betas, **options), model, betas, scalar)
     if chosen.thermo_fn is None:
         raise ValueError(f"method {chosen.name!r} computes log Z only; use sm.log_z")
     return chosen.thermo_fn(model, betas if not scalar else betas[0], **options)
@@ -336,8 +340,7 @@ def log_z(model, beta, method: str = "auto", **options) -> Estimate:
         return chosen.log_z_fn(model, betas if not scalar else betas[0], **options)
     if chosen.log_z_moments is not None:
         moments = chosen.log_z_moments(model, betas, **options)
-        meta = {} if chosen.exact else {"approximation": True}
-        return Thermo.from_moments(moments, betas, model.n_sites, chosen.name, scalar, meta=meta).log_z
+        return _thermo_from_moments(chosen, moments, model, betas, scalar).log_z
     if chosen.moments is None:
         estimators = sorted({m.name for entries in _REGISTRY.values() for m in entries
                              if m.log_z_fn is not None and _why_not(m, model, options) is None})

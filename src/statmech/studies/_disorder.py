@@ -28,6 +28,7 @@ from scipy.special import logsumexp
 
 from statmech._validation import as_beta_array, check_positive_int
 from statmech.models._disorder import check_seed, instance_seeds
+from statmech.studies._workers import check_workers
 
 _PROGRESS_THRESHOLD = 50
 """With ``progress=None`` a progress bar is shown from this many instances on."""
@@ -318,12 +319,6 @@ def _enumerate_in_batches(ensemble, seed: int, beta, out: np.ndarray, bar) -> No
             bar[0].advance(bar[1], len(values))
 
 
-def _check_workers(workers) -> int:
-    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-        raise ValueError(f"workers must be a positive int (1 computes in this process), got {workers!r}")
-    return int(workers)
-
-
 def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
              progress: bool | None = None, workers: int = 1, **options) -> QuenchedResult:
     """Quenched average of the free energy density over ``n_instances`` instances.
@@ -353,7 +348,7 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
         raise ValueError(f"n_instances must be a positive int, got {n_instances}")
     n_instances = int(n_instances)
     seed = check_seed(seed)
-    workers = _check_workers(workers)
+    workers = check_workers(workers)
     if "seed" in options:
         raise ValueError("pass seed= once (the disorder seed); estimator seeds are derived from it")
     seeds = instance_seeds(seed, n_instances)

@@ -27,7 +27,7 @@ import numpy as np
 
 from statmech.studies._store import ResultStore, StoreError
 from statmech.studies._study import build_model, load_study, takes_seed
-from statmech.studies._workers import process_pool
+from statmech.studies._workers import check_workers, process_pool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -166,9 +166,7 @@ def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler
     if workers is not None and scheduler is not None:
         raise ValueError("give either workers (local processes) or scheduler (a Dask cluster), not both")
     if workers is not None:
-        if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
-            raise ValueError(f"workers must be a positive int, got {workers!r}")
-        workers = int(workers)
+        workers = check_workers(workers)
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address string such as 'tcp://10.0.0.1:8786', got {scheduler!r}")
 

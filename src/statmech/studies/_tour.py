@@ -41,7 +41,7 @@ import numpy as np
 
 from statmech.studies._store import ResultStore, StoreError, _encode_artifact
 from statmech.studies._study import study_hash, task_id
-from statmech.studies._workers import process_pool
+from statmech.studies._workers import check_workers, process_pool
 
 TOUR_NAME = "statmech-tour"
 TOUR_KIND = "tour"
@@ -801,8 +801,7 @@ def run_tour(out_dir="tour-output", quick: bool = False, progress: bool = True,
 
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be a positive int, got {workers!r}")
+    workers = check_workers(workers)
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     store_path = out_dir / "tour.sqlite"

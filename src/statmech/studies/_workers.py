@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import numbers
 import os
 import pathlib
 
@@ -35,6 +36,13 @@ def init_worker() -> None:
         jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
     except Exception:  # noqa: BLE001 - a cache is an optimisation; without it the work is only slower
         pass
+
+
+def check_workers(workers) -> int:
+    """``workers`` as an int >= 1 (1 computes in the calling process), or a ValueError."""
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise ValueError(f"workers must be a positive int (1 computes in this process), got {workers!r}")
+    return int(workers)
 
 
 def process_pool(workers: int) -> concurrent.futures.ProcessPoolExecutor:
