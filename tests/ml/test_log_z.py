@@ -222,7 +222,7 @@ def test_method_errors_say_what_applies():
 
 def test_registry_keeps_ising_methods_of_the_same_name():
     import statmech as sm
-    from statmech.thermo import _resolve
+    from statmech._registry import resolve_method as _resolve
 
     ising = sm.Ising.chain(6, J=1.0, periodic=True)
     for name in ("ti", "ais"):      # one name, two methods: dispatch on the model type

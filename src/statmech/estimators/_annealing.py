@@ -54,7 +54,7 @@ from statmech.mc._base import SpinState
 from statmech.mc._sampling import check_seed, select_kernel
 from statmech.models import Ising
 from statmech.stats import Estimate
-from statmech.thermo import Method, Thermo, register_method
+from statmech._types import Method, Thermo
 
 SAMPLERS = ("heatbath", "metropolis", "wolff", "swendsen-wang")
 _CLUSTER = ("wolff", "swendsen-wang")
@@ -665,6 +665,8 @@ def _pa_thermo(model, beta, **options) -> Thermo:
     return population_annealing(model, beta, **options).to_thermo()
 
 
-register_method(Method(name="ais", exact=False, why_not=_why_not, log_z_fn=_ais_log_z, model_types=(Ising,)))
-register_method(Method(name="pa", exact=False, why_not=_why_not, log_z_fn=_pa_log_z, thermo_fn=_pa_thermo,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="ais", exact=False, why_not=_why_not, log_z_fn=_ais_log_z, model_types=(Ising,)))
+METHODS.append(Method(name="pa", exact=False, why_not=_why_not, log_z_fn=_pa_log_z, thermo_fn=_pa_thermo,
                        model_types=(Ising,)))

@@ -43,7 +43,7 @@ from statmech.estimators._annealing import _check_model, _random_spins, _why_not
 from statmech.mc._sampling import MIN_DRAWS, check_seed
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics
-from statmech.thermo import Method, register_method
+from statmech._types import Method
 
 
 def clenshaw_curtis(n_intervals: int) -> tuple[np.ndarray, np.ndarray]:
@@ -229,4 +229,6 @@ def _ti_log_z(model, beta, **options) -> Estimate:
     return thermodynamic_integration(model, beta, **options)
 
 
-register_method(Method(name="ti", exact=False, why_not=_why_not, log_z_fn=_ti_log_z, model_types=(Ising,)))
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="ti", exact=False, why_not=_why_not, log_z_fn=_ti_log_z, model_types=(Ising,)))

@@ -62,7 +62,7 @@ from statmech.mc._sampling import check_seed, select_kernel
 from statmech.mc._tempering import check_ladder, run_tempering
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics
-from statmech.thermo import Method, Thermo, register_method
+from statmech._types import Method, Thermo
 
 METHOD = "mbar"
 #: Target Δβ·σ_0 between neighbouring temperatures of the default ladders.
@@ -378,5 +378,7 @@ def _thermo(model, beta, **options) -> Thermo:
     return mbar_free_energy(model, beta, **options).thermo(beta)
 
 
-register_method(Method(name=METHOD, exact=False, why_not=_why_not, log_z_fn=_log_z,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name=METHOD, exact=False, why_not=_why_not, log_z_fn=_log_z,
                        thermo_fn=_thermo, model_types=(Ising,)))

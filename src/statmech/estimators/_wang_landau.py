@@ -70,7 +70,7 @@ from statmech.exact._levels import level_moments
 from statmech.mc._sampling import check_seed
 from statmech.models import Ising
 from statmech.stats import Estimate
-from statmech.thermo import Method, Thermo, register_method
+from statmech._types import Method, Thermo
 
 METHOD = "wang-landau"
 #: Refuse grids with more energy levels than this (continuous-looking couplings).
@@ -454,5 +454,7 @@ def _thermo(model, beta, **options) -> Thermo:
     return wang_landau(model, **options).thermo(beta)
 
 
-register_method(Method(name=METHOD, exact=False, why_not=_why_not, log_z_fn=_log_z,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name=METHOD, exact=False, why_not=_why_not, log_z_fn=_log_z,
                        thermo_fn=_thermo, model_types=(Ising,)))

@@ -44,7 +44,7 @@ import numpy as np
 
 from statmech._validation import as_beta_array
 from statmech.models import Ising
-from statmech.thermo import Method, Moments, Thermo, register_method
+from statmech._types import Method, Moments, Thermo
 from statmech.exact._levels import level_moments
 
 __all__ = ["DensityOfStates", "density_of_states"]
@@ -245,5 +245,7 @@ def _moments(model, betas, **options) -> Moments:
     return density_of_states(model).moments(betas)
 
 
-register_method(Method(name="beale", exact=True, why_not=_why_not, moments=_moments,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="beale", exact=True, why_not=_why_not, moments=_moments,
                        auto_rank=40, model_types=(Ising,)))

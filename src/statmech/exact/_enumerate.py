@@ -29,7 +29,7 @@ import numpy as np
 from statmech._validation import check_positive_int
 from statmech.exact._levels import LevelAccumulator
 from statmech.models import Ising
-from statmech.thermo import Method, Moments, register_method
+from statmech._types import Method, Moments
 
 MAX_ENUMERATION_SITES = 30
 """Largest N for which ``method="enumerate"`` applies (2^30 ≈ 10^9 states)."""
@@ -253,5 +253,7 @@ def _shifted_moments(model: Ising, betas: np.ndarray, energy_offset: float = 0.0
                    np.zeros_like(moments.log_z), second_moment, moments.abs_magnetization)
 
 
-register_method(Method(name="enumerate", exact=True, why_not=_why_not, moments=_moments,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="enumerate", exact=True, why_not=_why_not, moments=_moments,
                        auto_rank=30, model_types=(Ising,)))

@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 
 from statmech.models import Ising
-from statmech.thermo import Method, Moments, register_method
+from statmech._types import Method, Moments
 
 _LN2 = float(np.log(2.0))
 
@@ -274,5 +274,7 @@ def _moments(model, betas, **options) -> Moments:
     return kaufman_moments(betas, Lx, Ly, Jh, Jv)
 
 
-register_method(Method(name="kaufman", exact=True, why_not=_why_not, moments=_moments,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="kaufman", exact=True, why_not=_why_not, moments=_moments,
                        auto_rank=10, model_types=(Ising,)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from statmech.thermo import Moments
+from statmech._types import Moments
 
 
 class LevelAccumulator:

@@ -34,7 +34,7 @@ from statmech._validation import as_beta_array
 from statmech.exact._levels import LevelAccumulator
 from statmech.models import Ising
 from statmech.models._disorder import REMInstance
-from statmech.thermo import Method, Moments, Thermo, register_method
+from statmech._types import Method, Moments, Thermo
 
 _CHUNK_ELEMENTS = 1 << 20  # β values × levels per chunk of the accumulator
 
@@ -205,7 +205,9 @@ def _rem_moments(model, betas, **options) -> Moments:
     return _level_sum(betas, np.asarray(model.energies, dtype=np.float64))
 
 
-register_method(Method(name="curie-weiss", exact=True, why_not=_why_not, moments=_moments,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="curie-weiss", exact=True, why_not=_why_not, moments=_moments,
                        auto_rank=5, model_types=(Ising,)))
-register_method(Method(name="rem-sum", exact=True, why_not=_rem_why_not, moments=_rem_moments,
+METHODS.append(Method(name="rem-sum", exact=True, why_not=_rem_why_not, moments=_rem_moments,
                        auto_rank=5, model_types=(REMInstance,)))

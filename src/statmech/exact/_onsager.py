@@ -16,7 +16,7 @@ import numpy as np
 from scipy import integrate, special
 
 from statmech._validation import as_beta_array
-from statmech.thermo import Thermo
+from statmech._types import Thermo
 
 #: β_c J = ½ ln(1 + √2) ≈ 0.4406868 (Kramers–Wannier), for J = 1.
 CRITICAL_BETA = 0.5 * float(np.log1p(np.sqrt(2.0)))

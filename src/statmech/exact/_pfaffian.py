@@ -79,7 +79,7 @@ import warnings
 import numpy as np
 
 from statmech.models import Ising
-from statmech.thermo import Method, Moments, register_method
+from statmech._types import Method, Moments
 
 _OVERFLOW_EXPONENT = 300.0
 """Largest 2β|J'| allowed in a dimer weight y = e^{2β|J'|} (float64 holds e^{709})."""
@@ -804,7 +804,9 @@ def _log_z_moments(model, betas, **options) -> Moments:
     return pfaffian_moments(model, betas, log_z_only=True)
 
 
-register_method(Method(name="pfaffian", exact=True, why_not=_why_not, moments=_moments,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="pfaffian", exact=True, why_not=_why_not, moments=_moments,
                        log_z_moments=_log_z_moments, auto_rank=25, model_types=(Ising,)))
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from statmech.models import Ising
-from statmech.thermo import Method, Moments, register_method
+from statmech._types import Method, Moments
 
 MAX_OPEN_STRIP_WIDTH = 16
 """Widest strip (shorter side) with open boundaries along the transfer direction."""
@@ -368,5 +368,7 @@ def _moments(model, betas, **options) -> Moments:
     return _strip_moments(model, betas)
 
 
-register_method(Method(name="transfer", exact=True, why_not=_why_not, moments=_moments,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="transfer", exact=True, why_not=_why_not, moments=_moments,
                        auto_rank=20, model_types=(Ising,)))

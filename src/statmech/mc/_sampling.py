@@ -24,7 +24,7 @@ from statmech.mc import _cluster, _local, _tempering
 from statmech.mc._base import Kernel
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics, jackknife
-from statmech.thermo import Method, Thermo, register_method
+from statmech._types import Method, Thermo
 
 BACKENDS = ("auto", "sequential", "checkerboard")
 SINGLE_BETA_METHODS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
@@ -285,11 +285,13 @@ def _why_not_sampler(method):
     return why_not
 
 
-register_method(Method(name="pt", exact=False, why_not=lambda model, options: None, thermo_fn=_pt_thermo,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="pt", exact=False, why_not=lambda model, options: None, thermo_fn=_pt_thermo,
                        model_types=(Ising,)))
 
 for _name in SINGLE_BETA_METHODS:
-    register_method(Method(
+    METHODS.append(Method(
         name=_name, exact=False, why_not=_why_not_sampler(_name),
         thermo_fn=(lambda name: lambda model, beta, **options: _mc_thermo(model, beta, method=name, **options))(_name),
         model_types=(Ising,),

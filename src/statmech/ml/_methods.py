@@ -41,7 +41,7 @@ from statmech._validation import as_beta_array, check_positive_int
 from statmech.exact._levels import LevelAccumulator
 from statmech.ml._bridge import _argmin, _check_model
 from statmech.ml._models import LinearRegression, LossModel
-from statmech.thermo import Method, Moments, register_method
+from statmech._types import Method, Moments
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -859,7 +859,7 @@ def sampled_thermo(model, betas, scalar, estimate, energy, energy_se, variance, 
     the covariance of the two neglected), C = β² Var(L). Densities are per weight.
     """
     from statmech.stats import Estimate
-    from statmech.thermo import Thermo
+    from statmech._types import Thermo
 
     d = model.dim
     log_z, log_z_se = np.atleast_1d(estimate.value), np.atleast_1d(estimate.stderr)
@@ -907,12 +907,14 @@ def _sampling_method(name, function):
 
 
 # ===================================================================== registration
-register_method(Method(name="exact", exact=True, why_not=_exact_why_not, moments=_exact_moments,
+# Registered by statmech._registry (this module does not import the registry).
+METHODS: list[Method] = []
+METHODS.append(Method(name="exact", exact=True, why_not=_exact_why_not, moments=_exact_moments,
                        auto_rank=5, model_types=(LossModel,)))
-register_method(Method(name="quadrature", exact=True, why_not=_quadrature_why_not,
+METHODS.append(Method(name="quadrature", exact=True, why_not=_quadrature_why_not,
                        moments=_quadrature_moments, auto_rank=15, model_types=(LossModel,)))
-register_method(Method(name="laplace", exact=False, why_not=lambda model, options: None, moments=_laplace_moments,
+METHODS.append(Method(name="laplace", exact=False, why_not=lambda model, options: None, moments=_laplace_moments,
                        model_types=(LossModel,)))
-register_method(_sampling_method("ti", thermodynamic_integration))
-register_method(_sampling_method("ais", annealed_importance_sampling))
-register_method(_sampling_method("smc", sequential_monte_carlo))
+METHODS.append(_sampling_method("ti", thermodynamic_integration))
+METHODS.append(_sampling_method("ais", annealed_importance_sampling))
+METHODS.append(_sampling_method("smc", sequential_monte_carlo))

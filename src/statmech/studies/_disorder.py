@@ -27,6 +27,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from statmech._validation import as_beta_array, check_positive_int
+from statmech.thermo import log_z, resolve_method
 from statmech.models._disorder import check_seed, instance_seeds
 from statmech.studies._workers import check_workers
 
@@ -279,8 +280,6 @@ def _check_beta(beta, grid: bool = False):
 def _instance_log_z(ensemble, instance_seed: int, beta, method: str, exact: bool,
                     options: dict) -> tuple[np.ndarray, np.ndarray]:
     """(log Z, its stderr or NaN) of instance ``ensemble.sample(instance_seed)`` as (B,) arrays; runs in workers too."""
-    from statmech.thermo import log_z
-
     extra = {} if exact else {"seed": _estimator_seed(instance_seed)}
     estimate = log_z(ensemble.sample(instance_seed), beta, method=method, **options, **extra)
     value = np.atleast_1d(np.asarray(estimate.value, dtype=np.float64))
@@ -339,8 +338,6 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     every instance in a store as it finishes, sweep the ensemble's seeds in a
     study (docs/studies.md). Returns a :class:`QuenchedResult`.
     """
-    from statmech.thermo import _resolve
-
     beta = _check_beta(beta, grid=True)
     if isinstance(n_instances, bool) or not isinstance(n_instances, (int, np.integer)):
         raise ValueError(f"n_instances must be a positive int, got {n_instances!r}")
@@ -353,7 +350,7 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
         raise ValueError("pass seed= once (the disorder seed); estimator seeds are derived from it")
     seeds = instance_seeds(seed, n_instances)
     # Resolve the method on instance 0 (raises here, with the reason, if it does not apply).
-    chosen = _resolve(ensemble.sample(int(seeds[0])), method, options)
+    chosen = resolve_method(ensemble.sample(int(seeds[0])), method, options)
     task = (beta, chosen.name, chosen.exact, options)
 
     show = n_instances >= _PROGRESS_THRESHOLD if progress is None else bool(progress)

@@ -63,7 +63,7 @@ def load_results(store_path):
         values[quantity][where] = np.nan if value is None else value
         errors[quantity][where] = np.nan if stderr is None else stderr
 
-    from statmech.thermo import Thermo
+    from statmech._types import Thermo
 
     order = {name: i for i, name in enumerate(Thermo.QUANTITIES)}
     quantities.sort(key=lambda name: (order.get(name, len(order)), name))
@@ -122,7 +122,7 @@ def results_table(store_path, layout: str = "wide"):
     info, tasks, results = _read(store_path)
     axes = list(info["spec"]["grid"])
     by_id = {task["task_id"]: task for task in tasks}
-    from statmech.thermo import Thermo
+    from statmech._types import Thermo
 
     order = {name: i for i, name in enumerate(Thermo.QUANTITIES)}
     if layout == "long":

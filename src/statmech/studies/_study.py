@@ -35,6 +35,8 @@ import re
 import tomllib
 from typing import Any, Callable
 
+from statmech._registry import get_method, registered_names, resolve_method
+
 TASK_ID_VERSION = "statmech-task-v1"
 """Mixed into every task hash; bump it only if the meaning of a task config changes."""
 
@@ -490,14 +492,11 @@ def _number(value) -> float | None:
 
 
 def _check_method(where, name, options) -> str:
-    from statmech.thermo import _REGISTRY, _load_methods, get_method
-
-    _load_methods()
     if not isinstance(name, str):
         raise where.error(f"must be a method name (a string), got {name!r}", "method", "name")
     lowered = name.lower()
-    if lowered != "auto" and lowered not in _REGISTRY:
-        raise where.error(f"unknown method {name!r}; registered methods: {', '.join(sorted(_REGISTRY))} "
+    if lowered != "auto" and lowered not in registered_names():
+        raise where.error(f"unknown method {name!r}; registered methods: {', '.join(registered_names())} "
                           "(or 'auto')", "method", "name")
     for key in options:
         if key in RESERVED_OPTIONS:
@@ -533,15 +532,11 @@ def _accepted_options(method) -> tuple[str, ...] | None:
 
 def takes_seed(method_name: str) -> bool:
     """Whether the sweep passes ``seed=`` to the method: estimators and samplers do, exact methods do not."""
-    from statmech.thermo import get_method
-
     return method_name != "auto" and not get_method(method_name).exact
 
 
 def _check_applies(where, study: Study, kind: ModelKind) -> None:
     """Build every distinct model of the grid (first seed) and check the method applies to it."""
-    from statmech.thermo import _resolve
-
     model_axes = [axis for axis in study.grid if axis in (kind.size, *kind.params)]
     first_seed = study.grid["seed"][0]
     if not kind.disorder and not takes_seed(study.method) and len(study.grid["seed"]) > 1:
@@ -559,7 +554,7 @@ def _check_applies(where, study: Study, kind: ModelKind) -> None:
             raise where.error(f"cannot build the model{' at ' + label if label else ''}: {error}",
                               table, key) from None
         try:
-            _resolve(model, study.method, study.options)
+            resolve_method(model, study.method, study.options)
         except (ValueError, TypeError) as error:
             location = ("method", "name")
             if study.options and _applies_without_options(model, study.method):
@@ -569,10 +564,8 @@ def _check_applies(where, study: Study, kind: ModelKind) -> None:
 
 
 def _applies_without_options(model, method: str) -> bool:
-    from statmech.thermo import _resolve
-
     try:
-        _resolve(model, method, {})
+        resolve_method(model, method, {})
     except (ValueError, TypeError):
         return False
     return True

@@ -21,7 +21,7 @@ import math
 import numpy as np
 
 from statmech._validation import as_beta_array
-from statmech.thermo import Thermo
+from statmech._types import Thermo
 
 __all__ = ["REM_CRITICAL_BETA", "REM_CRITICAL_TEMPERATURE", "rem"]
 

@@ -32,7 +32,7 @@ import numpy as np
 from scipy import optimize, special
 
 from statmech._validation import as_beta_array
-from statmech.thermo import Thermo
+from statmech._types import Thermo
 
 __all__ = [
     "CRITICAL_BETA", "PARISI_MAX_BETA", "sk_replica_symmetric", "at_line", "at_line_temperature",

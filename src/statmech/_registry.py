@@ -1,0 +1,122 @@
+"""The method registry: every method statmech knows, by name and model type.
+
+This module imports the implementations and collects the ``METHODS`` each one
+exports; implementations never import it (nor the front doors in
+``statmech.thermo``), so imports run one way:
+``_types`` <- models <- implementations <- ``_registry`` <- ``thermo`` <- studies.
+
+A new method goes in its own module with a module-level ``METHODS`` sequence
+of :class:`~statmech._types.Method` and one line in ``_IMPLEMENTATIONS`` below.
+"""
+from __future__ import annotations
+
+from statmech._types import Method
+from statmech.estimators import _annealing, _integration, _mbar, _wang_landau
+from statmech.exact import _beale, _enumerate, _kaufman, _mean_field, _pfaffian, _transfer
+from statmech.mc import _sampling
+from statmech.ml import _methods as _ml_methods
+
+_IMPLEMENTATIONS = (
+    _kaufman, _transfer, _enumerate, _beale, _pfaffian, _mean_field,
+    _sampling, _annealing, _integration, _mbar, _wang_landau,
+    _ml_methods,
+)
+
+_REGISTRY: dict[str, list[Method]] = {}
+
+
+def register_method(method: Method) -> Method:
+    """Add ``method`` to the registry used by :func:`log_z` and :func:`thermo`.
+
+    One name may have several implementations for different model types
+    (``"ais"`` for Ising models and for Gibbs models over weights); the one
+    whose ``model_types`` match the model is used. Registering the same name
+    for the same model types again replaces the earlier entry.
+    """
+    entries = _REGISTRY.setdefault(method.name, [])
+    entries[:] = [m for m in entries if m.model_types != method.model_types]
+    entries.append(method)
+    return method
+
+
+def _matches(method: Method, model) -> bool:
+    return not method.model_types or isinstance(model, method.model_types)
+
+
+def registered_names() -> list[str]:
+    """Every registered method name, sorted."""
+    return sorted(_REGISTRY)
+
+
+def all_methods() -> list[Method]:
+    """Every registered :class:`Method` (each implementation of each name)."""
+    return [method for entries in _REGISTRY.values() for method in entries]
+
+
+def get_method(name: str, model=None) -> Method:
+    """The registered :class:`Method` called ``name`` (for ``model``'s type when given)."""
+    entries = _REGISTRY.get(name.lower(), [])
+    if not entries:
+        raise ValueError(f"unknown method {name!r}; registered: {', '.join(sorted(_REGISTRY))}")
+    if model is None:
+        return entries[0]
+    for method in entries:
+        if _matches(method, model):
+            return method
+    raise ValueError(f"method {name!r} does not apply to {type(model).__name__} models")
+
+
+def available_methods(model=None, **options) -> list[str]:
+    """Names of registered methods; with a model, only those that apply to it."""
+    if model is None:
+        return sorted(_REGISTRY)
+    return sorted(name for name, entries in _REGISTRY.items()
+                  if any(why_not(m, model, options) is None for m in entries))
+
+
+def why_not(method: Method, model, options) -> str | None:
+    if not _matches(method, model):
+        return f"it does not apply to {type(model).__name__} models"
+    return method.why_not(model, options)
+
+
+def resolve_method(model, method: str, options) -> Method:
+    if not isinstance(method, str):
+        raise TypeError(f"method must be a string such as 'auto' or 'enumerate', got {method!r}")
+    name = method.lower()
+    if name == "auto":
+        candidates = sorted((m for entries in _REGISTRY.values() for m in entries
+                             if m.exact and m.auto_rank is not None and _matches(m, model)),
+                            key=lambda m: m.auto_rank)
+        reasons = []
+        for candidate in candidates:
+            reason = why_not(candidate, model, options)
+            if reason is None:
+                return candidate
+            reasons.append(f"{candidate.name}: {reason}")
+        estimators = {m.name for entries in _REGISTRY.values() for m in entries
+                      if not m.exact and why_not(m, model, options) is None}
+        hint = (f"; estimators that apply: {', '.join(sorted(estimators))}" if estimators
+                else "")
+        raise ValueError(f"no exact method applies to {model!r} ({'; '.join(reasons)}){hint}")
+    if name not in _REGISTRY:
+        applicable = available_methods(model, **options)
+        raise ValueError(
+            f"unknown method {method!r}; methods that apply to {model!r}: "
+            f"{', '.join(applicable) or 'none'} (or 'auto')"
+        )
+    matching = [m for m in _REGISTRY[name] if _matches(m, model)]
+    chosen = matching[0] if matching else _REGISTRY[name][0]
+    reason = why_not(chosen, model, options)
+    if reason is not None:
+        applicable = available_methods(model, **options)
+        raise ValueError(
+            f"method {name!r} does not apply to {model!r}: {reason}. "
+            f"Methods that apply: {', '.join(applicable) or 'none'}"
+        )
+    return chosen
+
+
+for _module in _IMPLEMENTATIONS:
+    for _method in _module.METHODS:
+        register_method(_method)

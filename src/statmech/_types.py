@@ -1,0 +1,307 @@
+"""Value types at the bottom of statmech: ``Estimate``, ``Moments``, ``Thermo`` and ``Method``.
+
+This module imports nothing from statmech, so every other module (models,
+exact methods, samplers, estimators, the registry, the front doors) can use
+it without an import cycle. ``Thermo.from_moments`` builds an exact bundle
+from a method's moments with one set of formulas:
+
+    F = −log Z / β,   S = β (U − F) = β U + log Z,   C = β² Var(H),
+    χ/N = β Var(M) / N.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from types import MappingProxyType
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+
+def _freeze(array_like):
+    array = np.array(array_like, dtype=np.float64)
+    array.setflags(write=False)
+    return array
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Estimate:
+    """A computed quantity: ``value``, its standard error, and how it was made.
+
+    ``value`` is a float64 scalar or array (one entry per β of a grid).
+    ``stderr`` is ``None`` when the value is exact (up to float64 rounding),
+    otherwise an array of the same shape holding one standard error.
+    ``method`` names the method (``"enumerate"``, ``"kaufman"``, ...) and
+    ``meta`` records β, N, the seed and method-specific diagnostics.
+
+    ``float(est)`` works for scalar estimates; ``repr`` reads like
+    ``-0.7612 ± 0.0021 [ais]``.
+    """
+
+    value: np.ndarray
+    stderr: np.ndarray | None
+    method: str
+    meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        value = _freeze(self.value)
+        object.__setattr__(self, "value", value)
+        if self.stderr is not None:
+            stderr = _freeze(self.stderr)
+            if stderr.shape != value.shape:
+                raise ValueError(
+                    f"stderr shape {stderr.shape} must equal value shape {value.shape}"
+                )
+            object.__setattr__(self, "stderr", stderr)
+        object.__setattr__(self, "meta", MappingProxyType(dict(self.meta)))
+
+    @property
+    def is_exact(self) -> bool:
+        """True when the value carries no statistical error."""
+        return self.stderr is None
+
+    def __float__(self) -> float:
+        if self.value.ndim != 0:
+            raise TypeError(
+                f"float() needs a scalar Estimate; this one has shape {self.value.shape}. "
+                "Index it first, e.g. est[0]."
+            )
+        return float(self.value)
+
+    def __array__(self, dtype=None, copy=None):
+        return np.asarray(self.value, dtype=dtype)
+
+    def __len__(self) -> int:
+        if self.value.ndim == 0:
+            raise TypeError("len() of a scalar Estimate")
+        return len(self.value)
+
+    def __getitem__(self, index) -> "Estimate":
+        stderr = None if self.stderr is None else self.stderr[index]
+        return Estimate(self.value[index], stderr, self.method, self.meta)
+
+    def __repr__(self) -> str:
+        def fmt(x):
+            return f"{x:.6g}"
+
+        if self.value.ndim == 0:
+            text = fmt(float(self.value))
+            if self.stderr is not None:
+                text += f" ± {float(self.stderr):.2g}"
+        else:
+            values = np.array2string(self.value, precision=6, threshold=8)
+            text = values
+            if self.stderr is not None:
+                text += " ± " + np.array2string(self.stderr, threshold=8,
+                                                formatter={"float_kind": lambda x: f"{x:.2g}"})
+        return f"{text} [{self.method}]"
+
+    def to_dict(self) -> dict:
+        """JSON-friendly form: value, stderr, method (meta values made plain)."""
+
+        def plain(x):
+            if isinstance(x, np.ndarray):
+                return x.tolist() if x.ndim else float(x)
+            if isinstance(x, (np.floating, np.integer)):
+                return x.item()
+            if isinstance(x, float) and not math.isfinite(x):
+                return x
+            return x
+
+        return {
+            "value": plain(self.value),
+            "stderr": None if self.stderr is None else plain(self.stderr),
+            "method": self.method,
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class Moments:
+    """What an exact method computes on a β grid (float64 arrays, shape (B,)).
+
+    Optional entries are None when the method cannot give them.
+    """
+
+    log_z: np.ndarray
+    energy: np.ndarray | None = None
+    energy_variance: np.ndarray | None = None
+    magnetization: np.ndarray | None = None
+    magnetization_variance: np.ndarray | None = None
+    abs_magnetization: np.ndarray | None = None
+
+
+_QUANTITIES = (
+    "log_z",
+    "free_entropy", "free_entropy_density",
+    "free_energy", "free_energy_density",
+    "energy", "energy_density",
+    "entropy", "entropy_density",
+    "specific_heat", "specific_heat_density",
+    "magnetization", "magnetization_density",
+    "abs_magnetization_density",
+    "susceptibility_density",
+    "binder_cumulant",
+)
+
+
+def _exact_estimates(beta, scalar, method, n_sites, meta):
+    """A function turning a float64 array over the β grid into an exact Estimate (None stays None)."""
+
+    def est(array):
+        if array is None:
+            return None
+        array = np.asarray(array, dtype=np.float64)
+        return Estimate(array[0] if scalar else array, None, method,
+                        {"beta": beta[0] if scalar else beta, "n_sites": n_sites, **meta})
+
+    return est
+
+
+def _free_energy(beta, free_entropy):
+    """F = −(free entropy)/β; at β = 0, F = −T log Z → −∞ (for log Z > 0), reported as such."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return np.where(beta > 0, -free_entropy / np.where(beta > 0, beta, 1.0), -np.inf * np.sign(free_entropy))
+
+
+@dataclasses.dataclass(frozen=True, repr=False)
+class Thermo:
+    """Thermodynamics of one model at a scalar β or on a β grid (DESIGN.md §2).
+
+    Every quantity is an :class:`Estimate` (``stderr=None`` when exact) or
+    ``None`` when the method does not provide it (e.g. ``"kaufman"`` gives no
+    magnetisation). Totals and per-site densities are both present, except in
+    a *Thermo of densities* (the thermodynamic limit, e.g. :func:`statmech.onsager`)
+    where ``n_sites`` is None and only the ``*_density`` fields are set.
+    """
+
+    beta: np.ndarray
+    n_sites: int | None
+    method: str
+    log_z: Estimate | None = None
+    free_entropy: Estimate | None = None
+    free_entropy_density: Estimate | None = None
+    free_energy: Estimate | None = None
+    free_energy_density: Estimate | None = None
+    energy: Estimate | None = None
+    energy_density: Estimate | None = None
+    entropy: Estimate | None = None
+    entropy_density: Estimate | None = None
+    specific_heat: Estimate | None = None
+    specific_heat_density: Estimate | None = None
+    magnetization: Estimate | None = None
+    magnetization_density: Estimate | None = None
+    abs_magnetization_density: Estimate | None = None
+    susceptibility_density: Estimate | None = None
+    binder_cumulant: Estimate | None = None
+    meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    QUANTITIES = _QUANTITIES
+
+    @classmethod
+    def from_moments(cls, moments: Moments, beta: np.ndarray, n_sites: int, method: str,
+                     scalar: bool = False, meta: Mapping[str, Any] | None = None) -> "Thermo":
+        """Build the exact Thermo bundle from a method's :class:`Moments`."""
+        meta = dict(meta or {})
+        beta = np.asarray(beta, dtype=np.float64)
+        n = float(n_sites)
+        est = _exact_estimates(beta, scalar, method, n_sites, meta)
+        log_z = np.asarray(moments.log_z, dtype=np.float64)
+        free_energy = _free_energy(beta, log_z)
+        fields: dict[str, Any] = {
+            "log_z": est(log_z),
+            "free_entropy": est(log_z),
+            "free_entropy_density": est(log_z / n),
+            "free_energy": est(free_energy),
+            "free_energy_density": est(free_energy / n),
+        }
+        if moments.energy is not None:
+            energy = np.asarray(moments.energy, dtype=np.float64)
+            entropy = beta * energy + log_z
+            fields.update(energy=est(energy), energy_density=est(energy / n),
+                          entropy=est(entropy), entropy_density=est(entropy / n))
+        if moments.energy_variance is not None:
+            heat = beta**2 * np.asarray(moments.energy_variance, dtype=np.float64)
+            fields.update(specific_heat=est(heat), specific_heat_density=est(heat / n))
+        if moments.magnetization is not None:
+            magnetization = np.asarray(moments.magnetization, dtype=np.float64)
+            fields.update(magnetization=est(magnetization),
+                          magnetization_density=est(magnetization / n))
+        if moments.magnetization_variance is not None:
+            fields["susceptibility_density"] = est(
+                beta * np.asarray(moments.magnetization_variance, dtype=np.float64) / n)
+        if moments.abs_magnetization is not None:
+            fields["abs_magnetization_density"] = est(np.asarray(moments.abs_magnetization) / n)
+        return cls(beta=beta[0] if scalar else beta, n_sites=int(n_sites), method=method,
+                   meta=meta, **fields)
+
+    @classmethod
+    def from_densities(cls, beta, method: str, free_entropy_density, energy_density=None,
+                       specific_heat_density=None, magnetization_density=None,
+                       abs_magnetization_density=None, susceptibility_density=None,
+                       scalar: bool = False, meta: Mapping[str, Any] | None = None) -> "Thermo":
+        """Exact Thermo of densities (thermodynamic limit): per-site values only.
+
+        f = −(free entropy density)/β and s = β u + (free entropy density) are derived.
+        """
+        meta = dict(meta or {})
+        beta = np.asarray(beta, dtype=np.float64)
+        est = _exact_estimates(beta, scalar, method, None, meta)
+        phi = np.asarray(free_entropy_density, dtype=np.float64)
+        free_energy = _free_energy(beta, phi)
+        fields = {"free_entropy_density": est(phi), "free_energy_density": est(free_energy)}
+        if energy_density is not None:
+            energy_density = np.asarray(energy_density, dtype=np.float64)
+            fields["energy_density"] = est(energy_density)
+            fields["entropy_density"] = est(beta * energy_density + phi)
+        fields.update(specific_heat_density=est(specific_heat_density),
+                      magnetization_density=est(magnetization_density),
+                      abs_magnetization_density=est(abs_magnetization_density),
+                      susceptibility_density=est(susceptibility_density))
+        return cls(beta=beta[0] if scalar else beta, n_sites=None, method=method, meta=meta, **fields)
+
+    def available(self) -> tuple[str, ...]:
+        """Names of the quantities this Thermo holds (the others are None)."""
+        return tuple(name for name in _QUANTITIES if getattr(self, name) is not None)
+
+    def to_dict(self) -> dict:
+        """JSON-friendly dict: β, N, method, and each available quantity's value/stderr."""
+        beta = np.asarray(self.beta)
+        out: dict[str, Any] = {
+            "beta": beta.tolist() if beta.ndim else float(beta),
+            "n_sites": self.n_sites,
+            "method": self.method,
+        }
+        for name in self.available():
+            out[name] = getattr(self, name).to_dict()
+            out[name].pop("method")
+        return out
+
+    def __repr__(self) -> str:
+        lines = [f"Thermo(method={self.method!r}, n_sites={self.n_sites}, beta={self.beta})"]
+        for name in self.available():
+            lines.append(f"  {name:<26} {getattr(self, name)!r}")
+        return "\n".join(lines)
+
+
+@dataclasses.dataclass(frozen=True)
+class Method:
+    """A registered method.
+
+    ``why_not(model, options) -> str | None`` returns None when the method
+    applies and a one-line reason when it does not. ``moments`` computes
+    exact :class:`Moments`; ``log_z_moments``, where given, the same with only
+    ``log_z`` filled, for methods whose log Z alone costs less (used by
+    :func:`log_z`); ``thermo_fn``/``log_z_fn`` compute a Thermo /
+    Estimate directly (estimators). ``auto_rank`` orders exact methods for
+    ``method="auto"`` (lower first; None = never chosen automatically).
+    """
+
+    name: str
+    exact: bool
+    why_not: Callable[..., str | None]
+    moments: Callable[..., Moments] | None = None
+    thermo_fn: Callable[..., Thermo] | None = None
+    log_z_fn: Callable[..., Estimate] | None = None
+    log_z_moments: Callable[..., Moments] | None = None
+    auto_rank: int | None = None
+    model_types: tuple[type, ...] = ()
