@@ -235,13 +235,13 @@ def kaufman_moments(betas, Lx: int, Ly: int, Jh: float, Jv: float) -> Moments:
 
 # --------------------------------------------------------------- registration
 def _couplings(model):
-    """(Jh, Jv) when each direction has one value, else None (periodic square lattice)."""
-    couplings = np.asarray(model.couplings, dtype=np.float64)
-    n_sites = model.n_sites
-    horizontal, vertical = couplings[:n_sites], couplings[n_sites:]
-    if not (np.all(horizontal == horizontal[0]) and np.all(vertical == vertical[0])):
-        return None
-    return float(horizontal[0]), float(vertical[0])
+    """(Jh, Jv) when each direction has one value, else None (periodic square lattice).
+
+    ``Ising.uniform_axis_couplings`` answers in O(1) for scalar couplings and
+    otherwise once per coupling array (one vectorised pass, then cached), so
+    the check costs nothing next to the O(L) evaluation per β.
+    """
+    return model.uniform_axis_couplings()
 
 
 def _why_not(model, options) -> str | None:
@@ -254,7 +254,8 @@ def _why_not(model, options) -> str | None:
     if model.has_field:
         return ("needs h = 0 (this model has a field); use method='transfer' for narrow "
                 "strips with a field")
-    if len(model.couplings) != 2 * model.n_sites:
+    if not model.bonds_from_lattice or np.ndim(model.couplings) != 1 \
+            or np.shape(model.couplings)[-1] != 2 * model.n_sites:
         return "needs the 2N bonds of Ising.square(..., periodic=True)"
     couplings = _couplings(model)
     if couplings is None:

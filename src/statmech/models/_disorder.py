@@ -122,8 +122,7 @@ def batch_axes(batch):
         jax.vmap(lambda model, s: model.energy(s), in_axes=(axes, 0))(batch, spins)
     """
     if isinstance(batch, Ising):
-        return dataclasses.replace(batch, edges=None, couplings=0, field=0, neighbors=None,
-                                   neighbor_edges=None)
+        return Ising(couplings=0, field=0, lattice=batch.lattice)
     if isinstance(batch, REMInstance):
         return REMInstance(energies=0)
     raise TypeError(f"batch_axes needs a batched Ising or REMInstance, got {type(batch).__name__}")

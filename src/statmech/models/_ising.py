@@ -8,7 +8,10 @@ model with J = 0 and h = −B: ``Ising.chain(8, J=0.0, h=-B, periodic=False)``.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import numbers
+import weakref
 
 import equinox as eqx
 import jax
@@ -46,18 +49,66 @@ class Ising(eqx.Module):
     Build it with ``Ising.chain``, ``Ising.square``, ``Ising.cubic``,
     ``Ising.from_couplings``, ``Ising.from_networkx`` or ``Ising.from_bqm``.
 
-    Leaves (arrays, so ``vmap``/``grad`` over them work): ``edges`` (E, 2) site
-    pairs, ``couplings`` (E,) J_e, ``field`` (N,) h_i, and a padded neighbour
-    table ``neighbors`` / ``neighbor_edges`` (N, z) used for local fields.
-    ``lattice`` is static geometry.
+    Leaves (arrays, so ``vmap``/``grad`` over them work): ``couplings`` (E,)
+    J_e and ``field`` (N,) h_i. ``lattice`` is static geometry. The bond list
+    ``edges`` (E, 2) and the padded neighbour table ``neighbors`` /
+    ``neighbor_edges`` (N, z) are leaves of a general graph; on a chain,
+    square or cubic lattice they follow from the geometry, so they are not
+    stored but built on first use (and cached per geometry): such a model
+    holds only its couplings and fields, O(N) bytes, and a scalar J or h is
+    kept as a read-only broadcast view of one number.
     """
 
-    edges: np.ndarray
     couplings: np.ndarray
     field: np.ndarray
-    neighbors: np.ndarray
-    neighbor_edges: np.ndarray
+    _edges: np.ndarray | None
+    _neighbors: np.ndarray | None
+    _neighbor_edges: np.ndarray | None
     lattice: Lattice = eqx.field(static=True)
+
+    def __init__(self, couplings, field, lattice, edges=None, neighbors=None, neighbor_edges=None):
+        """Low level: prefer the constructors. ``edges``/``neighbors``/``neighbor_edges`` may be
+        None on a chain, square or cubic ``lattice`` (then they follow from the geometry)."""
+        self.couplings = couplings
+        self.field = field
+        self._edges = edges
+        self._neighbors = neighbors
+        self._neighbor_edges = neighbor_edges
+        self.lattice = lattice
+
+    # ------------------------------------------------------------ topology
+    @property
+    def bonds_from_lattice(self) -> bool:
+        """True when the bonds are those of ``lattice`` (chain/square/cubic), not a stored edge list.
+
+        Bonds then come in lattice order: every existing x bond in row-major
+        site order, then every y bond, then every z bond (see :meth:`edges`).
+        """
+        return self._edges is None and self.lattice.kind in _LATTICE_KINDS
+
+    @property
+    def edges(self) -> np.ndarray:
+        """(E, 2) int32 site pairs of the bonds, each once (built from the lattice on first use)."""
+        if self._edges is not None or self.lattice.kind not in _LATTICE_KINDS:
+            return self._edges
+        return _lattice_edges(self.lattice)
+
+    @property
+    def neighbors(self) -> np.ndarray:
+        """(N, z) int32 neighbour sites, padded with 0 where a site has fewer than z bonds."""
+        return self._tables()[0]
+
+    @property
+    def neighbor_edges(self) -> np.ndarray:
+        """(N, z) int32 bond index of each neighbour slot; padding slots point at bond E (J = 0)."""
+        return self._tables()[1]
+
+    def _tables(self):
+        if self._neighbors is not None:
+            return self._neighbors, self._neighbor_edges
+        if self._edges is not None:
+            return _neighbor_table(self.n_sites, np.asarray(self._edges))
+        return _lattice_tables(self.lattice)
 
     # ------------------------------------------------------------------ basics
     @property
@@ -72,13 +123,13 @@ class Ising(eqx.Module):
 
     @property
     def has_field(self) -> bool:
-        """True when some h_i ≠ 0."""
-        return bool(np.any(np.asarray(self.field) != 0))
+        """True when some h_i ≠ 0 (O(1) for a scalar h; cached for the model's own arrays)."""
+        return bool(_memo(self.field, "nonzero", lambda a: np.any(a != 0)))
 
     @property
     def is_ferromagnetic(self) -> bool:
         """True when every J_e ≥ 0."""
-        return bool(np.all(np.asarray(self.couplings) >= 0))
+        return bool(_memo(self.couplings, "nonnegative", lambda a: np.all(a >= 0)))
 
     def coupling_matrix(self) -> np.ndarray:
         """Dense symmetric (N, N) float64 matrix with J_ij summed over parallel bonds.
@@ -97,16 +148,65 @@ class Ising(eqx.Module):
 
     def constant_energy(self) -> float:
         """Energy of the self-bonds, −Σ J_ii (they do not depend on s)."""
+        if self.bonds_from_lattice:
+            # Self-bonds exist only along a periodic axis of length 1 (site c to c + e_a = c).
+            axes = self.axis_bonds(np.asarray(self.couplings, dtype=np.float64), np)
+            array_shape = _array_shape(self.lattice)
+            return -float(sum(np.sum(J) for axis, J in axes
+                              if self.lattice.periodic and array_shape[axis] == 1))
         edges = np.asarray(self.edges)
         self_bonds = edges[:, 0] == edges[:, 1]
         return -float(np.sum(np.asarray(self.couplings, dtype=np.float64)[self_bonds]))
+
+    def axis_bonds(self, couplings=None, xp=np) -> list[tuple[int, object]]:
+        """Bond arrays of a lattice model, one per axis: [(array axis, J_a)].
+
+        Spins are indexed [z, y, x] (site i = (z·Ly + y)·Lx + x); ``J_a[c]``
+        couples site c to c + e_a, wrapping when periodic, and is 0 for the
+        missing wrap-around bonds of open boundaries (so ``J_x`` and ``J_y``
+        are the ``Jh`` and ``Jv`` of the square lattice). ``couplings``
+        (default ``self.couplings``) may carry leading batch axes; the array
+        axis counts from the end of those. ``xp`` is ``numpy`` or
+        ``jax.numpy``. Needs :attr:`bonds_from_lattice`.
+        """
+        if not self.bonds_from_lattice:
+            raise ValueError(
+                f"axis_bonds() needs the bonds of a chain, square or cubic lattice; this model "
+                f"({self.lattice.kind}) stores its own edge list: use model.edges and model.couplings"
+            )
+        couplings = self.couplings if couplings is None else couplings
+        array_shape = _array_shape(self.lattice)
+        ndim = len(array_shape)
+        lead = tuple(np.shape(couplings)[:-1])
+        expected = _lattice_bond_count(self.lattice)
+        if np.shape(couplings)[-1] != expected:
+            raise ValueError(
+                f"this {self.lattice.kind} lattice has {expected} bonds but {np.shape(couplings)[-1]} "
+                "couplings; build it with the Ising constructor, or pass explicit edges"
+            )
+        arrays, start = [], 0
+        for lattice_axis in range(ndim):
+            axis = ndim - 1 - lattice_axis
+            block = list(array_shape)
+            if not self.lattice.periodic:
+                block[axis] -= 1
+            count = math.prod(block)
+            J = xp.reshape(couplings[..., start:start + count], lead + tuple(block))
+            start += count
+            if not self.lattice.periodic:
+                widths = [(0, 0)] * (len(lead) + ndim)
+                widths[len(lead) + axis] = (0, 1)
+                J = xp.pad(J, widths)
+            arrays.append((axis, J))
+        return arrays
 
     # ----------------------------------------------------------------- energy
     def energy(self, s):
         """H(s) for spins ``s`` of shape (..., N) with entries ±1; returns shape (...).
 
         NumPy input gives a float64 NumPy result; JAX input gives a JAX array
-        (traceable under jit/vmap/grad).
+        (traceable under jit/vmap/grad). On a lattice the bond sum is taken
+        with shifted copies of the spin array (no edge list).
         """
         xp = _namespace(s, self.couplings, self.field)
         s = xp.asarray(s)
@@ -114,13 +214,23 @@ class Ising(eqx.Module):
             raise ValueError(
                 f"spins have {s.shape[-1]} sites on their last axis; this model has {self.n_sites}"
             )
-        dtype = np.float64 if xp is np else None
-        s = s.astype(dtype if dtype else xp.result_type(float))
+        dtype = np.float64 if xp is np else xp.result_type(float)
+        s = s.astype(dtype)
+        field_term = xp.sum(xp.asarray(self.field) * s, axis=-1)
+        if self.bonds_from_lattice:
+            array_shape = _array_shape(self.lattice)
+            ndim = len(array_shape)
+            grid = xp.reshape(s, s.shape[:-1] + array_shape)
+            axes = tuple(range(-ndim, 0))
+            bond_term = 0.0
+            for axis, J in self.axis_bonds(xp.asarray(self.couplings), xp):
+                ahead = xp.roll(grid, -1, axis=axis - ndim)
+                bond_term = bond_term + xp.sum(J * grid * ahead, axis=axes)
+            return -bond_term - field_term
         edges = xp.asarray(self.edges)
         bond_term = xp.sum(
             xp.asarray(self.couplings) * s[..., edges[:, 0]] * s[..., edges[:, 1]], axis=-1
         )
-        field_term = xp.sum(xp.asarray(self.field) * s, axis=-1)
         return -bond_term - field_term
 
     def local_field(self, s, site=None):
@@ -133,6 +243,9 @@ class Ising(eqx.Module):
         s = xp.asarray(s)
         dtype = np.float64 if xp is np else xp.result_type(float)
         s = s.astype(dtype)
+        if self.bonds_from_lattice:
+            fields = self._lattice_local_fields(s, xp, dtype)
+            return fields if site is None else fields[..., site]
         padded = xp.concatenate([xp.asarray(self.couplings, dtype=dtype), xp.zeros(1, dtype)])
         neighbors = xp.asarray(self.neighbors)
         neighbor_edges = xp.asarray(self.neighbor_edges)
@@ -141,8 +254,6 @@ class Ising(eqx.Module):
             neighbors = neighbors[site]
             neighbor_edges = neighbor_edges[site]
             field = field[site]
-            if np.ndim(site) == 0:
-                return field + xp.sum(padded[neighbor_edges] * s[..., neighbors], axis=-1)
         return field + xp.sum(padded[neighbor_edges] * s[..., neighbors], axis=-1)
 
     def delta_energy(self, s, site=None):
@@ -155,6 +266,20 @@ class Ising(eqx.Module):
         spin = s if site is None else s[..., site]
         return 2.0 * spin * self.local_field(s, site)
 
+    def _lattice_local_fields(self, s, xp, dtype):
+        """φ(c) = h(c) + Σ_a [J_a(c) s(c + e_a) + J_a(c − e_a) s(c − e_a)], self-bonds excluded."""
+        array_shape = _array_shape(self.lattice)
+        ndim = len(array_shape)
+        grid = xp.reshape(s, s.shape[:-1] + array_shape)
+        total = 0.0 * grid
+        for axis, J in self.axis_bonds(xp.asarray(self.couplings, dtype=dtype), xp):
+            if self.lattice.periodic and array_shape[axis] == 1:
+                continue  # the bond joins c to itself: a constant, not a field
+            total = total + J * xp.roll(grid, -1, axis=axis - ndim)
+            total = total + xp.roll(J * grid, 1, axis=axis - ndim)
+        total = xp.reshape(total, total.shape[:-ndim] + (self.n_sites,))
+        return xp.asarray(self.field, dtype=dtype) + total
+
     # ------------------------------------------------------------ constructors
     @classmethod
     def chain(cls, n, J=1.0, h=0.0, periodic=True) -> "Ising":
@@ -165,10 +290,8 @@ class Ising(eqx.Module):
         """
         n = check_positive_int(n, "n")
         n_bonds = n if periodic else n - 1
-        first = np.arange(n_bonds)
-        edges = np.stack([first, (first + 1) % n], axis=1)
         couplings = _bond_values(J, (n_bonds,), "J", hint="one per bond (i, i+1)")
-        return cls._build(n, edges, couplings, h, Lattice("chain", (n,), bool(periodic)))
+        return cls._build(n, couplings, h, Lattice("chain", (n,), bool(periodic)))
 
     @classmethod
     def square(cls, L, J=1.0, h=0.0, periodic=True) -> "Ising":
@@ -178,32 +301,25 @@ class Ising(eqx.Module):
         ``(Jh, Jv)`` of shape (Ly, Lx): ``Jh[y, x]`` couples (x, y)–(x+1, y),
         ``Jv[y, x]`` couples (x, y)–(x, y+1), wrapping when periodic. With open
         boundaries the wrap-around entries (``Jh[:, -1]``, ``Jv[-1, :]``) must
-        be 0, or pass arrays of shape (Ly, Lx−1) and (Ly−1, Lx).
+        be 0, or pass arrays of shape (Ly, Lx−1) and (Ly−1, Lx). Memory: the
+        couplings (8 bytes per bond, none for a scalar J) and the fields (8
+        bytes per site, none for a scalar h).
         """
         Lx, Ly = _lattice_sizes(L, 2)
-        n = Lx * Ly
-        x, y = np.meshgrid(np.arange(Lx), np.arange(Ly))  # arrays indexed [y, x]
-        site = y * Lx + x
-        right = y * Lx + (x + 1) % Lx
-        down = ((y + 1) % Ly) * Lx + x
+        lattice = Lattice("square", (Lx, Ly), bool(periodic))
         if isinstance(J, tuple) or isinstance(J, list):
             if len(J) != 2:
                 raise ValueError("J must be a scalar or a pair (Jh, Jv) of bond arrays")
             Jh, Jv = (_square_bond_array(a, Ly, Lx, axis, periodic, name)
                       for a, axis, name in ((J[0], 1, "Jh"), (J[1], 0, "Jv")))
+            if periodic:
+                couplings = np.concatenate([Jh.reshape(-1), Jv.reshape(-1)])
+            else:
+                couplings = np.concatenate([Jh[:, : Lx - 1].reshape(-1), Jv[: Ly - 1, :].reshape(-1)])
         else:
-            scalar = _scalar(J, "J")
-            Jh = np.full((Ly, Lx), scalar)
-            Jv = np.full((Ly, Lx), scalar)
-        h_mask = np.ones((Ly, Lx), bool) if periodic else (x < Lx - 1)
-        v_mask = np.ones((Ly, Lx), bool) if periodic else (y < Ly - 1)
-        edges = np.concatenate([
-            np.stack([site[h_mask], right[h_mask]], axis=1),
-            np.stack([site[v_mask], down[v_mask]], axis=1),
-        ])
-        couplings = np.concatenate([Jh[h_mask], Jv[v_mask]])
+            couplings = _broadcast(_scalar(J, "J"), _lattice_bond_count(lattice))
         h = _reshape_lattice_field(h, (Ly, Lx))
-        return cls._build(n, edges, couplings, h, Lattice("square", (Lx, Ly), bool(periodic)))
+        return cls._build(Lx * Ly, couplings, h, lattice)
 
     @classmethod
     def cubic(cls, L, J=1.0, h=0.0, periodic=True) -> "Ising":
@@ -212,22 +328,10 @@ class Ising(eqx.Module):
         Site (x, y, z) has index i = (z·Ly + y)·Lx + x.
         """
         Lx, Ly, Lz = _lattice_sizes(L, 3)
-        scalar = _scalar(J, "J")
-        z, y, x = np.meshgrid(np.arange(Lz), np.arange(Ly), np.arange(Lx), indexing="ij")
-        site = (z * Ly + y) * Lx + x
-        pieces = []
-        for axis_coord, size, neighbor in (
-            (x, Lx, (z * Ly + y) * Lx + (x + 1) % Lx),
-            (y, Ly, (z * Ly + (y + 1) % Ly) * Lx + x),
-            (z, Lz, (((z + 1) % Lz) * Ly + y) * Lx + x),
-        ):
-            mask = np.ones(site.shape, bool) if periodic else axis_coord < size - 1
-            pieces.append(np.stack([site[mask], neighbor[mask]], axis=1))
-        edges = np.concatenate(pieces)
-        couplings = np.full(len(edges), scalar)
+        lattice = Lattice("cubic", (Lx, Ly, Lz), bool(periodic))
+        couplings = _broadcast(_scalar(J, "J"), _lattice_bond_count(lattice))
         h = _reshape_lattice_field(h, (Lz, Ly, Lx))
-        return cls._build(Lx * Ly * Lz, edges, couplings, h,
-                          Lattice("cubic", (Lx, Ly, Lz), bool(periodic)))
+        return cls._build(Lx * Ly * Lz, couplings, h, lattice)
 
     @classmethod
     def from_couplings(cls, J, h=0.0) -> "Ising":
@@ -254,7 +358,7 @@ class Ising(eqx.Module):
             raise ValueError("J must have at least one site")
         i, j = np.triu_indices(n, k=1)
         edges = np.stack([i, j], axis=1)
-        return cls._build(n, edges, J[i, j], h, Lattice("graph", (), False))
+        return cls._build(n, J[i, j], h, Lattice("graph", (), False), edges)
 
     @classmethod
     def from_edges(cls, n, edges, J, h=0.0) -> "Ising":
@@ -264,7 +368,7 @@ class Ising(eqx.Module):
         if edges.size and (edges.min() < 0 or edges.max() >= n):
             raise ValueError(f"edges must hold site indices in [0, {n}); got {edges.min()}..{edges.max()}")
         couplings = _bond_values(J, (len(edges),), "J", hint="one per edge")
-        return cls._build(n, edges, couplings, h, Lattice("graph", (), False))
+        return cls._build(n, couplings, h, Lattice("graph", (), False), edges)
 
     @classmethod
     def from_networkx(cls, graph) -> "Ising":
@@ -347,25 +451,41 @@ class Ising(eqx.Module):
         """(Jh, Jv) of a square-lattice model, shape (Ly, Lx), zeros for missing wrap bonds."""
         if self.lattice.kind != "square":
             raise ValueError(f"bond_arrays() needs a square lattice, this model is a {self.lattice.kind}")
-        Lx, Ly = self.lattice.shape
-        x, y = np.meshgrid(np.arange(Lx), np.arange(Ly))
-        periodic = self.lattice.periodic
-        h_mask = np.ones((Ly, Lx), bool) if periodic else (x < Lx - 1)
-        v_mask = np.ones((Ly, Lx), bool) if periodic else (y < Ly - 1)
-        couplings = np.asarray(self.couplings, dtype=np.float64)
-        n_h = int(h_mask.sum())
-        Jh = np.zeros((Ly, Lx))
-        Jv = np.zeros((Ly, Lx))
-        Jh[h_mask] = couplings[:n_h]
-        Jv[v_mask] = couplings[n_h:]
-        return Jh, Jv
+        if not self.bonds_from_lattice:
+            raise ValueError("bond_arrays() needs the bonds of Ising.square; this model stores its own "
+                             "edge list (use model.edges and model.couplings)")
+        (_, Jh), (_, Jv) = self.axis_bonds(np.asarray(self.couplings, dtype=np.float64), np)
+        return np.array(Jh), np.array(Jv)
 
     def uniform_coupling(self) -> float | None:
-        """The common J when all bonds are equal, else None."""
-        couplings = np.asarray(self.couplings, dtype=np.float64)
-        if couplings.size and np.all(couplings == couplings[0]):
-            return float(couplings[0])
-        return None
+        """The common J when all bonds are equal, else None (O(1) for a scalar J; cached)."""
+        return _memo(self.couplings, "uniform", _common_value)
+
+    def uniform_axis_couplings(self) -> tuple[float, ...] | None:
+        """Per-axis common couplings (J_x, J_y[, J_z]) of a lattice model, or None.
+
+        None when the bonds along some axis differ (or the model is not a
+        lattice). Missing wrap-around bonds of open boundaries are not
+        counted. O(1) for a scalar J; otherwise one vectorised pass over the
+        bonds, cached for the model's own (read-only) coupling array.
+        """
+        if not self.bonds_from_lattice or np.ndim(self.couplings) != 1:
+            return None
+        if self.n_edges != _lattice_bond_count(self.lattice):
+            return None
+        counts = _axis_bond_counts(self.lattice)
+
+        def per_axis(couplings):
+            values, start = [], 0
+            for count in counts:
+                value = _common_value(couplings[start:start + count]) if count else 0.0
+                if value is None:
+                    return None
+                values.append(value)
+                start += count
+            return tuple(values)
+
+        return _memo(self.couplings, ("axes", counts), per_axis, elementwise=False)
 
     def __repr__(self) -> str:
         lattice = self.lattice
@@ -377,13 +497,24 @@ class Ising(eqx.Module):
 
     # ---------------------------------------------------------------- internals
     @classmethod
-    def _build(cls, n, edges, couplings, h, lattice) -> "Ising":
-        edges = np.asarray(edges, dtype=np.int32).reshape(-1, 2)
-        couplings = as_finite_float_array(couplings, "J").reshape(-1)
+    def _build(cls, n, couplings, h, lattice, edges=None) -> "Ising":
+        """A model from couplings (E,), fields h and a lattice; ``edges`` only for a graph.
+
+        Arrays the model owns are made read-only (so summaries of them can be
+        cached); scalars stay broadcast views of one number.
+        """
+        couplings = _owned(couplings, "J")
         field = _site_values(h, n)
+        if np.shape(field) != (n,):  # pragma: no cover - constructors guarantee it
+            raise ValueError(f"h must have {n} values")
+        if lattice.kind in _LATTICE_KINDS:
+            return cls(couplings=couplings, field=field, lattice=lattice)
+        edges = np.array(edges, dtype=np.int32).reshape(-1, 2)
         neighbors, neighbor_edges = _neighbor_table(n, edges)
-        return cls(edges=edges, couplings=couplings, field=field, neighbors=neighbors,
-                   neighbor_edges=neighbor_edges, lattice=lattice)
+        for array in (edges, neighbors, neighbor_edges):
+            array.setflags(write=False)
+        return cls(couplings=couplings, field=field, lattice=lattice, edges=edges,
+                   neighbors=neighbors, neighbor_edges=neighbor_edges)
 
 
 def _import_dimod():
@@ -409,9 +540,23 @@ def _scalar(value, name) -> float:
     return value
 
 
+def _broadcast(value: float, n: int) -> np.ndarray:
+    """A read-only (n,) float64 view of one number: no memory per element."""
+    return np.broadcast_to(np.float64(value), (n,))
+
+
+def _owned(values, name) -> np.ndarray:
+    """A float64 1-D array the model owns, read-only; a broadcast view of one number stays one."""
+    if isinstance(values, np.ndarray) and values.ndim == 1 and values.strides == (0,):
+        return values
+    array = as_finite_float_array(np.reshape(values, -1), name)
+    array.setflags(write=False)
+    return array
+
+
 def _bond_values(J, shape, name, hint) -> np.ndarray:
     if np.ndim(J) == 0:
-        return np.full(shape, _scalar(J, name))
+        return _broadcast(_scalar(J, name), shape[0])
     array = as_finite_float_array(J, name)
     if array.shape != shape:
         raise ValueError(f"{name} must be a scalar or have shape {shape} ({hint}), got {array.shape}")
@@ -420,11 +565,10 @@ def _bond_values(J, shape, name, hint) -> np.ndarray:
 
 def _site_values(h, n) -> np.ndarray:
     if np.ndim(h) == 0:
-        return np.full(n, _scalar(h, "h"))
-    array = as_finite_float_array(h, "h").reshape(-1) if np.size(h) == n else None
-    if array is None:
+        return _broadcast(_scalar(h, "h"), n)
+    if np.size(h) != n:
         raise ValueError(f"h must be a scalar or have one value per site ({n}), got shape {np.shape(h)}")
-    return array
+    return _owned(h, "h")
 
 
 def _reshape_lattice_field(h, shape):
@@ -489,3 +633,100 @@ def _neighbor_table(n, edges) -> tuple[np.ndarray, np.ndarray]:
     neighbors[ends, slot] = others
     neighbor_edges[ends, slot] = bond_index
     return neighbors, neighbor_edges
+
+
+# ------------------------------------------------------------ lattice geometry
+_LATTICE_KINDS = ("chain", "square", "cubic")
+
+
+def _array_shape(lattice) -> tuple[int, ...]:
+    """Spin array shape [z, y, x] of a lattice (its ``shape`` reversed)."""
+    return tuple(reversed(lattice.shape))
+
+
+def _axis_bond_counts(lattice) -> tuple[int, ...]:
+    """Number of bonds along x, y (, z): N per axis when periodic, N (L_a − 1)/L_a when open."""
+    n = math.prod(lattice.shape)
+    return tuple(n if lattice.periodic else n // side * (side - 1) for side in lattice.shape)
+
+
+def _lattice_bond_count(lattice) -> int:
+    return sum(_axis_bond_counts(lattice))
+
+
+@functools.lru_cache(maxsize=8)
+def _lattice_edges(lattice) -> np.ndarray:
+    """(E, 2) int32 bonds of a lattice: x bonds (c, c + e_x) in row-major order, then y, then z.
+
+    Wrap-around bonds only when periodic. Built with array shifts of the site
+    index grid, once per geometry (read-only, cached).
+    """
+    array_shape = _array_shape(lattice)
+    ndim = len(array_shape)
+    index = np.arange(math.prod(array_shape), dtype=np.int32).reshape(array_shape)
+    blocks = []
+    for lattice_axis in range(ndim):
+        axis = ndim - 1 - lattice_axis
+        ahead = np.roll(index, -1, axis=axis)
+        here = index
+        if not lattice.periodic:
+            keep = [slice(None)] * ndim
+            keep[axis] = slice(0, array_shape[axis] - 1)
+            here, ahead = here[tuple(keep)], ahead[tuple(keep)]
+        blocks.append(np.stack([here.reshape(-1), ahead.reshape(-1)], axis=1))
+    edges = np.concatenate(blocks) if blocks else np.zeros((0, 2), np.int32)
+    edges.setflags(write=False)
+    return edges
+
+
+@functools.lru_cache(maxsize=8)
+def _lattice_tables(lattice) -> tuple[np.ndarray, np.ndarray]:
+    """The padded neighbour table of a lattice (see :func:`_neighbor_table`), cached per geometry."""
+    tables = _neighbor_table(math.prod(lattice.shape), _lattice_edges(lattice))
+    for table in tables:
+        table.setflags(write=False)
+    return tables
+
+
+# --------------------------------------------------- cached array summaries
+_MEMO: dict = {}
+
+
+def _memo(array, name, compute, elementwise=True):
+    """``compute(array)``, remembered for immutable arrays.
+
+    A broadcast view of one number (all strides 0) is summarised from one
+    element when ``elementwise``; a read-only NumPy array that owns its data,
+    or a concrete JAX array, is summarised once and the result kept until
+    the array is garbage collected. Writable arrays are recomputed each call.
+    """
+    if isinstance(array, np.ndarray):
+        if elementwise and array.size and all(stride == 0 for stride in array.strides):
+            return compute(array.reshape(-1)[:1])
+        cacheable = not array.flags.writeable and array.base is None
+    else:
+        cacheable = isinstance(array, jax.Array) and not isinstance(array, jax.core.Tracer)
+    if not cacheable:
+        return compute(np.asarray(array))
+    key = (name, id(array))
+    hit = _MEMO.get(key)
+    if hit is not None and hit[0]() is array:
+        return hit[1]
+    value = compute(np.asarray(array))
+    try:
+        ref = weakref.ref(array, lambda _, key=key: _MEMO.pop(key, None))
+    except TypeError:  # pragma: no cover - an array type without weak references
+        return value
+    _MEMO[key] = (ref, value)
+    return value
+
+
+def _common_value(array) -> float | None:
+    """The value every entry shares, or None (O(1) for a broadcast view)."""
+    array = np.asarray(array)
+    if not array.size:
+        return None
+    first = float(array.reshape(-1)[0])
+    if all(stride == 0 for stride in array.strides):
+        return first
+    return first if bool(np.all(array == first)) else None
