@@ -45,6 +45,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from statmech._compile_cache import ensure_compile_cache
 from statmech._validation import check_positive_int
 from statmech.mc._base import Kernel, SpinState, StepInfo
 from statmech.models import Ising
@@ -102,7 +103,12 @@ def _new_spins(rule, spins, local_field, beta, uniform):
 
 
 def _init(spins, model, beta):
-    """SpinState(spins as int8), after checking shape (N,) and, when concrete, spins ±1 and β ≥ 0."""
+    """SpinState(spins as int8), after checking shape (N,) and, when concrete, spins ±1 and β ≥ 0.
+
+    Also switches on statmech's persistent compile cache (once per process,
+    see :mod:`statmech._compile_cache`).
+    """
+    ensure_compile_cache()
     _check_model(model)
     spins = jnp.asarray(spins)
     n = model.n_sites

@@ -19,6 +19,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from statmech._compile_cache import ensure_compile_cache
 from statmech._validation import as_beta_array, check_positive_int
 from statmech.mc import _cluster, _local, _tempering
 from statmech.mc._base import Kernel
@@ -48,6 +49,7 @@ def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
     on general graphs; ``"sequential"`` / ``"checkerboard"`` force one.
     Cluster methods have a single implementation.
     """
+    ensure_compile_cache()  # first use of a kernel: before anything compiles (statmech._compile_cache)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if method in ("wolff", "swendsen-wang"):
