@@ -171,3 +171,59 @@ def test_refuses_options_and_bad_beta():
         sm.thermo(model, np.nan, method="kaufman")
     with pytest.raises(ValueError, match=">= 0"):
         sm.thermo(model, -1.0, method="kaufman")
+
+
+def naive_uniform_couplings(model):
+    """The check written out over the edge list: (Jh, Jv) when each direction has one value."""
+    edges, couplings = np.asarray(model.edges), np.asarray(model.couplings)
+    Lx, _ = model.lattice.shape
+    horizontal = (edges[:, 1] - edges[:, 0]) % Lx == 1 % Lx
+    horizontal &= edges[:, 0] // Lx == edges[:, 1] // Lx
+    values = []
+    for mask in (horizontal, ~horizontal):
+        chosen = couplings[mask]
+        if chosen.size == 0 or np.any(chosen != chosen[0]):
+            return None
+        values.append(float(chosen[0]))
+    return tuple(values)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: sm.Ising.square(6),
+    lambda: sm.Ising.square((5, 4), J=(np.full((4, 5), 0.3), np.full((4, 5), 1.2))),
+    lambda: sm.Ising.square(4, J=(np.ones((4, 4)), np.arange(16.0).reshape(4, 4))),
+    lambda: sm.Ising.square(4, J=(np.arange(16.0).reshape(4, 4), np.ones((4, 4)))),
+])
+def test_coupling_check_agrees_with_the_edge_list(make):
+    """The O(1)/cached coupling check equals a check over the explicit bonds."""
+    from statmech.exact._kaufman import _couplings
+
+    model = make()
+    assert _couplings(model) == naive_uniform_couplings(model)
+    assert _couplings(model) == naive_uniform_couplings(model)  # second call: the cached answer
+
+
+def test_replaced_couplings_are_checked_again():
+    """A model whose couplings are swapped (as disorder samples are) is not judged by a stale cache."""
+    import equinox as eqx
+
+    model = sm.Ising.square(4)
+    assert "kaufman" in sm.available_methods(model)
+    varied = np.ones(model.n_edges)
+    varied[5] = 0.5
+    other = eqx.tree_at(lambda m: m.couplings, model, varied)
+    with pytest.raises(ValueError, match="needs uniform couplings"):
+        sm.thermo(other, 0.5, method="kaufman")
+    uniform = eqx.tree_at(lambda m: m.couplings, model, np.full(model.n_edges, 0.5))
+    log_z, _, _ = brute_force(4, 4, 0.5, 0.5, [0.5])
+    assert float(sm.log_z(uniform, 0.5, method="kaufman")) == pytest.approx(log_z[0], rel=1e-12)
+
+
+def test_uniform_bond_arrays_equal_a_scalar_coupling():
+    """J = (Jh, Jv) arrays with one value each give the same Thermo as scalar couplings."""
+    arrays = sm.Ising.square((6, 4), J=(np.full((4, 6), 0.8), np.full((4, 6), 0.8)))
+    scalar = sm.Ising.square((6, 4), J=0.8)
+    a = sm.thermo(arrays, BETAS, method="kaufman")
+    b = sm.thermo(scalar, BETAS, method="kaufman")
+    np.testing.assert_array_equal(a.log_z.value, b.log_z.value)
+    np.testing.assert_array_equal(a.specific_heat.value, b.specific_heat.value)

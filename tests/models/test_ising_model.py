@@ -224,3 +224,159 @@ def test_dimod_binary_model_converts_and_offset_is_refused():
 def test_bad_input_is_refused_with_a_fix(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+# ------------------------------------------------- lattice models: O(N) storage
+def brute_lattice(kind, shape, periodic, J):
+    """Bonds, couplings and the padded neighbour table built site by site in Python.
+
+    The lattice order: every existing x bond (c, c + e_x) in row-major site
+    order, then every y bond, then every z bond; site i = (z·Ly + y)·Lx + x.
+    Neighbour slots of a site: bonds where it is the first end, then where it
+    is the second end, each in bond order; self-bonds are left out; padding
+    slots hold neighbour 0 and bond E.
+    """
+    sizes = tuple(shape) + (1,) * (3 - len(shape))
+    Lx, Ly, Lz = sizes
+    edges, couplings = [], []
+    for axis in range(len(shape)):
+        for z in range(Lz):
+            for y in range(Ly):
+                for x in range(Lx):
+                    c = [x, y, z]
+                    if not periodic and c[axis] == sizes[axis] - 1:
+                        continue
+                    d = list(c)
+                    d[axis] = (d[axis] + 1) % sizes[axis]
+                    edges.append(((z * Ly + y) * Lx + x, (d[2] * Ly + d[1]) * Lx + d[0]))
+                    couplings.append(J(axis, x, y, z))
+    n = Lx * Ly * Lz
+    slots = [[] for _ in range(n)]
+    for end in (0, 1):
+        for k, e in enumerate(edges):
+            if e[0] != e[1]:
+                slots[e[end]].append((e[1 - end], k))
+    z = max(1, max(len(s) for s in slots))
+    neighbors = np.zeros((n, z), np.int64)
+    neighbor_edges = np.full((n, z), len(edges), np.int64)
+    for i, s in enumerate(slots):
+        for k, (j, bond) in enumerate(s):
+            neighbors[i, k], neighbor_edges[i, k] = j, bond
+    return np.array(edges, np.int64).reshape(-1, 2), np.array(couplings, float), neighbors, neighbor_edges
+
+
+LATTICES = [("chain", (n,), p) for n in (1, 2, 3, 6) for p in (True, False)] + \
+    [("square", s, p) for s in ((1, 1), (2, 2), (3, 2), (1, 4), (4, 3), (5, 5)) for p in (True, False)] + \
+    [("cubic", s, p) for s in ((1, 1, 1), (2, 2, 2), (3, 2, 1), (3, 3, 3), (2, 3, 4)) for p in (True, False)]
+
+
+@pytest.mark.parametrize("kind, shape, periodic", LATTICES)
+def test_lattice_models_match_a_site_by_site_construction(kind, shape, periodic):
+    """Bonds, couplings, neighbour tables, energies and local fields of chain/square/cubic."""
+    rng = np.random.default_rng(11)
+    n = int(np.prod(shape))
+    h = rng.normal(size=n)
+    if kind == "square":
+        Lx, Ly = shape
+        Jh, Jv = rng.normal(size=(Ly, Lx)), rng.normal(size=(Ly, Lx))
+        if not periodic:
+            Jh[:, -1] = 0.0
+            Jv[-1, :] = 0.0
+        model = Ising.square(shape, J=(Jh, Jv), h=h, periodic=periodic)
+        coupling = lambda axis, x, y, z: (Jh, Jv)[axis][y, x]  # noqa: E731
+    elif kind == "chain":
+        J = rng.normal(size=n if periodic else n - 1)
+        model = Ising.chain(n, J=J, h=h, periodic=periodic)
+        coupling = lambda axis, x, y, z: J[x]  # noqa: E731
+    else:
+        model = Ising.cubic(shape, J=0.7, h=h, periodic=periodic)
+        coupling = lambda axis, x, y, z: 0.7  # noqa: E731
+    edges, couplings, neighbors, neighbor_edges = brute_lattice(kind, shape, periodic, coupling)
+    np.testing.assert_array_equal(model.edges, edges)
+    np.testing.assert_array_equal(model.couplings, couplings)
+    np.testing.assert_array_equal(model.field, h)
+    np.testing.assert_array_equal(model.neighbors, neighbors)
+    np.testing.assert_array_equal(model.neighbor_edges, neighbor_edges)
+    s = random_spins(rng, (7, n)).astype(np.float64)
+    pairs = list(zip(map(tuple, edges), couplings))
+    expected = np.array([brute_energy(row, pairs, h) for row in s])
+    np.testing.assert_allclose(model.energy(s), expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(np.asarray(jax.jit(lambda m, x: m.energy(x))(model, jnp.asarray(s))),
+                               expected, rtol=1e-5, atol=1e-5)
+    fields = h + np.array([[sum(couplings[k] * row[j] for j, k in zip(neighbors[i], neighbor_edges[i])
+                                if k < len(couplings)) for i in range(n)] for row in s])
+    np.testing.assert_allclose(model.local_field(s), fields, rtol=1e-12, atol=1e-12)
+    self_bonds = edges[:, 0] == edges[:, 1]
+    assert model.constant_energy() == pytest.approx(-couplings[self_bonds].sum())
+
+
+def test_lattice_model_stores_only_couplings_and_fields():
+    """A lattice model's leaves are its couplings and fields; scalars take no memory per site."""
+    model = Ising.square(64, J=1.0, h=0.5)
+    leaves = jax.tree_util.tree_leaves(model)
+    assert len(leaves) == 2
+    assert all(leaf.strides == (0,) for leaf in leaves)  # broadcast views of one number
+    assert model.couplings.shape == (2 * 64 * 64,) and model.field.shape == (64 * 64,)
+    rng = np.random.default_rng(12)
+    disordered = Ising.square(8, J=(rng.normal(size=(8, 8)), rng.normal(size=(8, 8))), h=rng.normal(size=64))
+    assert [leaf.nbytes for leaf in jax.tree_util.tree_leaves(disordered)] == [8 * 128, 8 * 64]
+    with pytest.raises(ValueError, match="read-only"):
+        disordered.couplings[0] = 5.0  # the model owns immutable arrays (cached summaries stay valid)
+
+
+def test_memory_per_site_of_a_large_square_lattice_is_bounded():
+    """Ising.square(1024): no bytes per site for scalar J and h; 8 per bond + 8 per site with arrays."""
+    import tracemalloc
+
+    L = 1024
+    n = L * L
+    rng = np.random.default_rng(13)
+    Jh, Jv, h = rng.normal(size=(L, L)), rng.normal(size=(L, L)), rng.normal(size=(L, L))
+    tracemalloc.start()
+    try:
+        uniform = Ising.square(L, J=1.0)
+        kept_uniform, peak_uniform = tracemalloc.get_traced_memory()
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        disordered = Ising.square(L, J=(Jh, Jv), h=h)
+        kept, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert uniform.n_sites == disordered.n_sites == n
+    assert peak_uniform / n < 0.01
+    assert (kept - before) / n <= 24 + 0.01  # couplings 2 x 8 bytes, field 8 bytes per site
+    assert (peak - before) / n <= 32 + 0.01  # and transient checks (no extra copies of Jh, Jv)
+
+
+def test_tree_at_replaced_couplings_are_not_summarised_from_a_stale_cache():
+    """Summaries (uniform J, field present) are cached per array; a new leaf is looked at afresh."""
+    model = Ising.square(4, J=1.0)
+    assert model.uniform_axis_couplings() == (1.0, 1.0) and model.uniform_coupling() == 1.0
+    varied = np.ones(model.n_edges)
+    varied[3] = 2.0
+    other = eqx.tree_at(lambda m: m.couplings, model, varied)
+    assert other.uniform_axis_couplings() is None and other.uniform_coupling() is None
+    varied[3] = 1.0  # a writable array: summaries are recomputed, never cached
+    assert other.uniform_axis_couplings() == (1.0, 1.0)
+    anisotropic = Ising.square((3, 4), J=(np.full((4, 3), 0.5), np.full((4, 3), 2.0)))
+    assert anisotropic.uniform_axis_couplings() == (0.5, 2.0)
+    assert anisotropic.uniform_axis_couplings() == (0.5, 2.0)  # cached answer, same value
+    field = eqx.tree_at(lambda m: m.field, model, np.r_[np.zeros(15), 0.1])
+    assert field.has_field and not model.has_field
+
+
+def test_vmap_over_a_batch_of_lattice_models():
+    """Batched couplings (K, E) and fields (K, N) of a lattice: energy and local fields per instance."""
+    rng = np.random.default_rng(14)
+    template = Ising.square((3, 4), periodic=False)
+    couplings = rng.normal(size=(5, template.n_edges))
+    fields = rng.normal(size=(5, template.n_sites))
+    batch = eqx.tree_at(lambda m: (m.couplings, m.field), template, (couplings, fields))
+    s = random_spins(rng, (5, template.n_sites)).astype(np.float64)
+    singles = [eqx.tree_at(lambda m: (m.couplings, m.field), template, (c, f)) for c, f in zip(couplings, fields)]
+    np.testing.assert_allclose(batch.energy(s), [m.energy(x) for m, x in zip(singles, s)], rtol=1e-12)
+    np.testing.assert_allclose(batch.local_field(s), [m.local_field(x) for m, x in zip(singles, s)], rtol=1e-12)
+    from statmech.models._disorder import batch_axes
+
+    mapped = jax.vmap(lambda m, x: m.energy(x), in_axes=(batch_axes(batch), 0))(batch, jnp.asarray(s))
+    np.testing.assert_allclose(np.asarray(mapped), batch.energy(s), rtol=1e-5)

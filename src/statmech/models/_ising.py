@@ -503,7 +503,7 @@ class Ising(eqx.Module):
         Arrays the model owns are made read-only (so summaries of them can be
         cached); scalars stay broadcast views of one number.
         """
-        couplings = _owned(couplings, "J")
+        couplings = _owned(couplings, "J", fresh=True)
         field = _site_values(h, n)
         if np.shape(field) != (n,):  # pragma: no cover - constructors guarantee it
             raise ValueError(f"h must have {n} values")
@@ -545,12 +545,29 @@ def _broadcast(value: float, n: int) -> np.ndarray:
     return np.broadcast_to(np.float64(value), (n,))
 
 
-def _owned(values, name) -> np.ndarray:
-    """A float64 1-D array the model owns, read-only; a broadcast view of one number stays one."""
+def _owned(values, name, fresh=False) -> np.ndarray:
+    """A float64 1-D array the model owns, read-only; a broadcast view of one number stays one.
+
+    ``fresh=True`` says ``values`` is a new, checked float64 array nobody else
+    holds (the constructors' own concatenations): it is kept without a copy.
+    """
     if isinstance(values, np.ndarray) and values.ndim == 1 and values.strides == (0,):
         return values
-    array = as_finite_float_array(np.reshape(values, -1), name)
-    array.setflags(write=False)
+    if not (fresh and isinstance(values, np.ndarray) and values.dtype == np.float64
+            and values.ndim == 1 and values.base is None):
+        values = as_finite_float_array(np.reshape(values, -1), name)
+    values.setflags(write=False)
+    return values
+
+
+def _finite(value, name) -> np.ndarray:
+    """``value`` as a float64 array (no copy when it already is one); raise on NaN/inf or non-numbers."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be numeric, got {value!r}") from error
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or inf; every entry must be a finite number")
     return array
 
 
@@ -591,7 +608,7 @@ def _lattice_sizes(L, dims) -> tuple[int, ...]:
 
 
 def _square_bond_array(array, Ly, Lx, axis, periodic, name) -> np.ndarray:
-    array = as_finite_float_array(array, name)
+    array = _finite(array, name)  # a view: Ising.square concatenates (copies) the bonds once
     full = (Ly, Lx)
     reduced = (Ly, Lx - 1) if axis == 1 else (Ly - 1, Lx)
     if array.shape == full:
