@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+import tracemalloc
 
 import numpy as np
 from scipy.special import logsumexp
@@ -18,6 +19,7 @@ from scipy.special import logsumexp
 import statmech as sm
 from statmech.exact._beale import _degeneracies
 from statmech.exact._enumerate import all_states
+from statmech.exact._kaufman import kaufman_moments
 
 
 def timed(function, repeat=3):
@@ -55,6 +57,90 @@ def naive_enumeration_log_z(model, beta, chunk_bits=18):
         states = np.concatenate([low, np.broadcast_to(high_bits, (len(low), n - chunk_bits))], axis=1)
         partial.append(logsumexp(-beta * model.energy(states)))
     return float(logsumexp(partial))
+
+
+def naive_square_model_arrays(L):
+    """The edge-list model as it was built before: meshgrid bonds, couplings, fields, padded neighbour table."""
+    x, y = np.meshgrid(np.arange(L), np.arange(L))
+    site = y * L + x
+    edges = np.concatenate([np.stack([site.ravel(), (y * L + (x + 1) % L).ravel()], axis=1),
+                            np.stack([site.ravel(), (((y + 1) % L) * L + x).ravel()], axis=1)]).astype(np.int32)
+    couplings = np.ones(len(edges))
+    field = np.zeros(L * L)
+    ends = np.concatenate([edges[:, 0], edges[:, 1]])
+    others = np.concatenate([edges[:, 1], edges[:, 0]])
+    bond = np.concatenate([np.arange(len(edges)), np.arange(len(edges))])
+    order = np.argsort(ends, kind="stable")
+    ends, others, bond = ends[order], others[order], bond[order]
+    starts = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=L * L))[:-1]])
+    slot = np.arange(len(ends)) - starts[ends]
+    neighbors = np.zeros((L * L, 4), np.int32)
+    neighbor_edges = np.full((L * L, 4), len(edges), np.int32)
+    neighbors[ends, slot] = others
+    neighbor_edges[ends, slot] = bond
+    return edges, couplings, field, neighbors, neighbor_edges
+
+
+def naive_kaufman_thermo(couplings, field, L, beta):
+    """Kaufman with the coupling checks done over the whole bond list on every call (as before)."""
+    def uniform_directions():
+        horizontal, vertical = couplings[: L * L], couplings[L * L:]
+        if not (np.all(horizontal == horizontal[0]) and np.all(vertical == vertical[0])):
+            return None
+        return float(horizontal[0]), float(vertical[0])
+
+    if np.any(field != 0) or uniform_directions() is None:  # applicability check
+        raise ValueError("not applicable")
+    Jh, Jv = uniform_directions()  # and again when evaluating
+    return kaufman_moments(np.atleast_1d(beta), L, L, Jh, Jv)
+
+
+def measured(function):
+    """(wall seconds, peak bytes allocated (tracemalloc), result, CPU seconds) of one call."""
+    tracemalloc.start()
+    try:
+        start, cpu = time.perf_counter(), time.process_time()
+        result = function()
+        seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return seconds, peak, result, cpu
+
+
+def lattice_section(quick: bool) -> None:
+    """Kaufman per β at large L (O(L) evaluation, O(1) checks) and the memory of large lattice models."""
+    beta_c = sm.CRITICAL_BETA
+    for L in ((1024, 2048) if quick else (2048, 4096)):
+        model = sm.Ising.square(L)
+        seconds, _ = timed(lambda: sm.thermo(model, beta_c, method="kaufman"), 5)
+        dense, zeros = np.ones(2 * L * L), np.zeros(L * L)  # what the checks scanned before
+        naive_seconds, naive = timed(lambda: naive_kaufman_thermo(dense, zeros, L, beta_c), 3)
+        ours = sm.thermo(model, beta_c, method="kaufman")
+        check = abs(ours.log_z.value - naive.log_z[0]) / abs(naive.log_z[0])
+        row(f"kaufman L={L}, 1 beta (checks + evaluation)", seconds, naive_seconds,
+            f"naive: O(L^2) checks per call; rel. diff of lnZ {check:.1e}")
+        del dense, zeros
+
+    L_naive = 512 if quick else 1024
+    naive_seconds, naive_peak, _, _ = measured(lambda: naive_square_model_arrays(L_naive))
+    seconds, peak, _, _ = measured(lambda: sm.Ising.square(L_naive))
+    n = L_naive * L_naive
+    row(f"Ising.square({L_naive}) build", seconds, naive_seconds,
+        f"peak {peak / n:.2g} B/site vs naive edge list + neighbour table {naive_peak / n:.0f} B/site")
+    for L in ((2048,) if quick else (4096,)):
+        n = L * L
+        seconds, peak, model, _ = measured(lambda: sm.Ising.square(L))
+        per_site = naive_seconds / (L_naive * L_naive) * n
+        row(f"Ising.square({L}) build, scalar J", seconds, per_site,
+            f"peak {peak / n:.2g} B/site; naive time scaled from L={L_naive} by N")
+        rng = np.random.default_rng(1)
+        Jh, Jv, h = rng.normal(size=(L, L)), rng.normal(size=(L, L)), rng.normal(size=(L, L))
+        seconds, peak, model, cpu = measured(lambda: sm.Ising.square(L, J=(Jh, Jv), h=h))
+        kept = sum(leaf.nbytes for leaf in (model.couplings, model.field))
+        row(f"Ising.square({L}) build, (Jh, Jv) and h arrays", seconds, per_site,
+            f"CPU {cpu:.2f}s (copies the bonds once); peak {peak / n:.0f} B/site, kept {kept / n:.0f} B/site")
+        del model, Jh, Jv, h
 
 
 def row(name, seconds, baseline=None, note=""):
@@ -114,6 +200,8 @@ def main(quick: bool = False) -> None:
     exact_sum = sum(dos.degeneracies) == 2 ** (L * L)
     row(f"beale L={L}, exact g(E) ({len(dos.degeneracies)} levels)", seconds, None,
         f"sum g = 2^N exactly: {exact_sum}")
+
+    lattice_section(quick)
 
 
 if __name__ == "__main__":
