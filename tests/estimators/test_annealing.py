@@ -136,7 +136,7 @@ def test_ais_front_door():
     (dict(n_chains=1), ValueError, "n_chains must be >= 2"),
     (dict(n_steps=0), ValueError, "n_steps must be >= 1"),
     (dict(seed=-3), ValueError, "seed must be >= 0"),
-    (dict(sampler="gibbs"), ValueError, "sampler must be one of"),
+    (dict(kernel="gibbs"), ValueError, "kernel must be one of"),
     (dict(schedule="cosine"), ValueError, "schedule must be 'linear', 'geometric'"),
     (dict(n_steps=None, schedule=[0.3]), ValueError, "at least 2 points"),
     (dict(n_steps=None, schedule=[0.1, 0.3]), ValueError, "must start at beta = 0"),
@@ -156,7 +156,7 @@ def test_ais_bad_beta_and_model_are_rejected():
     with pytest.raises(TypeError, match="needs an sm.Ising model"):
         ais(None, 0.3)
     with pytest.raises(ValueError, match="ferromagnetic"):
-        ais(sm.Ising.from_couplings(sk_instance()[0]), 0.3, sampler="wolff")
+        ais(sm.Ising.from_couplings(sk_instance()[0]), 0.3, kernel="wolff")
 
 
 # ======================================================================= PA
@@ -288,3 +288,13 @@ def test_one_sigma_coverage_and_negative_control(method):
     coverage, control, (low, high) = _coverage(errors, stderrs)
     assert low <= coverage <= high, coverage
     assert not low <= control <= high, control
+
+
+def test_old_option_name_sampler_still_works_with_a_deprecation_warning():
+    model = sm.Ising.square(4)
+    new = ais(model, 0.3, kernel="metropolis", n_chains=16, n_steps=8, seed=2)
+    with pytest.warns(DeprecationWarning, match="sampler= is renamed kernel="):
+        old = ais(model, 0.3, sampler="metropolis", n_chains=16, n_steps=8, seed=2)
+    assert float(old) == float(new) and old.stderr == new.stderr
+    with pytest.raises(TypeError, match="pass kernel= only"):
+        ais(model, 0.3, sampler="metropolis", kernel="metropolis")

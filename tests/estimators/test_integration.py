@@ -136,8 +136,8 @@ def test_front_door_and_registry():
     estimate = sm.log_z(model, BETA_C, method="ti", seed=5, **FAST)
     direct = thermodynamic_integration(model, BETA_C, seed=5, **FAST)
     assert estimate.method == "ti" and float(estimate) == float(direct)
-    with pytest.raises(ValueError, match="sampler"):
-        sm.log_z(sm.Ising.from_couplings(sk_instance()[0]), 0.5, method="ti", sampler="wolff")
+    with pytest.raises(ValueError, match="kernel"):
+        sm.log_z(sm.Ising.from_couplings(sk_instance()[0]), 0.5, method="ti", kernel="wolff")
 
 
 def test_coarse_quadrature_is_flagged():
@@ -153,7 +153,7 @@ def test_meta_records_run_lengths_and_diagnostics():
     model = sm.Ising.square(4)
     estimate = thermodynamic_integration(model, 0.3, seed=4, **FAST)
     meta = estimate.meta
-    for key in ("seed", "n_nodes", "n_sweeps", "n_chains", "burn_in", "sampler", "kernel", "wall_time",
+    for key in ("seed", "n_nodes", "n_sweeps", "n_chains", "burn_in", "kernel", "wall_time",
                 "nodes", "node_energy", "node_energy_stderr", "node_tau_int", "discretisation_difference",
                 "discretisation_difference_stderr", "warnings"):
         assert key in meta
@@ -168,7 +168,7 @@ def test_meta_records_run_lengths_and_diagnostics():
     (dict(n_nodes=1), ValueError, "n_nodes must be >= 2"),
     (dict(burn_in=-1), ValueError, "burn_in must be >= 0"),
     (dict(seed=-1), ValueError, "seed must be >= 0"),
-    (dict(sampler="gibbs"), ValueError, "sampler must be one of"),
+    (dict(kernel="gibbs"), ValueError, "kernel must be one of"),
 ])
 def test_bad_options_are_rejected(options, error, match):
     with pytest.raises(error, match=match):
@@ -184,7 +184,7 @@ def test_bad_beta_and_model_are_rejected():
     with pytest.raises(TypeError, match="needs an sm.Ising model"):
         thermodynamic_integration("not a model", 0.3)
     with pytest.raises(ValueError, match="ferromagnetic"):
-        thermodynamic_integration(sm.Ising.from_couplings(sk_instance()[0]), 0.3, sampler="swendsen-wang")
+        thermodynamic_integration(sm.Ising.from_couplings(sk_instance()[0]), 0.3, kernel="swendsen-wang")
 
 
 # ------------------------------------------------------------ coverage
