@@ -16,7 +16,7 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import statmech as sm
-from statmech.testing import brute_force_log_z as testing_brute_force_log_z
+from statmech.testing import brute_force_log_z as reference_log_z
 from statmech.testing import periodic_chain_log_z
 from statmech.estimators._annealing import (
     _adaptive_steps,
@@ -47,7 +47,7 @@ def sk_instance(n=10, seed=3):
 
 
 def brute_force_log_z(J, h, beta):
-    return testing_brute_force_log_z(sm.Ising.from_couplings(J, h=h), beta)
+    return reference_log_z(sm.Ising.from_couplings(J, h=h), beta)
 
 
 def coverage_band(n_runs, p=0.6827, level=0.999):

@@ -16,7 +16,7 @@ import pytest
 from scipy import stats
 
 import statmech as sm
-from statmech.testing import brute_force_log_z as testing_brute_force_log_z
+from statmech.testing import brute_force_log_z as reference_log_z
 from statmech.testing import periodic_chain_log_z
 from statmech.estimators._integration import clenshaw_curtis, quadrature_plan, thermodynamic_integration
 
@@ -42,7 +42,7 @@ def sk_instance(n=10, seed=3):
 
 
 def brute_force_log_z(J, h, beta):
-    return testing_brute_force_log_z(sm.Ising.from_couplings(J, h=h), beta)
+    return reference_log_z(sm.Ising.from_couplings(J, h=h), beta)
 
 
 # ------------------------------------------------------------- quadrature
