@@ -110,3 +110,28 @@ def test_a_deliberately_broken_method_fails_the_contract(monkeypatch):
     monkeypatch.setitem(_registry._REGISTRY, "no-grid", [no_grid])
     with pytest.raises(AssertionError, match="shape"):
         check_method_contract(model, "no-grid")
+
+
+def test_a_sampler_that_doubts_its_answer_raises_a_sampling_warning():
+    model = sm.Ising.square(8)
+    with pytest.warns(sm.SamplingWarning, match=r"\[metropolis\] \d+ diagnostic"):
+        result = sm.thermo(model, 0.44, method="metropolis", n_sweeps=64, n_chains=2, seed=0)
+    assert result.meta["warnings"]
+    assert issubclass(sm.SamplingWarning, sm.StatmechWarning) and issubclass(sm.StatmechWarning, UserWarning)
+
+
+def test_a_long_clean_run_raises_no_sampling_warning():
+    """Negative control: a well-mixed run at high temperature records no diagnostics and warns nothing."""
+    import warnings
+
+    model = sm.Ising.chain(8, J=0.2, periodic=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sm.SamplingWarning)
+        result = sm.thermo(model, 0.1, method="heatbath", n_sweeps=4000, n_chains=4, seed=0)
+    assert not result.meta["warnings"]
+
+
+def test_a_string_instead_of_a_model_is_a_clear_type_error():
+    for front_door in (sm.thermo, sm.log_z):
+        with pytest.raises(TypeError, match="pass a model such as sm.Ising.square"):
+            front_door("ising", 0.4)

@@ -44,6 +44,8 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Estimate": ("statmech._types", "Estimate"),
     "Moments": ("statmech._types", "Moments"),
     "Thermo": ("statmech._types", "Thermo"),
+    "StatmechWarning": ("statmech._types", "StatmechWarning"),
+    "SamplingWarning": ("statmech._types", "SamplingWarning"),
     "available_methods": ("statmech._registry", "available_methods"),
     "sample": ("statmech.mc._sampling", "sample"),
     "quenched": ("statmech.studies", "quenched"),

@@ -93,6 +93,16 @@ def open_chain_log_z(couplings, beta) -> float:
     return math.log(2.0) + independent_spins_log_z(couplings, beta)
 
 
+def periodic_chain_log_z(n: int, J: float, h: float, beta: float) -> float:
+    """Periodic chain of n spins: Z = λ₊ⁿ + λ₋ⁿ, λ± = e^{βJ} cosh βh ± sqrt(e^{2βJ} sinh² βh + e^{−2βJ}).
+
+    (Kramers & Wannier 1941; any textbook, e.g. Baxter, *Exactly Solved Models*, ch. 2.)
+    """
+    a = math.exp(beta * J) * math.cosh(beta * h)
+    root = math.sqrt(math.exp(2 * beta * J) * math.sinh(beta * h) ** 2 + math.exp(-2 * beta * J))
+    return n * math.log(a + root) + math.log1p(((a - root) / (a + root)) ** n)
+
+
 # ------------------------------------------------------------------ statistics
 def chi2_pvalue(spins, probabilities, min_expected: float = 5.0) -> float:
     """Pearson χ² p-value of the histogram of ``spins`` (shape (n, N)) against ``probabilities``.
@@ -152,6 +162,7 @@ def coverage(z_scores) -> Coverage:
 __all__ = [
     "MAX_BRUTE_FORCE_SITES", "all_spin_states", "state_codes", "brute_force_energies", "brute_force_moments",
     "brute_force_log_z", "boltzmann_probabilities", "independent_spins_log_z", "open_chain_log_z",
+    "periodic_chain_log_z",
     "chi2_pvalue", "fisher_combined_pvalue", "z_score", "Coverage", "coverage",
 ]
 
