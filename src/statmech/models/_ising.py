@@ -2,7 +2,7 @@
 
     H(s) = − Σ_{edges (i,j)} J_ij s_i s_j − Σ_i h_i s_i,   s_i ∈ {−1, +1},
 
-each edge counted once (DESIGN.md §2). The seed's toy E(x) = Σ B x_i is the
+each edge counted once (docs/conventions.md). The seed's toy E(x) = Σ B x_i is the
 model with J = 0 and h = −B: ``Ising.chain(8, J=0.0, h=-B, periodic=False)``.
 """
 from __future__ import annotations
