@@ -33,6 +33,7 @@ class RidgeSimulation:
     n_features: int
     n_seeds: int
     seed: int
+    teacher: str
     generalization_error: np.ndarray
     generalization_stderr: np.ndarray
     training_error: np.ndarray
@@ -57,16 +58,23 @@ def _grid(value, name: str, strictly_positive: bool) -> np.ndarray:
 
 
 def ridge_simulation(alpha, lam, noise=0.0, n_features: int = 200, n_seeds: int = 20,
-                     seed: int = 0) -> RidgeSimulation:
+                     seed: int = 0, teacher: str = "gaussian") -> RidgeSimulation:
     """Ridge generalisation and training error at N = ``n_features``, mean ± stderr over ``n_seeds`` data sets.
 
     ``alpha``, ``lam`` (λ >= 0) and ``noise`` (Δ >= 0) broadcast like
-    :func:`statmech.theory.ridge`. The data set of (seed, M, replicate k) is
-    drawn from ``np.random.default_rng([seed, M, k])``, so every λ and Δ at
+    :func:`statmech.theory.ridge`. The data sets at one M are drawn from the
+    ``n_seeds`` children of ``np.random.SeedSequence([seed, M])``, so every λ and Δ at
     one α sees the same X, θ* and ξ (differences along λ are paired).
     At α = 1 and λ = 0 the error has no finite mean (the smallest singular
     value of a square Gaussian matrix is ~1/N); expect huge, unstable values.
+
+    ``teacher="spherical"`` rescales θ* to |θ*|² = N exactly. Both errors
+    are linear in |θ*|²/N once averaged over its direction (X is rotation
+    invariant), so their expectations are the same as for the Gaussian
+    teacher at every N; only the seed-to-seed spread is smaller.
     """
+    if teacher not in ("gaussian", "spherical"):
+        raise ValueError(f"teacher must be 'gaussian' (θ* ~ N(0, I)) or 'spherical' (|θ*|² = N), got {teacher!r}")
     n = check_positive_int(n_features, "n_features (N)", minimum=2)
     n_seeds = check_positive_int(n_seeds, "n_seeds", minimum=2)
     seed = check_positive_int(seed, "seed", minimum=0)
@@ -84,31 +92,34 @@ def ridge_simulation(alpha, lam, noise=0.0, n_features: int = 200, n_seeds: int 
     for m in np.unique(n_examples):
         cols = np.flatnonzero(n_examples == m)
         lams, deltas = flat_lam[cols], flat_noise[cols]
-        for k in range(n_seeds):
-            rng = np.random.default_rng([seed, int(m), k])
-            teacher = rng.normal(size=n)
+        for k, child in enumerate(np.random.SeedSequence([seed, int(m)]).spawn(n_seeds)):
+            rng = np.random.default_rng(child)
+            theta = rng.normal(size=n)
+            if teacher == "spherical":
+                theta *= np.sqrt(n) / np.linalg.norm(theta)
             X = rng.normal(size=(m, n)) / np.sqrt(n)
             xi = rng.normal(size=m)
             U, s, Vt = np.linalg.svd(X, full_matrices=False)
-            c = Vt @ teacher                                             # θ* in the row space
-            perp = teacher @ teacher - c @ c                             # |θ*_⊥|²
+            c = Vt @ theta                                             # θ* in the row space
+            perp = theta @ theta - c @ c                             # |θ*_⊥|²
             s2 = s * s
             for j, (lam_j, delta) in enumerate(zip(lams, deltas)):
-                y = X @ teacher + np.sqrt(delta) * xi
+                y = X @ theta + np.sqrt(delta) * xi
                 b = U.T @ y
                 with np.errstate(divide="ignore", invalid="ignore"):
                     shrink = np.where(s2 + lam_j > 0, s / (s2 + lam_j), 0.0)
                     resid_fit = np.where(s2 + lam_j > 0, lam_j / (s2 + lam_j), 0.0)
                 coef = shrink * b                                        # θ̂ in the V basis
                 gen[k, cols[j]] = (np.sum((coef - c) ** 2) + perp) / n
-                train[k, cols[j]] = (y @ y - b @ b + np.sum((resid_fit * b) ** 2)) / m
+                outside = y - U @ b                                      # part of y outside the column space
+                train[k, cols[j]] = (outside @ outside + np.sum((resid_fit * b) ** 2)) / m
     root = np.sqrt(n_seeds)
 
     def reshape(x):
         return x.reshape(shape)
 
     return RidgeSimulation(
-        alpha=a.copy(), lam=lam_b.copy(), noise=noise_b.copy(), n_features=n, n_seeds=n_seeds, seed=seed,
+        alpha=a.copy(), lam=lam_b.copy(), noise=noise_b.copy(), n_features=n, n_seeds=n_seeds, seed=seed, teacher=teacher,
         generalization_error=reshape(gen.mean(axis=0)),
         generalization_stderr=reshape(gen.std(axis=0, ddof=1) / root),
         training_error=reshape(train.mean(axis=0)), training_stderr=reshape(train.std(axis=0, ddof=1) / root),
