@@ -178,6 +178,9 @@ def amp(X, y, prior="gaussian", channel="linear", noise=0.0, *, flip=0.0, theta_
         omega = X @ estimate - V * g
         g, dg = ch.output(y, omega, V)
         A = c * float(np.sum(dg))
+        if A == 0.0 and V < 1e-8:
+            converged = True                     # every label fitted with a vanishing variance: exact recovery
+            break
         if not A > 0:
             raise FloatingPointError(f"GAMP broke down at iteration {iterations}: sum of -dg_out = {A}")
         R = estimate + (X.T @ g) / A
