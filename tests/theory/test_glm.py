@@ -147,3 +147,13 @@ def test_unknown_prior_or_channel_lists_the_implemented_ones():
         sm.theory.glm_replica(0.0, "gaussian", "linear", 0.1)
     with pytest.raises(ValueError, match="overlap"):
         sm.theory.glm_replica_free_entropy(1.0, 1.0, "gaussian", "sign")
+
+
+def test_numbers_printed_in_the_ml_guide():
+    """docs/guides/ml.md prints these (each also follows from the independent checks above)."""
+    for alpha, bayes, gibbs in ((1.0, 0.254, 0.338), (2.0, 0.175, 0.240), (5.0, 0.084, 0.118)):
+        assert round(sm.theory.glm_replica(alpha, "gaussian", "sign").generalization_error, 3) == bayes
+        assert round(gibbs_learning_rs(alpha).generalization_error, 3) == gibbs
+    assert sm.theory.glm_replica(1.3, "rademacher", "sign").overlap == 1.0
+    ridgeless = sm.theory.ridge(np.array([0.5, 0.9, 1.1, 2.0]), 0.0, 0.25).generalization_error
+    np.testing.assert_allclose(ridgeless, [0.75, 0.1 + 0.25 * 9, 2.5, 0.25], rtol=1e-12)
