@@ -3,7 +3,7 @@ import math
 
 import numpy as np
 import pytest
-from scipy import integrate, optimize, special
+from scipy import integrate
 
 import statmech as sm
 from statmech.ml._perceptron import gibbs_learning_rs
@@ -110,7 +110,7 @@ def test_perceptron_large_alpha_constants():
 
 
 def test_perceptron_small_alpha():
-    """ε_Bayes → 1/2 − √(2α)/π·... : m ≈ 2α/π for small α (first SE step from m = 0), so ε ≈ 1/2 − √(2α/π)/π."""
+    """Small α: m ≈ m̂ = α E[g_out²] at m = 0 = 2α/π, so ε_Bayes ≈ 1/2 − √(2α/π)/π."""
     alpha = 1e-4
     result = sm.theory.glm_replica(alpha, "gaussian", "sign")
     assert result.overlap == pytest.approx(2 * alpha / math.pi, rel=1e-3)

@@ -50,7 +50,8 @@ def test_closed_form_matches_marchenko_pastur_quadrature(alpha, lam, noise):
 
 
 def test_ridgeless_limits_hastie_et_al():
-    """Hastie et al. (2022) Thm 1 with γ = 1/α, r² = 1, σ² = Δ: R = (1 − 1/γ) + Δ/(γ − 1) (γ > 1), Δ/(1 − 1/γ)... """
+    """Hastie et al. (2022) Thm 1 with γ = N/M = 1/α, r² = 1, σ² = Δ: min-norm risk
+    r²(1 − 1/γ) + σ²/(γ − 1) for γ > 1 (α < 1) and σ² γ/(1 − γ) = Δ/(α − 1) for γ < 1."""
     noise = 0.3
     for alpha in (0.2, 0.5, 0.9):
         expected = (1 - alpha) + noise * alpha / (1 - alpha)

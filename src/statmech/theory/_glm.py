@@ -331,8 +331,6 @@ def glm_replica_free_entropy(alpha, overlap, prior="gaussian", channel="linear",
     m = np.asarray(overlap, dtype=np.float64)
     if not np.all(np.isfinite(m)) or np.any(m < 0) or np.any(m >= RHO):
         raise ValueError("overlap must lie in [0, 1): m = E θ*·â/N, and m = 1 has Φ = −∞ for noiseless channels")
-    if ch.name == "linear" and ch.noise == 0.0 and np.any(m >= RHO):
-        raise ValueError("overlap must be < 1")
     values = np.empty(m.shape)
     for index, mi in np.ndenumerate(m):
         mhat = p.mhat_for_overlap(float(mi))
