@@ -126,8 +126,8 @@ NOISE = 0.25
 def z_scores(sim, noise):
     theory = sm.theory.ridge(sim.alpha, sim.lam, noise)
     zg = (sim.generalization_error - theory.generalization_error) / sim.generalization_stderr
-    zt = (sim.training_error - theory.training_error) / sim.training_stderr
-    zt = zt[theory.training_error > 0]        # ridgeless interpolation (α < 1): 0 in theory, ~1e-32 simulated
+    keep = theory.training_error > 0          # ridgeless interpolation (α < 1): exactly 0 in theory and simulation
+    zt = (sim.training_error[keep] - theory.training_error[keep]) / sim.training_stderr[keep]
     return np.concatenate([zg.ravel(), zt.ravel()])
 
 
@@ -200,14 +200,25 @@ def test_simulation_reproducible_and_validated():
     b = sm.ml.ridge_simulation([0.5, 2.0], 0.1, 0.2, n_features=20, n_seeds=3, seed=5)
     np.testing.assert_array_equal(a.generalization_samples, b.generalization_samples)
     assert a.generalization_samples.shape == (3, 2)
-    # one data set against a direct solve
-    rng = np.random.default_rng(np.random.SeedSequence([5, 10]).spawn(3)[0])
-    teacher = rng.normal(size=20)
-    X = rng.normal(size=(10, 20)) / math.sqrt(20)
-    y = X @ teacher + math.sqrt(0.2) * rng.normal(size=10)
-    theta = np.linalg.solve(X.T @ X + 0.1 * np.eye(20), X.T @ y)
-    assert a.generalization_samples[0, 0] == pytest.approx(np.sum((theta - teacher) ** 2) / 20, rel=1e-10)
-    assert a.training_samples[0, 0] == pytest.approx(np.mean((y - X @ theta) ** 2), rel=1e-10)
+    # one data set at each α against a direct solve (M = 10 < N and M = 40 > N)
+    for column, m in ((0, 10), (1, 40)):
+        rng = np.random.default_rng(np.random.SeedSequence([5, m]).spawn(3)[0])
+        teacher = rng.normal(size=20)
+        X = rng.normal(size=(m, 20)) / math.sqrt(20)
+        y = X @ teacher + math.sqrt(0.2) * rng.normal(size=m)
+        theta = np.linalg.solve(X.T @ X + 0.1 * np.eye(20), X.T @ y)
+        assert a.generalization_samples[0, column] == pytest.approx(np.sum((theta - teacher) ** 2) / 20, rel=1e-10)
+        assert a.training_samples[0, column] == pytest.approx(np.mean((y - X @ theta) ** 2), rel=1e-10)
+    # λ = 0: the minimum-norm least-squares solution (lstsq)
+    b = sm.ml.ridge_simulation([0.5, 2.0], 0.0, 0.2, n_features=20, n_seeds=3, seed=5)
+    for column, m in ((0, 10), (1, 40)):
+        rng = np.random.default_rng(np.random.SeedSequence([5, m]).spawn(3)[0])
+        teacher = rng.normal(size=20)
+        X = rng.normal(size=(m, 20)) / math.sqrt(20)
+        y = X @ teacher + math.sqrt(0.2) * rng.normal(size=m)
+        theta = np.linalg.lstsq(X, y, rcond=None)[0]
+        assert b.generalization_samples[0, column] == pytest.approx(np.sum((theta - teacher) ** 2) / 20, rel=1e-9)
+        assert b.training_samples[0, column] == pytest.approx(np.mean((y - X @ theta) ** 2), rel=1e-9, abs=1e-20)
     with pytest.raises(ValueError, match="n_seeds"):
         sm.ml.ridge_simulation(1.0, 0.1, n_seeds=1)
     with pytest.raises(ValueError, match="lam"):
