@@ -145,3 +145,13 @@ def test_amp_estimate_is_the_sampled_posterior_mean():
     assert cosine(centre, p.X.T @ p.y) < 0.98
     bayes_error = math.acos(cosine(estimate, p.teacher)) / math.pi
     assert sampled.generalization_error - 3 * sampled.stderr > bayes_error
+
+
+def test_noiseless_linear_channel_exact_recovery_without_overflow():
+    """Δ = 0: ±1 weights from M = 0.7 N noiseless projections are recovered (the variances underflow to 0)."""
+    data = sm.ml.glm_teacher_student(500, 0.7, "rademacher", "linear", 0.0, seed=0)
+    result = sm.ml.amp(data.X, data.y, "rademacher", "linear", 0.0, theta_star=data.teacher)
+    assert result.converged and result.mse[-1] == 0.0
+    assert sm.theory.glm_replica(0.7, "rademacher", "linear", 0.0).overlap == 1.0
+    # Gaussian prior, α < 1: the MMSE is 1 − α (the component outside the row space is unknown)
+    assert sm.theory.glm_replica(0.5, "gaussian", "linear", 0.0).mse == pytest.approx(0.5, abs=1e-9)

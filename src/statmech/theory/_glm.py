@@ -97,8 +97,10 @@ class GLMPrior:
         R = np.asarray(R, dtype=np.float64)
         if self.name == "gaussian":
             return R / (1.0 + sigma), np.full_like(R, sigma / (1.0 + sigma))
-        mean = np.tanh(R / sigma)
-        var = 1.0 / np.cosh(np.clip(R / sigma, -700.0, 700.0)) ** 2     # 1 − tanh², no cancellation
+        x = R / sigma
+        mean = np.tanh(x)
+        t = np.exp(-2.0 * np.abs(x))
+        var = 4.0 * t / (1.0 + t) ** 2                                 # sech² x = 1 − tanh² x, no overflow
         return mean, var
 
     def mse(self, mhat: float) -> float:
