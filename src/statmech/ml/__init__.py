@@ -18,7 +18,9 @@ Methods for ``sm.log_z`` / ``sm.thermo``: ``"exact"`` (linear regression),
 ``"laplace"``, ``"quadrature"`` (d <= 3), ``"ti"``, ``"ais"``, ``"smc"``
 (sampling, need λ > 0).
 """
+from statmech.ml._amp import AMPResult, GLMData, amp, glm_teacher_student
 from statmech.ml._bridge import ZeroTemperatureLimit, laplace_gap, zero_temperature_limit
+from statmech.ml._ridge import RidgeSimulation, ridge_simulation
 from statmech.ml._generalization import (
     ClassificationData,
     GeneralizationResult,
@@ -67,4 +69,5 @@ __all__ = [
     "gibbs_generalization", "gibbs_learning_rs", "is_separable", "separability_curve",
     "generalization_vs_beta", "GeneralizationResult", "classification_split", "ClassificationData",
     "classification_error",
+    "amp", "AMPResult", "glm_teacher_student", "GLMData", "ridge_simulation", "RidgeSimulation",
 ]

@@ -1,0 +1,115 @@
+"""Ridge regression in the teacher–student setting, N → ∞ at fixed α = M/N (closed forms).
+
+Teacher θ* ~ N(0, I_N), inputs x_μ ~ N(0, I_N/N), labels y_μ = θ*·x_μ + √Δ ξ_μ
+(μ = 1 … M = αN). Ridge minimises Σ_μ (y_μ − θ·x_μ)² + λ|θ|², so
+θ̂ = (XᵀX + λ)⁻¹ Xᵀy. Averaging over θ* and ξ,
+
+    ε_gen   = E_x[(θ̂·x − θ*·x)²] = |θ̂ − θ*|²/N
+            = λ² (1/N) tr (G + λ)⁻² + Δ (1/N) tr G (G + λ)⁻²,           G = XᵀX,
+    ε_train = (1/M) |y − Xθ̂|² = (λ²/M) tr (K + λ)⁻² (K + Δ),           K = XXᵀ.
+
+The spectrum of G tends to Marchenko–Pastur; its Stieltjes transform
+g(λ) = (1/N) tr (G + λ)⁻¹ solves λ g² + (α + λ − 1) g − 1 = 0 (the positive
+root). With u = λ g and √D = √((α + λ − 1)² + 4λ) = 2u + α + λ − 1, every
+trace above is rational in (u, λ, α), and
+
+    ε_gen   = [λ + (1 − α) u + Δ (1 − u)] / √D,
+    ε_train = (1 − u) (λ² + Δ/g²) / (α √D).
+
+Limits: λ → 0 (min-norm least squares) gives ε_gen = (1 − α) + Δ α/(1 − α)
+for α < 1, Δ/(α − 1) for α > 1 and ∞ at α = 1 (Δ > 0): the double-descent
+peak. λ = Δ is the Bayes-optimal ridge (the posterior mean under the
+N(0, I) prior and Gaussian noise of variance Δ), with ε_gen = Δ g(Δ), the
+MMSE. References: T. Hastie, A. Montanari, S. Rosset, R. J. Tibshirani,
+Ann. Statist. 50, 949 (2022), Thm. 1 and §5 (isotropic features);
+A. Krogh and J. A. Hertz, J. Phys. A 25, 1135 (1992); V. A. Marchenko and
+L. A. Pastur, Math. USSR Sb. 1, 457 (1967).
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class RidgeTheory:
+    """Asymptotic ridge errors on the broadcast grid of ``alpha``, ``lam``, ``noise``.
+
+    ``generalization_error`` = E_x[(θ̂·x − θ*·x)²] (excluding the label noise
+    of a fresh sample: add Δ for the test error on noisy labels),
+    ``training_error`` = (1/M) Σ_μ (y_μ − θ̂·x_μ)², with its two parts
+    ``bias`` = λ² (1/N) tr(G + λ)⁻² and ``variance`` = Δ (1/N) tr G(G + λ)⁻².
+    ``stieltjes`` is g(λ) = (1/N) tr (G + λ)⁻¹ (∞ for λ = 0, α ≤ 1).
+    """
+
+    alpha: np.ndarray | float
+    lam: np.ndarray | float
+    noise: np.ndarray | float
+    generalization_error: np.ndarray | float
+    training_error: np.ndarray | float
+    bias: np.ndarray | float
+    variance: np.ndarray | float
+    stieltjes: np.ndarray | float
+
+    @property
+    def optimal_lam(self):
+        """λ minimising ε_gen at fixed α and Δ: λ* = Δ (the posterior mean), for every α."""
+        return self.noise
+
+
+def _as_array(value, name: str, strictly_positive: bool) -> np.ndarray:
+    if isinstance(value, (str, bytes)) or value is None or isinstance(value, bool):
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from error
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains NaN or inf; pass finite values")
+    bad = array <= 0 if strictly_positive else array < 0
+    if np.any(bad):
+        need = "> 0" if strictly_positive else ">= 0"
+        raise ValueError(f"{name} must be {need}, got {array[bad].flat[0]}")
+    return array
+
+
+def ridge(alpha, lam, noise=0.0) -> RidgeTheory:
+    """Asymptotic (N → ∞) generalisation and training error of ridge regression.
+
+    ``alpha`` = M/N > 0, ``lam`` = λ >= 0 (0: the ridgeless, minimum-norm
+    limit λ → 0⁺), ``noise`` = Δ >= 0, the label-noise variance; all three
+    broadcast against each other (NumPy rules). Closed forms from the
+    Marchenko–Pastur Stieltjes transform (module docstring; Hastie et al.,
+    Ann. Statist. 2022). At λ = 0, α = 1 the generalisation error is ∞ for
+    Δ > 0 (0 for Δ = 0) and the training error 0.
+    """
+    alpha = _as_array(alpha, "alpha (M/N)", strictly_positive=True)
+    lam = _as_array(lam, "lam (ridge λ)", strictly_positive=False)
+    noise = _as_array(noise, "noise (label-noise variance Δ)", strictly_positive=False)
+    a, lam_b, noise_b = np.broadcast_arrays(alpha, lam, noise)
+    shift = a + lam_b - 1.0
+    root = np.sqrt(shift * shift + 4.0 * lam_b)                    # √D
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # u = λ g and r = 1/g, each from the form without cancellation
+        r_pos = 0.5 * (shift + root)
+        u_neg = 0.5 * (root - shift)
+        u = np.where(shift >= 0, lam_b / r_pos, u_neg)
+        r = np.where(shift >= 0, r_pos, lam_b / u_neg)
+        singular = root == 0.0                                       # λ = 0 and α = 1
+        u = np.where(singular, 0.0, u)
+        r = np.where(singular, 0.0, r)
+        bias = np.where(singular, 0.0, (lam_b + (1.0 - a) * u) / root)
+        variance_coefficient = (1.0 - u) / root                        # (1/N) tr G (G + λ)⁻²
+        variance = np.where(noise_b == 0.0, 0.0, noise_b * variance_coefficient)
+        variance = np.where(singular & (noise_b > 0), np.inf, variance)
+        train = np.where(singular, 0.0, (1.0 - u) * (lam_b * lam_b + noise_b * r * r) / (a * root))
+        stieltjes = np.where(r == 0.0, np.inf, 1.0 / np.where(r == 0.0, 1.0, r))
+    generalization = bias + variance
+    scalar = np.ndim(generalization) == 0
+
+    def out(x):
+        return float(x) if scalar else x
+
+    return RidgeTheory(alpha=out(a), lam=out(lam_b), noise=out(noise_b), generalization_error=out(generalization),
+                       training_error=out(train), bias=out(bias), variance=out(variance), stieltjes=out(stieltjes))
