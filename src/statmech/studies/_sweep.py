@@ -223,13 +223,14 @@ def _open_store(study, store_path: pathlib.Path, resume: bool) -> ResultStore:
     if not resume:
         raise StoreError(f"{store_path}: a store already exists; pass resume=True (--resume) to continue it, "
                          "or give another store path")
-    with ResultStore.open(store_path, writable=False) as existing:  # read-only first: refuse without writing
+    # read-only first, with SQLite's full integrity check: refuse without writing
+    with ResultStore.open(store_path, writable=False, integrity=True) as existing:
         info = existing.study_info()
     if info["study_hash"] != study.study_hash:
         raise StoreError(f"{store_path}: made from a different study ({info['name']!r}, hash "
                          f"{info['study_hash'][:12]}; this study {study.name!r} has hash "
                          f"{study.study_hash[:12]}); give a new store path for a changed study")
-    return ResultStore.open(store_path, writable=True)
+    return ResultStore.open(store_path, writable=True)  # the writer's lock: one sweep at a time
 
 
 def _payload(task: dict) -> dict:
