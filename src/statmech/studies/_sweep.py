@@ -197,7 +197,25 @@ def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler
         return _sweep(study, store_path, workers, client, resume, progress, scheduler_timeout)
     finally:
         if client is not None:
-            client.close()
+            _close(client)
+
+
+def _close(client) -> None:
+    """Close a Dask client; after a lost scheduler, without its reconnection tracebacks in the log."""
+    import logging
+
+    if client.status == "running":
+        client.close()
+        return
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        client.close(timeout=5)
+    except Exception:  # noqa: BLE001 - the scheduler is gone already; the SweepError says so
+        pass
+    finally:
+        logger.setLevel(level)
 
 
 def _sweep(study, store_path, workers, client, resume, progress, scheduler_timeout) -> SweepSummary:
