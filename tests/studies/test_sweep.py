@@ -575,9 +575,11 @@ def test_pool_workers_exit_when_the_sweep_process_is_killed(tmp_path):
             "    os.kill(os.getpid(), signal.SIGKILL)\n")
     script = tmp_path / "owner.py"
     script.write_text(code)
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300)
-    assert result.returncode == -signal.SIGKILL, result.stderr
-    workers = [int(pid) for pid in result.stdout.split()]
+    printed = tmp_path / "pids.txt"
+    with open(printed, "w") as out:  # a file, not a pipe: an orphan would hold a pipe open
+        returncode = subprocess.run([sys.executable, str(script)], stdout=out, timeout=300).returncode
+    assert returncode == -signal.SIGKILL
+    workers = [int(pid) for pid in printed.read_text().split()]
     assert workers
     deadline = time.monotonic() + 20
     alive = workers
