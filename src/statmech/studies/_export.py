@@ -213,7 +213,10 @@ def _write_atomically(out: pathlib.Path, write) -> None:
         write(temporary)
         os.replace(temporary, out)
     except BaseException as error:
-        temporary.unlink(missing_ok=True)
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:  # e.g. a read-only file system, where nothing was written
+            pass
         if isinstance(error, OSError) or _looks_like_io_error(error):
             raise OSError(getattr(error, "errno", None) or errno.EIO,
                           f"cannot write {out}: {_write_failure(out.parent, error)}") from None

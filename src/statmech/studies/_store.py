@@ -293,7 +293,9 @@ class ResultStore:
             return cls._open(path, writable=True, lock=lock, integrity=False)
         except sqlite3.Error as error:
             lock.release()
-            raise StoreError(_sqlite_reason(path, error) or f"{path}: cannot create the store ({error})") from None
+            full = "full" in str(error).lower()
+            raise StoreError(f"{path}: cannot create the store: "
+                             f"{'the disk is full (SQLite: ' + str(error) + ')' if full else error}") from None
         except OSError as error:
             lock.release()
             raise StoreError(f"{path}: cannot create the store ({_os_reason(error)})") from None
@@ -322,6 +324,10 @@ class ResultStore:
                                  "store itself is fine: copy it to a writable folder to resume it")
             lock = StoreLock.acquire(path)
         uri = f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}"
+        if not writable and not os.access(path.parent, os.W_OK) and not _sidecars(path)[0].exists():
+            # a read-only folder or file system: SQLite cannot make the -shm file that reading a WAL
+            # store needs, and nobody can be writing (no -wal file, and no one could create one)
+            uri += "&immutable=1"
         try:
             try:
                 connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
