@@ -1,11 +1,14 @@
 """The command line: tables, JSON, --T conversion, one-line errors with exit status 2."""
 import json
 import math
+import sqlite3
 import subprocess
 import sys
 
 import pytest
 
+import statmech as sm
+from statmech._registry import available_methods, get_method
 from statmech.cli import main
 
 
@@ -95,12 +98,6 @@ def test_report_of_a_missing_store_is_one_line_exit_2(capsys, tmp_path):
 
 
 # ------------------------------------------------------------------ issue 14: a complete CLI, data safety
-import sqlite3  # noqa: E402
-
-import numpy as np  # noqa: E402
-
-import statmech as sm  # noqa: E402
-from statmech._registry import available_methods, get_method  # noqa: E402
 
 CHAIN_STUDY = """\
 [study]

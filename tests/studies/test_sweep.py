@@ -21,8 +21,9 @@ import statmech as sm
 from statmech.models._disorder import EdwardsAnderson
 from statmech.studies._export import export_results, load_results, results_table
 from statmech.studies._store import ResultStore, StoreError
-from statmech.studies._study import StudyError, load_study
-from statmech.studies._sweep import compute_task, run_sweep
+from statmech._registry import get_method
+from statmech.studies._study import MAX_TASKS, StudyError, load_study, method_options
+from statmech.studies._sweep import SweepError, compute_task, run_sweep
 
 CHAIN_STUDY = """\
 [study]
@@ -408,9 +409,6 @@ seeds = [4]
 
 
 # ------------------------------------------------------------------ issue 14: data safety
-from statmech.studies._study import MAX_TASKS, method_options  # noqa: E402
-from statmech.studies._sweep import SweepError  # noqa: E402
-from statmech._registry import get_method  # noqa: E402
 
 OPTION_STUDY = """\
 [study]
