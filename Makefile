@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install tour test test-all bench clean
+.PHONY: install tour test test-all bench docs clean
 
 install: $(STAMP)
 
@@ -23,8 +23,12 @@ test: install
 test-all: install
 	$(BIN)/python -m pytest -m ""
 
+# API reference and guides (mkdocs-material + mkdocstrings), strict: a broken reference fails.
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 bench: install
 	$(BIN)/python benchmarks/exact.py
 
 clean:
-	rm -rf $(VENV) build src/*.egg-info .pytest_cache
+	rm -rf $(VENV) build site src/*.egg-info .pytest_cache

@@ -118,16 +118,16 @@ def direct(model, **budget):
 def configurations(model, quick):
     if quick:
         return [
-            ("ti", "nodes=8, 200 draws x 2 chains", ours(model, "ti", n_nodes=8, n_samples=200, n_warmup=200,
+            ("ti", "nodes=8, 200 draws x 2 chains", ours(model, "ti", n_nodes=8, n_sweeps=200, burn_in=200,
                                                           n_chains=2)),
             ("ais", "128 walkers x 32 steps", ours(model, "ais", n_particles=128, n_steps=32)),
             ("smc", "128 particles x 8 runs", ours(model, "smc", n_particles=128, n_runs=8)),
             ("blackjax smc", "128 particles x 8 runs", direct(model, n_particles=128)),
         ]
     return [
-        ("ti", "nodes=8, 200 draws x 2 chains", ours(model, "ti", n_nodes=8, n_samples=200, n_warmup=200,
+        ("ti", "nodes=8, 200 draws x 2 chains", ours(model, "ti", n_nodes=8, n_sweeps=200, burn_in=200,
                                                       n_chains=2)),
-        ("ti", "nodes=16, 500 draws x 4 chains", ours(model, "ti", n_nodes=16, n_samples=500, n_warmup=500,
+        ("ti", "nodes=16, 500 draws x 4 chains", ours(model, "ti", n_nodes=16, n_sweeps=500, burn_in=500,
                                                        n_chains=4)),
         ("ais", "128 walkers x 32 steps", ours(model, "ais", n_particles=128, n_steps=32)),
         ("ais", "512 walkers x 128 steps", ours(model, "ais", n_particles=512, n_steps=128)),

@@ -61,7 +61,7 @@ def test_beta_grid_and_table(capsys):
     (["thermo", "ising-square", "--L", "4"], "--beta"),
     (["thermo", "ising-cubic", "--L", "4", "--beta", "1"], "no exact method applies"),
     (["thermo", "ising-square", "--L", "4", "--beta", "1", "--method", "kaufman", "--seed", "1"], "is exact"),
-    (["thermo", "ising-square", "--L", "4", "--beta", "1", "--method", "pa", "--n-chains", "2"],
+    (["thermo", "ising-square", "--L", "4", "--beta", "1", "--method", "wang-landau", "--n-chains", "2"],
      "takes no option 'n_chains'"),
     (["thermo", "ising-square", "--L", "4", "--beta", "1", "--method", "ais"], "log Z only"),
     (["thermo", "ising-square", "--L", "4", "--beta", "1", "--method", "metropolis", "--n-sweeps", "-3"],

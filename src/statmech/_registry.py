@@ -12,14 +12,15 @@ from __future__ import annotations
 
 from statmech._types import Method
 from statmech.estimators import _annealing, _integration, _mbar, _wang_landau
+from statmech.estimators import _gibbs as _gibbs_estimators
 from statmech.exact import _beale, _enumerate, _kaufman, _mean_field, _pfaffian, _transfer
+from statmech.exact import _gibbs as _gibbs_exact
 from statmech.mc import _sampling
-from statmech.ml import _methods as _ml_methods
 
 _IMPLEMENTATIONS = (
     _kaufman, _transfer, _enumerate, _beale, _pfaffian, _mean_field,
     _sampling, _annealing, _integration, _mbar, _wang_landau,
-    _ml_methods,
+    _gibbs_exact, _gibbs_estimators,
 )
 
 _REGISTRY: dict[str, list[Method]] = {}

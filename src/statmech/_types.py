@@ -18,6 +18,15 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 
+class StatmechWarning(UserWarning):
+    """Base class of every warning statmech raises; filter them all with this category."""
+
+
+class SamplingWarning(StatmechWarning):
+    """A sampled answer doubts itself: short chains, R̂ above threshold, an autocorrelation window that did
+    not close, a coarse quadrature. The value is kept; its error bar may be too small."""
+
+
 def _freeze(array_like):
     array = np.array(array_like, dtype=np.float64)
     array.setflags(write=False)
@@ -165,7 +174,7 @@ def _free_energy(beta, free_entropy):
 
 @dataclasses.dataclass(frozen=True, repr=False)
 class Thermo:
-    """Thermodynamics of one model at a scalar β or on a β grid (DESIGN.md §2).
+    """Thermodynamics of one model at a scalar β or on a β grid (names as in docs/conventions.md).
 
     Every quantity is an :class:`Estimate` (``stderr=None`` when exact) or
     ``None`` when the method does not provide it (e.g. ``"kaufman"`` gives no

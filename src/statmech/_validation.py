@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 
@@ -15,6 +16,32 @@ def check_positive_int(value, name: str, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def renamed_option(function: str, old: str, old_value, new: str, new_value, default):
+    """The value of option ``new``, accepting its old name ``old`` for one release with a DeprecationWarning.
+
+    Options share one set of names across statmech (``n_chains``, ``n_sweeps``,
+    ``burn_in``, ``kernel``, ``seed``). Passing both names is a TypeError.
+    """
+    if old_value is None:
+        return default if new_value is None else new_value
+    if new_value is not None:
+        raise TypeError(f"{function}: pass {new}= only ({old}= is its old name)")
+    warnings.warn(f"{function}: option {old}= is renamed {new}=; the old name will be removed in the next release",
+                  DeprecationWarning, stacklevel=3)
+    return old_value
+
+
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed, name: str = "seed") -> int:
+    """``seed`` must be an int in [0, 2**63 - 1] (there is no global random state)."""
+    seed = check_positive_int(seed, name, minimum=0)
+    if seed > MAX_SEED:
+        raise ValueError(f"{name} must be < 2**63, got {seed}; pass a smaller int (e.g. seed % 2**63)")
+    return seed
 
 
 def as_beta_array(beta) -> tuple[np.ndarray, bool]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import List, Optional
@@ -21,7 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from statmech.studies._sweep import SweepError
+from statmech._types import SamplingWarning
 
 app = typer.Typer(
     help="statmech: exact and estimated thermodynamics of spin models and training losses.",
@@ -37,6 +38,10 @@ SAMPLING_FLAGS = {"seed": "--seed", "n_sweeps": "--n-sweeps", "n_chains": "--n-c
 
 class UserError(Exception):
     """A mistake in the command's input: reported in one line, exit status 2."""
+
+
+class CommandFailed(Exception):
+    """The command could not finish (e.g. a sweep lost its workers): reported in one line, exit status 1."""
 
 
 def _version() -> str:
@@ -171,7 +176,9 @@ def thermo_command(
     chosen = _choose_method(the_model, method, given)
     point = betas if len(betas) > 1 else betas[0]
     description = f"{chosen.name} on {model.value} L={L}, {len(betas)} beta value{'s' * (len(betas) > 1)}"
-    with _Activity(progress and not chosen.exact, description):
+    with _Activity(progress and not chosen.exact, description), warnings.catch_warnings():
+        # a SamplingWarning sums up result.meta["warnings"], which is printed in full below (or in --json)
+        warnings.simplefilter("ignore", SamplingWarning)
         result = sm.thermo(the_model, point, method=method, **given)
     if as_json:
         typer.echo(strict_json(result))
@@ -346,10 +353,14 @@ def sweep_command(
     their error; fix the cause, then --resume re-runs them).
     """
     from statmech.studies import run_sweep
+    from statmech.studies._sweep import SweepError
 
     if workers is not None and scheduler is not None:
         raise UserError("give either --workers or --scheduler, not both")
-    summary = run_sweep(study, store, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+    try:
+        summary = run_sweep(study, store, workers=workers, scheduler=scheduler, resume=resume, progress=progress)
+    except SweepError as error:  # a worker or the scheduler was lost: what was done is stored
+        raise CommandFailed(str(error)) from None
     typer.echo(str(summary))
     if summary.n_failed:
         coords, error = summary.failures[0]
@@ -405,7 +416,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     except OSError as error:  # missing folder, a folder where a file goes, read-only or full disk, ...
         typer.echo(f"error: {_os_error_line(error)}", err=True)
         return 2
-    except SweepError as error:  # the sweep could not go on (a worker or the scheduler was lost)
+    except CommandFailed as error:  # e.g. the sweep could not go on (a worker or the scheduler was lost)
         typer.echo(f"error: {' '.join(str(error).split())}", err=True)
         return 1
     return int(code) if isinstance(code, int) else 0

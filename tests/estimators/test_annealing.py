@@ -16,6 +16,8 @@ from scipy import stats
 from scipy.special import logsumexp
 
 import statmech as sm
+from statmech.testing import brute_force_log_z as reference_log_z
+from statmech.testing import periodic_chain_log_z
 from statmech.estimators._annealing import (
     _adaptive_steps,
     _systematic_resample,
@@ -34,10 +36,7 @@ def _z(estimate, exact):
 
 
 def chain_log_z(n, beta, J, h):
-    """Periodic chain: Z = λ₊ⁿ + λ₋ⁿ, λ± = e^{βJ} cosh βh ± sqrt(e^{2βJ} sinh² βh + e^{−2βJ})."""
-    a = math.exp(beta * J) * math.cosh(beta * h)
-    root = math.sqrt(math.exp(2 * beta * J) * math.sinh(beta * h) ** 2 + math.exp(-2 * beta * J))
-    return n * math.log(a + root) + math.log1p(((a - root) / (a + root)) ** n)
+    return periodic_chain_log_z(n, J, h, beta)
 
 
 def sk_instance(n=10, seed=3):
@@ -48,10 +47,7 @@ def sk_instance(n=10, seed=3):
 
 
 def brute_force_log_z(J, h, beta):
-    n = len(h)
-    states = 1 - 2 * ((np.arange(2**n)[:, None] >> np.arange(n)) & 1)
-    energy = -0.5 * np.einsum("si,ij,sj->s", states, J, states) - states @ h
-    return logsumexp(-beta * energy)
+    return reference_log_z(sm.Ising.from_couplings(J, h=h), beta)
 
 
 def coverage_band(n_runs, p=0.6827, level=0.999):
@@ -136,7 +132,7 @@ def test_ais_front_door():
     (dict(n_chains=1), ValueError, "n_chains must be >= 2"),
     (dict(n_steps=0), ValueError, "n_steps must be >= 1"),
     (dict(seed=-3), ValueError, "seed must be >= 0"),
-    (dict(sampler="gibbs"), ValueError, "sampler must be one of"),
+    (dict(kernel="gibbs"), ValueError, "kernel must be one of"),
     (dict(schedule="cosine"), ValueError, "schedule must be 'linear', 'geometric'"),
     (dict(n_steps=None, schedule=[0.3]), ValueError, "at least 2 points"),
     (dict(n_steps=None, schedule=[0.1, 0.3]), ValueError, "must start at beta = 0"),
@@ -156,7 +152,7 @@ def test_ais_bad_beta_and_model_are_rejected():
     with pytest.raises(TypeError, match="needs an sm.Ising model"):
         ais(None, 0.3)
     with pytest.raises(ValueError, match="ferromagnetic"):
-        ais(sm.Ising.from_couplings(sk_instance()[0]), 0.3, sampler="wolff")
+        ais(sm.Ising.from_couplings(sk_instance()[0]), 0.3, kernel="wolff")
 
 
 # ======================================================================= PA
@@ -288,3 +284,13 @@ def test_one_sigma_coverage_and_negative_control(method):
     coverage, control, (low, high) = _coverage(errors, stderrs)
     assert low <= coverage <= high, coverage
     assert not low <= control <= high, control
+
+
+def test_old_option_name_sampler_still_works_with_a_deprecation_warning():
+    model = sm.Ising.square(4)
+    new = ais(model, 0.3, kernel="metropolis", n_chains=16, n_steps=8, seed=2)
+    with pytest.warns(DeprecationWarning, match="sampler= is renamed kernel="):
+        old = ais(model, 0.3, sampler="metropolis", n_chains=16, n_steps=8, seed=2)
+    assert float(old) == float(new) and old.stderr == new.stderr
+    with pytest.raises(TypeError, match="pass kernel= only"):
+        ais(model, 0.3, sampler="metropolis", kernel="metropolis")

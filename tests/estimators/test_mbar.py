@@ -22,6 +22,7 @@ from statmech.estimators._mbar import (
     mbar_free_energy,
 )
 from statmech.models import Ising
+from statmech.testing import brute_force_moments
 
 BETA_C = 0.4406868
 BETAS = np.array([0.0, 0.1, 0.25, BETA_C, 0.55, 0.7])
@@ -29,21 +30,9 @@ BETAS = np.array([0.0, 0.1, 0.25, BETA_C, 0.55, 0.7])
 
 # ------------------------------------------------------------------ references
 def brute_thermo(model, betas):
-    """(ln Z, U, C) of every β by summing over all 2^N states with plain NumPy."""
-    n = model.n_sites
-    codes = np.arange(2**n, dtype=np.int64)
-    spins = (1 - 2 * ((codes[:, None] >> np.arange(n)) & 1)).astype(np.float64)
-    edges = np.asarray(model.edges)
-    energy = -(spins[:, edges[:, 0]] * spins[:, edges[:, 1]]) @ np.asarray(model.couplings)
-    energy -= spins @ np.asarray(model.field)
-    log_w = -np.asarray(betas)[:, None] * energy[None, :]
-    shift = log_w.max(axis=1, keepdims=True)
-    w = np.exp(log_w - shift)
-    log_z = shift[:, 0] + np.log(w.sum(axis=1))
-    p = w / w.sum(axis=1, keepdims=True)
-    mean = p @ energy
-    variance = np.einsum("bk,bk->b", p, (energy[None, :] - mean[:, None]) ** 2)
-    return log_z, mean, np.asarray(betas) ** 2 * variance
+    """(ln Z, U, C) of every β by summing over all 2^N states."""
+    moments = brute_force_moments(model, betas)
+    return moments.log_z, moments.energy, np.asarray(betas) ** 2 * moments.energy_variance
 
 
 # One model, ladder and run length for most tests, so the tempering run compiles once.

@@ -16,6 +16,7 @@ import pytest
 from scipy import stats
 
 import statmech as sm
+from statmech.testing import brute_force_energies
 from statmech.estimators._wang_landau import WangLandauResult, energy_grid, wang_landau
 from statmech.models import Ising
 
@@ -25,14 +26,8 @@ BETAS = np.array([0.1, 0.3, BETA_C, 0.7, 1.0])
 
 # ------------------------------------------------------------------ references
 def brute_levels(model):
-    """Exact (energies, ln g) by summing over all 2^N states with plain NumPy."""
-    n = model.n_sites
-    codes = np.arange(2**n, dtype=np.int64)
-    spins = (1 - 2 * ((codes[:, None] >> np.arange(n)) & 1)).astype(np.float64)
-    edges = np.asarray(model.edges)
-    energy = -(spins[:, edges[:, 0]] * spins[:, edges[:, 1]]) @ np.asarray(model.couplings)
-    energy -= spins @ np.asarray(model.field)
-    levels, counts = np.unique(np.round(energy, 9), return_counts=True)
+    """Exact (energies, ln g) from the brute-force energies of all 2^N states."""
+    levels, counts = np.unique(np.round(brute_force_energies(model), 9), return_counts=True)
     return levels, np.log(counts)
 
 

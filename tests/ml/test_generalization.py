@@ -27,7 +27,7 @@ def cancer():
 @pytest.fixture(scope="module")
 def result(cancer):
     # MALA: compiles in about half the time of NUTS, and 400 draws cost ~0.1 s here
-    return generalization_vs_beta(cancer, BETAS, n_samples=400, n_warmup=300, n_chains=2, kernel="mala", seed=0)
+    return generalization_vs_beta(cancer, BETAS, n_sweeps=400, burn_in=300, n_chains=2, kernel="mala", seed=0)
 
 
 def test_split_is_seeded_stratified_and_standardised(cancer):
@@ -96,7 +96,7 @@ def test_gibbs_error_matches_a_grid_integral_in_one_dimension():
     betas = [0.1, 1.0]
     no_intercept = lambda X, y: ml.LogisticRegression(X, y, prior_precision=1.0)  # noqa: E731
     result = generalization_vs_beta((X_train, y_train, X_test, y_test), betas, model_factory=no_intercept,
-                                    n_samples=1000, n_warmup=300,
+                                    n_sweeps=1000, burn_in=300,
                                     n_chains=4, kernel="mala", seed=1)
     theta = np.linspace(-12, 12, 20001)
     for i, beta in enumerate(betas):
@@ -136,7 +136,7 @@ def test_mlp_classifier_runs():
     y = (X[:, 0] * X[:, 1] > 0).astype(float)
     factory = lambda X, y: ml.MLP(X, y, hidden=(3,), loss="cross_entropy", prior_precision=1.0)  # noqa: E731
     result = generalization_vs_beta((X[:30], y[:30], X[30:], y[30:]), [0.1, 10.0], model_factory=factory,
-                                    n_samples=100, n_warmup=100, n_chains=2, seed=0)
+                                    n_sweeps=100, burn_in=100, n_chains=2, seed=0)
     assert result.dim == 2 * 3 + 3 + 3 * 2 + 2
     assert np.all((result.train_error >= 0) & (result.train_error <= 1))
     assert result.mean_loss[1] < result.mean_loss[0]
@@ -162,8 +162,8 @@ def test_bad_input(cancer):
         generalization_vs_beta(cancer, [1.0], model_factory=lambda X, y: ml.LinearRegression(X, y, 1.0))
     with pytest.raises(TypeError, match="model_factory must be a function"):
         generalization_vs_beta(cancer, [1.0], model_factory=3)
-    with pytest.raises(ValueError, match="n_samples"):
-        generalization_vs_beta(cancer, [1.0], n_samples=2)
+    with pytest.raises(ValueError, match="n_sweeps"):
+        generalization_vs_beta(cancer, [1.0], n_sweeps=2)
     with pytest.raises(ValueError, match="name must be"):
         classification_split("iris")
     with pytest.raises(ValueError, match="test_fraction"):

@@ -262,7 +262,7 @@ def test_ais_agrees_with_quadrature(logistic_reference):
 
 def test_ti_agrees_with_quadrature(logistic_reference):
     m, reference, energy = logistic_reference
-    est = log_z(m, 1.0, method="ti", n_nodes=8, n_samples=256, n_warmup=200, kernel="mala", seed=2)
+    est = log_z(m, 1.0, method="ti", n_nodes=8, n_sweeps=256, burn_in=200, kernel="mala", seed=2)
     assert _z_score(est, reference) < 4
     assert est.meta["nodes"][-1] == 1.0
 

@@ -237,7 +237,10 @@ def test_random_field_pm1_annealed_closed_form_by_enumerating_all_fields():
     z = [math.exp(brute_log_z(Ising.square(L, J=0.7, h=sigma * np.array(signs), periodic=False), beta))
          for signs in itertools.product([-1.0, 1.0], repeat=L * L)]
     expected = math.log(np.mean(z)) / (L * L)
-    assert ensemble.annealed_free_entropy_density(beta) == pytest.approx(expected, rel=1e-12)
+    clean = brute_log_z(ensemble.clean_model(), beta)
+    assert ensemble.annealed_free_entropy_density(beta, clean_log_z=clean) == pytest.approx(expected, rel=1e-12)
+    with pytest.raises(NotImplementedError, match="clean_log_z"):
+        ensemble.annealed_free_entropy_density(beta)
 
 
 def test_sk_gaussian_annealed_closed_form_by_monte_carlo_over_instances():

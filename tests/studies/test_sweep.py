@@ -428,7 +428,7 @@ beta = [0.3]
 @pytest.mark.parametrize("method, options, key, fragment", [
     ("metropolis", "n_sweep = 100", "n_sweep", "did you mean 'n_sweeps'?"),
     ("heatbath", "n_chain = 2", "n_chain", "did you mean 'n_chains'?"),
-    ("pa", "n_chains = 2", "n_chains", "its options: backend, max_steps, n_runs, n_sweeps, population"),
+    ("pa", "n_chains = 2", "n_chains", "its options: backend, kernel, max_steps, n_runs, n_sweeps, population"),
     ("wang-landau", "sweeps = 10", "sweeps", "its options: check_every, flatness, n_sweeps, n_walkers"),
     ("kaufman", "n_sweeps = 10", "n_sweeps", "its options: none"),
 ])
@@ -447,8 +447,9 @@ def test_method_options_follow_the_forwarded_options():
     model = sm.Ising.square(4)
     assert method_options(get_method("metropolis", model)) == (
         "backend", "burn_in", "n_chains", "n_sweeps", "seed", "start", "thin")
-    assert method_options(get_method("pa", model)) == (
-        "backend", "max_steps", "n_runs", "n_sweeps", "population", "sampler", "schedule", "seed", "target_ess")
+    assert method_options(get_method("pa", model)) == (  # sampler: the deprecated name of kernel
+        "backend", "kernel", "max_steps", "n_runs", "n_sweeps", "population", "sampler", "schedule", "seed",
+        "target_ess")
     assert method_options(get_method("wang-landau", model)) == (
         "check_every", "flatness", "n_sweeps", "n_walkers", "seed")
     assert method_options(get_method("mbar", model)) == (

@@ -48,10 +48,11 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.special import logsumexp
 
-from statmech._validation import as_beta_array, as_finite_float_array, check_positive_int
+from statmech._validation import as_beta_array, as_finite_float_array, check_positive_int, renamed_option
 from statmech.mc import _local
 from statmech.mc._base import SpinState
-from statmech.mc._sampling import check_seed, select_kernel
+from statmech._validation import check_seed
+from statmech.mc._sampling import select_kernel
 from statmech.models import Ising
 from statmech.stats import Estimate
 from statmech._types import Method, Thermo
@@ -76,9 +77,9 @@ def _check_model(model):
 
 
 def kernel_for(model, sampler: str, backend: str = "auto"):
-    """The Monte Carlo kernel for ``sampler`` (a name in :data:`SAMPLERS`) on ``model``."""
+    """The Monte Carlo kernel named ``sampler`` (a name in :data:`SAMPLERS`) on ``model``."""
     if not isinstance(sampler, str) or sampler not in SAMPLERS:
-        raise ValueError(f"sampler must be one of {SAMPLERS}, got {sampler!r}")
+        raise ValueError(f"kernel must be one of {SAMPLERS}, got {sampler!r}")
     return select_kernel(model, sampler, backend)
 
 
@@ -195,8 +196,8 @@ def _log_mean_exp(log_w, axis=-1):
 
 
 def _why_not(model, options) -> str | None:
-    if options.get("sampler") in _CLUSTER and not model.is_ferromagnetic:
-        return "cluster samplers need ferromagnetic couplings (all J >= 0); use sampler='heatbath'"
+    if (options.get("kernel") or options.get("sampler")) in _CLUSTER and not model.is_ferromagnetic:
+        return "cluster kernels need ferromagnetic couplings (all J >= 0); use kernel='heatbath'"
     return None
 
 
@@ -219,14 +220,14 @@ def _ais_schedule(schedule, betas, n_steps):
 
 
 def annealed_importance_sampling(model, beta, *, n_chains: int = 256, n_steps: int | None = None,
-                                 n_sweeps: int = 1, schedule="linear", sampler: str = "heatbath",
-                                 backend: str = "auto", seed: int = 0) -> Estimate:
+                                 n_sweeps: int = 1, schedule="linear", kernel: str | None = None,
+                                 backend: str = "auto", seed: int = 0, sampler: str | None = None) -> Estimate:
     """log Z(β) of an Ising model by annealed importance sampling (Neal 2001).
 
     ``n_chains`` independent walkers start from the uniform β = 0 distribution
     and follow the schedule 0 = β_0 < … < β_K = max β: at each point
     log w += −(β_k − β_{k−1}) H(x_{k−1}), then ``n_sweeps`` kernel steps at β_k
-    (``sampler``: "heatbath" (default), "metropolis", "wolff", "swendsen-wang").
+    (``kernel``: "heatbath" (default), "metropolis", "wolff", "swendsen-wang").
     ``schedule`` is "linear" (K = ``n_steps`` equal steps, default 1000; a
     good default for lattice models, whose Var(H) is O(N) already at β = 0),
     "geometric" (0, then ``n_steps`` points geometric from 10⁻³·β to β) or an
@@ -251,10 +252,11 @@ def annealed_importance_sampling(model, beta, *, n_chains: int = 256, n_steps: i
     n_chains = check_positive_int(n_chains, "n_chains", minimum=2)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
     seed = check_seed(seed)
-    kernel = kernel_for(model, sampler, backend)
+    kernel_name = renamed_option("annealed_importance_sampling", "sampler", sampler, "kernel", kernel, "heatbath")
+    kernel = kernel_for(model, kernel_name, backend)
     n = model.n_sites
     meta: dict[str, Any] = {"beta": betas[0] if scalar else betas, "n_sites": n, "seed": seed,
-                            "n_chains": n_chains, "n_sweeps": n_sweeps, "sampler": sampler,
+                            "n_chains": n_chains, "n_sweeps": n_sweeps,
                             "kernel": kernel.name, "backend": backend,
                             "schedule": schedule if isinstance(schedule, str) else "explicit",
                             "stderr_method": "delta method on the normalised importance weights"}
@@ -474,15 +476,15 @@ class PopulationAnnealingResult:
 
 
 def population_annealing(model, beta, *, population: int = 512, n_runs: int = 8, n_sweeps: int = 10,
-                         target_ess: float = 0.9, schedule="adaptive", sampler: str = "heatbath",
-                         backend: str = "auto", seed: int = 0,
+                         target_ess: float = 0.9, schedule="adaptive", kernel: str | None = None,
+                         backend: str = "auto", seed: int = 0, sampler: str | None = None,
                          max_steps: int = 100_000) -> PopulationAnnealingResult:
     """Population annealing from β = 0 to ``beta`` (scalar or grid) for an Ising model.
 
     ``n_runs`` independent populations of ``population`` replicas (all run
     together, vmapped) start uniform at β = 0 and follow one schedule. Each
     step, per run: add log mean_i exp(−Δβ H_i) to log Z, resample
-    systematically, then ``n_sweeps`` kernel steps (``sampler``) of every
+    systematically, then ``n_sweeps`` kernel steps (``kernel``) of every
     replica at the new β. Observables are population averages after those sweeps.
 
     ``schedule="adaptive"`` (default) fixes the schedule by a *pilot* run
@@ -518,7 +520,8 @@ def population_annealing(model, beta, *, population: int = 512, n_runs: int = 8,
             or not 0.0 < float(target_ess) < 1.0:
         raise ValueError(f"target_ess must be a number in (0, 1), e.g. 0.9, got {target_ess!r}")
     target_ess = float(target_ess)
-    kernel = kernel_for(model, sampler, backend)
+    kernel_name = renamed_option("population_annealing", "sampler", sampler, "kernel", kernel, "heatbath")
+    kernel = kernel_for(model, kernel_name, backend)
     n = model.n_sites
     targets = np.unique(betas)
     beta_max = float(targets[-1])
@@ -572,7 +575,7 @@ def population_annealing(model, beta, *, population: int = 512, n_runs: int = 8,
 
     return _pa_result(model, betas, scalar, targets, runs, rho_t, points, {
         "seed": seed, "population": size, "n_runs": n_runs, "n_sweeps": n_sweeps, "target_ess": target_ess,
-        "schedule": "adaptive (pilot run)" if isinstance(schedule, str) else "explicit", "sampler": sampler,
+        "schedule": "adaptive (pilot run)" if isinstance(schedule, str) else "explicit",
         "kernel": kernel.name, "backend": backend, "resampling": "systematic", "n_steps": points.size - 1,
         "stderr_method": "spread over n_runs independent runs (Machta weighted average)",
     }, started)

@@ -38,9 +38,10 @@ from typing import Any
 import jax
 import numpy as np
 
-from statmech._validation import as_beta_array, check_positive_int
+from statmech._validation import as_beta_array, check_positive_int, renamed_option
 from statmech.estimators._annealing import _check_model, _random_spins, _why_not, chunk_rows, kernel_for, run_rows
-from statmech.mc._sampling import MIN_DRAWS, check_seed
+from statmech._validation import check_seed
+from statmech.stats._autocorr import MIN_DRAWS
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics
 from statmech._types import Method
@@ -109,13 +110,13 @@ def quadrature_plan(targets: np.ndarray, n_nodes: int):
 
 
 def thermodynamic_integration(model, beta, *, n_nodes: int = 32, n_sweeps: int = 1000, n_chains: int = 4,
-                              burn_in: int | None = None, sampler: str = "heatbath", backend: str = "auto",
-                              seed: int = 0) -> Estimate:
+                              burn_in: int | None = None, kernel: str | None = None, backend: str = "auto",
+                              seed: int = 0, sampler: str | None = None) -> Estimate:
     """log Z(β) of an Ising model by thermodynamic integration of U = ⟨H⟩ from β = 0.
 
     ``n_nodes`` Clenshaw–Curtis intervals over [0, max β] (shared out between
     the segments of a grid in proportion to their length, at least 2 each);
-    at each node ``n_chains`` independent chains (``sampler``: "heatbath"
+    at each node ``n_chains`` independent chains (``kernel``: "heatbath"
     (default; Metropolis with a systematic scan is periodic near β = 0),
     "metropolis", "wolff" — where one step is one cluster — or
     "swendsen-wang") run ``burn_in`` steps (default n_sweeps // 5; β ramps
@@ -138,12 +139,13 @@ def thermodynamic_integration(model, beta, *, n_nodes: int = 32, n_sweeps: int =
                          "in practice use >= 50 autocorrelation times")
     burn_in = n_sweeps // 5 if burn_in is None else check_positive_int(burn_in, "burn_in", minimum=0)
     seed = check_seed(seed)
-    kernel = kernel_for(model, sampler, backend)
+    kernel_name = renamed_option("thermodynamic_integration", "sampler", sampler, "kernel", kernel, "heatbath")
+    kernel = kernel_for(model, kernel_name, backend)
     n = model.n_sites
     targets = np.unique(betas[betas > 0])
     meta: dict[str, Any] = {"beta": betas[0] if scalar else betas, "n_sites": n, "seed": seed,
                             "n_nodes": n_nodes, "n_sweeps": n_sweeps, "n_chains": n_chains,
-                            "burn_in": burn_in, "sampler": sampler, "kernel": kernel.name, "backend": backend,
+                            "burn_in": burn_in, "kernel": kernel.name, "backend": backend,
                             "quadrature": "clenshaw-curtis per segment, nested half rule for the error estimate",
                             "stderr_method": "Gamma-method stderr of U per node, propagated through the weights; "
                                              "discretisation not included (see warnings)"}

@@ -58,7 +58,8 @@ import jax
 import numpy as np
 
 from statmech._validation import as_beta_array, check_positive_int
-from statmech.mc._sampling import check_seed, select_kernel
+from statmech._validation import check_seed
+from statmech.mc._sampling import select_kernel
 from statmech.mc._tempering import check_ladder, run_tempering
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics
@@ -371,6 +372,13 @@ def _why_not(model, options) -> str | None:
 
 
 def _log_z(model, beta, **options) -> Estimate:
+    betas, scalar = as_beta_array(beta)
+    if not np.any(betas > 0):  # ln Z(0) = N ln 2 exactly: nothing to sample
+        value = np.full(betas.shape, model.n_sites * math.log(2.0))
+        seed = check_seed(options.get("seed", 0))
+        meta = {"beta": betas[0] if scalar else betas, "n_sites": model.n_sites, "seed": seed,
+                "note": "beta = 0: ln Z = N ln 2 exactly, nothing sampled"}
+        return Estimate(value[0] if scalar else value, np.zeros(()) if scalar else np.zeros_like(value), METHOD, meta)
     return mbar_free_energy(model, beta, **options).log_z(beta)
 
 

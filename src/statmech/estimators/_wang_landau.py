@@ -67,7 +67,7 @@ from jax import lax
 
 from statmech._validation import as_beta_array, check_positive_int
 from statmech.exact._levels import level_moments
-from statmech.mc._sampling import check_seed
+from statmech._validation import check_seed
 from statmech.models import Ising
 from statmech.stats import Estimate
 from statmech._types import Method, Thermo

@@ -1,4 +1,4 @@
-"""Exact methods. Importing this package registers them with ``statmech.thermo``.
+"""Exact methods (registered with ``sm.log_z``/``sm.thermo`` by ``statmech._registry``).
 
 - ``"enumerate"``: sum over all 2^N states (N <= 30).
 - ``"transfer"``: transfer matrices for chains and 2D strips (width <= 16).
@@ -9,7 +9,6 @@
 - ``"rem-sum"``: the random energy model's 2^N energies.
 - :func:`onsager`: the infinite square lattice and the infinite chain.
 """
-from statmech.exact import _beale, _enumerate, _kaufman, _pfaffian, _transfer  # noqa: F401  (registration)
 from statmech.exact._boltzmann import Boltzmann, boltzmann
 from statmech.exact._onsager import (
     CRITICAL_BETA,

@@ -28,12 +28,11 @@ import math
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import gammaln
 
 from statmech._validation import as_beta_array
 from statmech.exact._levels import LevelAccumulator
 from statmech.models import Ising
-from statmech.models._disorder import REMInstance
+from statmech.models._disorder import REMInstance, curie_weiss_levels
 from statmech._types import Method, Moments, Thermo
 
 _CHUNK_ELEMENTS = 1 << 20  # β values × levels per chunk of the accumulator
@@ -75,15 +74,6 @@ def _why_not(model, options) -> str | None:
         return "it needs a uniform field (the same h on every site)"
     _, reason = _uniform_all_to_all(model)
     return reason
-
-
-def curie_weiss_levels(n: int, pair_coupling: float, h: float, constant: float = 0.0):
-    """The N + 1 levels: (energies H(M), log C(N, k), magnetisations M = 2k − N)."""
-    k = np.arange(n + 1, dtype=np.float64)
-    magnetization = 2.0 * k - n
-    log_degeneracy = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
-    energies = -0.5 * pair_coupling * (magnetization**2 - n) - h * magnetization + constant
-    return energies, log_degeneracy, magnetization
 
 
 def _level_sum(betas, energies, log_degeneracy=None, magnetizations=None) -> Moments:

@@ -1,4 +1,4 @@
-"""The kernel interface shared by every Monte Carlo update (DESIGN.md §3).
+"""The kernel interface shared by every Monte Carlo update (docs/architecture.md).
 
 A kernel is a pair of pure functions
 

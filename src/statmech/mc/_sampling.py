@@ -12,32 +12,21 @@ Randomness: ``seed`` (an int) → ``jax.random.key(seed)``, split once into
 """
 from __future__ import annotations
 
-import numbers
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from statmech._validation import as_beta_array, check_positive_int
+from statmech._validation import as_beta_array, check_positive_int, check_seed, renamed_option
 from statmech.mc import _cluster, _local, _tempering
 from statmech.mc._base import Kernel
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics, jackknife
+from statmech.stats._autocorr import MIN_DRAWS
 from statmech._types import Method, Thermo
 
 BACKENDS = ("auto", "sequential", "checkerboard")
 SINGLE_BETA_METHODS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
-MIN_DRAWS = 32  # fewer draws per chain than this cannot give an autocorrelation time
-
-
-def check_seed(seed) -> int:
-    """``seed`` must be a non-negative int (there is no global random state)."""
-    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.integer)):
-        raise TypeError(f"seed must be an int, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return int(seed)
 
 
 def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
@@ -244,8 +233,8 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
     return thermo_from_series(series, betas, model.n_sites, method, scalar, meta)
 
 
-def _pt_thermo(model, beta, *, n_sweeps=2000, n_chains=4, burn_in=None, seed=0, inner="metropolis",
-               backend="auto", n_sweeps_between_swaps=1):
+def _pt_thermo(model, beta, *, n_sweeps=2000, n_chains=4, burn_in=None, seed=0, kernel=None,
+               backend="auto", n_sweeps_between_swaps=1, inner=None):
     """Parallel tempering on the ladder ``beta``: a sampled Thermo at every rung, with swap diagnostics."""
     if np.ndim(beta) == 0:
         raise ValueError("method 'pt' needs a beta ladder: pass beta as an increasing 1-D array, "
@@ -259,9 +248,10 @@ def _pt_thermo(model, beta, *, n_sweeps=2000, n_chains=4, burn_in=None, seed=0, 
         raise ValueError(f"chain too short for an error bar: n_sweeps // n_sweeps_between_swaps = "
                          f"{n_sweeps // n_between} draws per rung; use n_sweeps >= {MIN_DRAWS * n_between}")
     seed = check_seed(seed)
-    if inner not in ("metropolis", "heatbath", "wolff", "swendsen-wang"):
-        raise ValueError(f"inner must be one of metropolis, heatbath, wolff, swendsen-wang; got {inner!r}")
-    kernel = select_kernel(model, inner, backend)
+    kernel_name = renamed_option("thermo(method='pt')", "inner", inner, "kernel", kernel, "metropolis")
+    if kernel_name not in SINGLE_BETA_METHODS:
+        raise ValueError(f"kernel must be one of {', '.join(SINGLE_BETA_METHODS)}; got {kernel_name!r}")
+    kernel = select_kernel(model, kernel_name, backend)
     runs = [_tempering.run_tempering(jax.random.fold_in(jax.random.key(seed), c), model, ladder, kernel,
                                      n_sweeps - n_sweeps % n_between, n_sweeps_between_swaps=n_between,
                                      n_burn_in=burn_in // n_between)

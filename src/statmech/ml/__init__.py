@@ -18,13 +18,7 @@ Methods for ``sm.log_z`` / ``sm.thermo``: ``"exact"`` (linear regression),
 ``"laplace"``, ``"quadrature"`` (d <= 3), ``"ti"``, ``"ais"``, ``"smc"``
 (sampling, need λ > 0).
 """
-from statmech.ml._bridge import (
-    MinimizeResult,
-    ZeroTemperatureLimit,
-    laplace_gap,
-    minimize,
-    zero_temperature_limit,
-)
+from statmech.ml._bridge import ZeroTemperatureLimit, laplace_gap, zero_temperature_limit
 from statmech.ml._generalization import (
     ClassificationData,
     GeneralizationResult,
@@ -32,22 +26,22 @@ from statmech.ml._generalization import (
     classification_split,
     generalization_vs_beta,
 )
-from statmech.ml._methods import (
+from statmech.exact._gibbs import gaussian_moments, laplace_moments, quadrature_moments
+from statmech.estimators._gibbs import (
     annealed_importance_sampling,
-    gaussian_moments,
-    laplace_moments,
-    quadrature_moments,
     sampled_thermo,
     sequential_monte_carlo,
     thermodynamic_integration,
 )
-from statmech.ml._models import (
+from statmech.models._gibbs import (
     MLP,
     GibbsModel,
     LinearRegression,
     LogisticRegression,
     LossModel,
+    MinimizeResult,
     loss_is_coercive,
+    minimize,
     strictly_separable,
 )
 

@@ -31,10 +31,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from statmech._validation import check_positive_int
-from statmech.ml._bridge import minimize
-from statmech.ml._methods import _algorithm, _prior_draws, _step_fn, TARGET_ACCEPTANCE
-from statmech.ml._models import _ACTIVATIONS, MLP, LogisticRegression, LossModel
+from statmech._validation import check_positive_int, check_seed, renamed_option
+from statmech.estimators._gibbs import TARGET_ACCEPTANCE, _algorithm, _prior_draws, _step_fn
+from statmech.models._gibbs import _ACTIVATIONS, MLP, LogisticRegression, LossModel, minimize
+from statmech.stats import chain_statistics
+from statmech.stats._autocorr import MIN_DRAWS
 
 #: the kernels that may draw posterior samples here (HMC needs a trajectory length; use NUTS)
 POSTERIOR_KERNELS = ("nuts", "mala")
@@ -228,7 +229,7 @@ class GeneralizationResult:
     dim: int
     kernel: str
     n_chains: int
-    n_samples: int
+    n_sweeps: int
     seed: int
     wall_time: float
     warnings: tuple[str, ...] = ()
@@ -279,8 +280,9 @@ def _check_split(data):
 
 def generalization_vs_beta(data="breast_cancer", betas=(0.01, 0.1, 1.0, 10.0, 100.0), *,
                            model_factory: Callable | None = None, prior_precision: float = 1.0,
-                           n_samples: int = 500, n_warmup: int = 500, n_chains: int = 4, kernel: str = "nuts",
-                           seed: int = 0) -> GeneralizationResult:
+                           n_sweeps: int | None = None, burn_in: int | None = None, n_chains: int = 4,
+                           kernel: str = "nuts", seed: int = 0, n_samples: int | None = None,
+                           n_warmup: int | None = None) -> GeneralizationResult:
     """Train/test 0/1 error of Gibbs posterior draws p_β(θ) ∝ exp(−β L(θ) − (λ/2)|θ|²) for each β.
 
     ``data``: a tuple (X_train, y_train, X_test, y_test) or a dataset name for
@@ -290,16 +292,14 @@ def generalization_vs_beta(data="breast_cancer", betas=(0.01, 0.1, 1.0, 10.0, 10
     fit_intercept=True)``; an ``MLP(..., loss="cross_entropy")`` works too);
     its own λ is used. For each β ≥ 0, ``n_chains`` BlackJAX ``kernel``
     chains ("nuts" or "mala") start from prior draws, adapt for
-    ``n_warmup`` steps (``blackjax.window_adaptation``) and record
-    ``n_samples`` draws; all β and chains run in one vmapped, compiled call.
+    ``burn_in`` steps (``blackjax.window_adaptation``, default 500) and record
+    ``n_sweeps`` draws (default 500); all β and chains run in one vmapped, compiled call.
     Reported per β: the mean error of single draws (Gibbs classifier) ±
     Γ-method stderr, the error of the posterior-mean predictor
     argmax_y ⟨P(y|x,θ)⟩, and ⟨L⟩; and once the errors of argmin L
     (:func:`~statmech.ml.minimize`, the β → ∞ limit). (Engel & Van den
     Broeck 2001, ch. 2–3; MacKay 2003, ch. 41.)
     """
-    from statmech.mc._sampling import MIN_DRAWS, check_seed
-    from statmech.stats import chain_statistics
 
     started = time.perf_counter()
     split = _check_split(data)
@@ -316,8 +316,10 @@ def generalization_vs_beta(data="breast_cancer", betas=(0.01, 0.1, 1.0, 10.0, 10
         raise ValueError(f"betas must be finite and >= 0, got {betas}")
     if kernel not in POSTERIOR_KERNELS:
         raise ValueError(f"kernel must be one of {', '.join(POSTERIOR_KERNELS)}, got {kernel!r}")
-    n_samples = check_positive_int(n_samples, "n_samples", minimum=MIN_DRAWS)
-    n_warmup = check_positive_int(n_warmup, "n_warmup")
+    n_samples = check_positive_int(renamed_option("generalization_vs_beta", "n_samples", n_samples, "n_sweeps",
+                                                  n_sweeps, 500), "n_sweeps", minimum=MIN_DRAWS)
+    n_warmup = check_positive_int(renamed_option("generalization_vs_beta", "n_warmup", n_warmup, "burn_in",
+                                                 burn_in, 500), "burn_in")
     n_chains = check_positive_int(n_chains, "n_chains")
     seed = check_seed(seed)
     if model_factory is None:
@@ -353,7 +355,7 @@ def generalization_vs_beta(data="breast_cancer", betas=(0.01, 0.1, 1.0, 10.0, 10
             try:
                 stats = chain_statistics(series)
             except ValueError as error:
-                raise ValueError(f"beta={beta:g}, {name} error: {error}; increase n_samples") from error
+                raise ValueError(f"beta={beta:g}, {name} error: {error}; increase n_sweeps") from error
             out[name][i], out[name + "_se"][i] = stats.mean, stats.stderr
             notes.extend(f"beta={beta:g}, {name} error: {w}" for w in stats.warnings)
         out["loss"][i] = losses[i].mean()
@@ -365,4 +367,4 @@ def generalization_vs_beta(data="breast_cancer", betas=(0.01, 0.1, 1.0, 10.0, 10
         minimizer_test_error=minimizer_test, minimizer_loss=float(ground.loss),
         minimizer_converged=bool(ground.converged), n_train=int(split.X_train.shape[0]),
         n_test=int(split.X_test.shape[0]), dim=int(model.dim), kernel=kernel, n_chains=n_chains,
-        n_samples=n_samples, seed=seed, wall_time=time.perf_counter() - started, warnings=tuple(notes))
+        n_sweeps=n_samples, seed=seed, wall_time=time.perf_counter() - started, warnings=tuple(notes))

@@ -26,7 +26,7 @@ import numpy as np
 from scipy import integrate, optimize, special, stats
 
 from statmech._validation import check_positive_int
-from statmech.ml._models import LossModel
+from statmech.models._gibbs import LossModel
 from statmech.stats import ChainStatistics, chain_statistics
 
 WEIGHT_PRIORS = ("spherical", "binary")

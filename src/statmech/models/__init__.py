@@ -1,4 +1,4 @@
-"""Energy functions: Ising models on lattices and graphs, and ensembles of disorder."""
+"""Energy functions: Ising models on lattices and graphs, ensembles of disorder, and Gibbs models over weights."""
 from statmech.models._disorder import (
     REM,
     SK,
@@ -11,9 +11,11 @@ from statmech.models._disorder import (
     batch_axes,
     instance_seeds,
 )
+from statmech.models._gibbs import MLP, GibbsModel, LinearRegression, LogisticRegression, LossModel
 from statmech.models._ising import Ising, Lattice
 
 __all__ = [
     "Ising", "Lattice", "REM", "SK", "CurieWeiss", "DisorderEnsemble", "EdwardsAnderson", "IsingEnsemble",
     "RandomFieldIsing", "REMInstance", "batch_axes", "instance_seeds",
+    "LossModel", "LinearRegression", "LogisticRegression", "MLP", "GibbsModel",
 ]

@@ -31,8 +31,9 @@ import math
 import equinox as eqx
 import jax
 import numpy as np
+from scipy.special import gammaln, logsumexp
 
-from statmech._validation import as_beta_array, check_positive_int
+from statmech._validation import as_beta_array, check_positive_int, check_seed
 from statmech.models._ising import Ising
 
 COUPLING_DISTRIBUTIONS = ("gaussian", "pm1")
@@ -43,11 +44,6 @@ MAX_REM_SITES = 26
 
 
 # ----------------------------------------------------------------- seeds
-def check_seed(seed, name: str = "seed") -> int:
-    """``seed`` must be a non-negative int (there is no global random state)."""
-    return check_positive_int(seed, name, minimum=0)
-
-
 def instance_seeds(seed, n_instances) -> np.ndarray:
     """Independent disorder seeds for ``n_instances`` instances, a pure function of ``seed``.
 
@@ -409,16 +405,20 @@ class RandomFieldIsing(IsingEnsemble):
         fields = _random_values(rng, self.field, self.sigma, self.n_sites)  # site order i = y L + x (+ z L²)
         return np.array(self._template.couplings), fields
 
-    def annealed_free_entropy_density(self, beta):
-        from statmech.thermo import log_z
+    def annealed_free_entropy_density(self, beta, clean_log_z=None):
+        """log E[Z]/N = log Z_clean(β)/N + log E[e^{β h_i}].
 
+        ``clean_log_z`` is log Z of :meth:`clean_model` at the same β (from an
+        exact method: ``sm.log_z(ensemble.clean_model(), beta).value``);
+        :func:`statmech.quenched` passes it. Without it this raises
+        NotImplementedError, since the ensemble alone has no closed form.
+        """
         betas, _ = as_beta_array(beta)
-        clean = self.clean_model()
-        try:
-            clean_log_z = np.asarray(log_z(clean, betas, method="auto").value, dtype=np.float64)
-        except ValueError as error:
+        if clean_log_z is None:
             raise NotImplementedError(
-                f"log E[Z] of {self!r} needs the exact log Z of the clean lattice: {error}") from error
+                f"log E[Z] of {self!r} needs the exact log Z of the clean lattice: pass "
+                "clean_log_z=sm.log_z(ensemble.clean_model(), beta).value")
+        clean_log_z = np.broadcast_to(np.asarray(clean_log_z, dtype=np.float64).reshape(-1), betas.shape)
         values = clean_log_z / self.n_sites + _log_mgf(self.field, self.sigma, betas)
         return _scalar_or_array(beta, values)
 
@@ -462,12 +462,23 @@ class CurieWeiss(IsingEnsemble):
         return super().sample(seed)
 
     def annealed_free_entropy_density(self, beta):
-        """log Z / N exactly (there is no disorder: annealed = quenched)."""
-        from statmech.exact._mean_field import curie_weiss_log_z
-
+        """log Z / N exactly (there is no disorder: annealed = quenched), a sum over the N + 1 levels of M."""
         betas, _ = as_beta_array(beta)
-        values = curie_weiss_log_z(self.n, self.J / self.n, self.h, betas) / self.n
+        energies, log_degeneracy, _ = curie_weiss_levels(self.n, self.J / self.n, self.h)
+        values = logsumexp(log_degeneracy[None, :] - betas[:, None] * energies[None, :], axis=1) / self.n
         return _scalar_or_array(beta, values)
+
+
+def curie_weiss_levels(n: int, pair_coupling: float, h: float, constant: float = 0.0):
+    """The N + 1 levels of N all-to-all spins: (energies H(M), log C(N, k), magnetisations M = 2k − N).
+
+    H(M) = −(J_p/2)(M² − N) − h M + constant, with k up spins.
+    """
+    k = np.arange(n + 1, dtype=np.float64)
+    magnetization = 2.0 * k - n
+    log_degeneracy = gammaln(n + 1.0) - gammaln(k + 1.0) - gammaln(n - k + 1.0)
+    energies = -0.5 * pair_coupling * (magnetization**2 - n) - h * magnetization + constant
+    return energies, log_degeneracy, magnetization
 
 
 # ------------------------------------------------------------------ REM

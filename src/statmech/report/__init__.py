@@ -19,6 +19,10 @@ import re
 
 import numpy as np
 
+from statmech.report import _html
+from statmech.report._figures import StepData
+from statmech.studies._export import load_results
+from statmech.studies._kinds import is_tour_store
 from statmech.studies._store import ResultStore, StoreError
 
 __all__ = ["build_report"]
@@ -41,8 +45,6 @@ def plain_name(name, what: str, store_path) -> str:
 
 def _read_steps(store: ResultStore):
     """The tour's steps from an open store, as ``{name: StepData}`` in the seed's order."""
-    from statmech.report._figures import StepData
-
     scalars: dict[str, dict] = {}
     for task_id, quantity, value, stderr, _meta in store.results():
         scalars.setdefault(task_id, {})[quantity] = (math.nan if value is None else value, stderr)
@@ -109,9 +111,6 @@ def build_report(store_path, out_dir) -> pathlib.Path:
     computed. Returns the path of ``index.html``. A missing, foreign or
     corrupt store raises :class:`statmech.studies.StoreError`.
     """
-    from statmech.report import _html
-    from statmech.studies._tour import is_tour_store
-
     store_path = pathlib.Path(store_path)
     out_dir = pathlib.Path(out_dir)
     with ResultStore.open(store_path, writable=False) as store:
@@ -121,8 +120,6 @@ def build_report(store_path, out_dir) -> pathlib.Path:
             page, drawn = _html.tour_page(info, steps, store_path.name)
             documents = {f"{name}.json": _step_json(step) for name, step in steps.items()}
         else:
-            from statmech.studies._export import load_results
-
             counts = store.counts()
             failures = [(t["coords"], t["error"]) for t in store.tasks("failed")]
             dataset = load_results(store_path)

@@ -522,7 +522,7 @@ for k, beta in enumerate({[float(b) for b in p['sampled_betas']]}):
 data = sm.ml.classification_split("{p['dataset']}", n_components={p['n_components']},
                                  test_fraction={p['test_fraction']:g})
 result = sm.ml.generalization_vs_beta(data, betas={p['betas']}, prior_precision={p['prior_precision']:g},
-                                      n_samples={p['n_samples']}, n_warmup={p['n_warmup']}, n_chains={p['n_chains']},
+                                      n_sweeps={p['n_sweeps']}, burn_in={p['burn_in']}, n_chains={p['n_chains']},
                                       kernel="{p['kernel']}", seed=0)
 result.test_error, result.mean_test_error, result.minimizer_test_error
 """))

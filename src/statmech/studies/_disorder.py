@@ -28,7 +28,8 @@ from scipy.special import logsumexp
 
 from statmech._validation import as_beta_array, check_positive_int
 from statmech.thermo import log_z, resolve_method
-from statmech.models._disorder import check_seed, instance_seeds
+from statmech._validation import check_seed
+from statmech.models._disorder import instance_seeds
 from statmech.studies._workers import check_workers
 
 _PROGRESS_THRESHOLD = 50
@@ -245,8 +246,11 @@ def _annealed_exact(ensemble, beta):
     if closed_form is None:
         return None
     try:
-        free_entropy = closed_form(beta)
-    except NotImplementedError:
+        if hasattr(ensemble, "clean_model"):  # the random-field model: log E[Z] needs the clean lattice's log Z
+            free_entropy = closed_form(beta, clean_log_z=log_z(ensemble.clean_model(), beta).value)
+        else:
+            free_entropy = closed_form(beta)
+    except (NotImplementedError, ValueError):
         return None
     if np.ndim(beta) == 0:
         return -float(free_entropy) / beta

@@ -39,12 +39,13 @@ from typing import Callable
 
 import numpy as np
 
+from statmech.report import build_report
+from statmech.studies._kinds import TOUR_KIND, is_tour_store
 from statmech.studies._store import ResultStore, StoreError, _encode_artifact
 from statmech.studies._study import study_hash, task_id
 from statmech.studies._workers import check_workers, process_pool
 
 TOUR_NAME = "statmech-tour"
-TOUR_KIND = "tour"
 BUDGETS = ("quick", "full")
 
 
@@ -498,7 +499,7 @@ def _step_ml_generalisation(p: dict, seed: int) -> StepResult:
     data = ml.classification_split(p["dataset"], n_components=p["n_components"], test_fraction=p["test_fraction"],
                                    seed=seed)
     result = ml.generalization_vs_beta(data, betas=p["betas"], prior_precision=p["prior_precision"],
-                                       n_samples=p["n_samples"], n_warmup=p["n_warmup"], n_chains=p["n_chains"],
+                                       n_sweeps=p["n_sweeps"], burn_in=p["burn_in"], n_chains=p["n_chains"],
                                        kernel=p["kernel"], seed=seed)
     out = StepResult(method=f"generalization_vs_beta ({result.kernel})")
     for name in ("beta", "train_error", "train_error_stderr", "test_error", "test_error_stderr",
@@ -651,11 +652,11 @@ TOUR_STEPS: tuple[TourStep, ...] = (
                        smc_options={"n_particles": 256, "n_runs": 8, "kernel": "mala"})),
     TourStep("ml_generalisation", 5, "Generalisation vs β", _step_ml_generalisation,
              quick=dict(dataset="breast_cancer", n_components=10, test_fraction=0.8, prior_precision=1.0,
-                        betas=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1000.0], n_samples=300, n_warmup=200,
+                        betas=[0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0, 1000.0], n_sweeps=300, burn_in=200,
                         n_chains=2, kernel="nuts"),
              full=dict(dataset="breast_cancer", n_components=10, test_fraction=0.8, prior_precision=1.0,
                        betas=[0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0],
-                       n_samples=500, n_warmup=500, n_chains=4, kernel="nuts")),
+                       n_sweeps=500, burn_in=500, n_chains=4, kernel="nuts")),
     TourStep("vocabulary", 6, "The vocabulary, computed", _step_vocabulary,
              quick=dict(configuration=_SEED_CONFIGURATIONS[0], cold_beta=1e6, square_L=64, ml_features=10),
              full=dict(configuration=_SEED_CONFIGURATIONS[0], cold_beta=1e6, square_L=128, ml_features=10)),
@@ -735,11 +736,6 @@ def _toml_value(value) -> str:
     return repr(value)
 
 
-def is_tour_store(info: dict) -> bool:
-    """Whether a store's ``study_info()`` is that of a tour."""
-    return info["spec"].get("model", {}).get("kind") == TOUR_KIND
-
-
 # ------------------------------------------------------------------ running it
 def compute_step(task: dict) -> dict:
     """Compute one tour task (task_id, config, seed) into an outcome for :meth:`ResultStore.record`.
@@ -797,8 +793,6 @@ def run_tour(out_dir="tour-output", quick: bool = False, progress: bool = True,
     run. The page and the data files come from the store alone
     (:func:`statmech.report.build_report`).
     """
-    from statmech.report import build_report
-
     if workers is None:
         workers = min(2, os.cpu_count() or 1)
     workers = check_workers(workers)

@@ -1,0 +1,137 @@
+"""The contract of sm.log_z / sm.thermo, run over every registered method on a set of small models.
+
+statmech.testing.check_method_contract holds the promises (return types, the
+method and seed recorded, scalar and grid β, log Z at β = 0, thermo or a clear
+refusal); this file runs it over ``available_methods(model)`` for each model,
+checks that a method which does not apply is refused with the alternatives
+named, and shows once that a deliberately broken method fails the contract.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import statmech as sm
+from statmech import _registry
+from statmech.testing import check_method_contract
+
+# Small budgets for sampled methods (defaults are sized for accuracy, not for a contract check).
+BUDGETS = {
+    "metropolis": dict(n_sweeps=64, n_chains=2, seed=1),
+    "heatbath": dict(n_sweeps=64, n_chains=2, seed=1),
+    "wolff": dict(n_sweeps=64, n_chains=2, seed=1),
+    "swendsen-wang": dict(n_sweeps=64, n_chains=2, seed=1),
+    "pt": dict(n_sweeps=64, n_chains=2, seed=1),
+    "ais": dict(n_chains=16, n_steps=8, seed=1),
+    "pa": dict(population=32, n_runs=2, n_sweeps=2, seed=1),
+    "ti": dict(n_nodes=4, n_sweeps=64, n_chains=2, seed=1),
+    "mbar": dict(n_sweeps=128, seed=1),
+    "wang-landau": dict(n_sweeps=2000, n_walkers=2, seed=1),
+}
+GIBBS_BUDGETS = {
+    "ti": dict(n_nodes=4, n_sweeps=256, burn_in=64, n_chains=2, kernel="mala", seed=1),
+    "ais": dict(n_particles=32, n_steps=8, kernel="mala", n_pilot=32, seed=1),
+    "smc": dict(n_particles=32, n_runs=2, kernel="mala", seed=1),
+}
+
+
+def _models():
+    rng = np.random.default_rng(4)
+    couplings = np.triu(rng.normal(size=(6, 6)), 1)
+    X = rng.normal(size=(12, 2))
+    return {
+        "chain with field": sm.Ising.chain(6, J=0.8, h=0.3, periodic=False),
+        "4x4 torus": sm.Ising.square(4),
+        "spin glass": sm.Ising.from_couplings(couplings + couplings.T),
+        "linear regression": sm.ml.LinearRegression(X, X @ np.array([1.0, -0.5]) + 0.1 * rng.normal(size=12),
+                                                     prior_precision=1.0),
+    }
+
+
+MODELS = _models()
+SAMPLED_ON = {"chain with field", "linear regression"}  # sampled methods are checked on one model of each kind
+
+
+def _cases():
+    for label, model in MODELS.items():
+        for name in sm.available_methods(model):
+            method = _registry.get_method(name, model)
+            if not method.exact and label not in SAMPLED_ON and method.moments is None:
+                continue
+            budgets = GIBBS_BUDGETS if isinstance(model, sm.ml.LossModel) else BUDGETS
+            yield pytest.param(label, name, budgets.get(name, {}), id=f"{label}-{name}")
+
+
+@pytest.mark.parametrize("label, name, options", list(_cases()))
+def test_every_registered_method_keeps_the_contract(label, name, options):
+    check_method_contract(MODELS[label], name, options)
+
+
+def test_every_model_kind_is_served_by_some_method():
+    for label, model in MODELS.items():
+        assert sm.available_methods(model), f"no method applies to {label}"
+
+
+@pytest.mark.parametrize("label", list(MODELS))
+def test_a_method_that_does_not_apply_is_refused_with_the_alternatives(label):
+    model = MODELS[label]
+    applicable = sm.available_methods(model)
+    refused = [name for name in _registry.registered_names() if name not in applicable]
+    assert refused, "every method applies: nothing to check"
+    for name in refused:
+        with pytest.raises(ValueError) as info:
+            sm.log_z(model, 0.3, method=name)
+        message = str(info.value)
+        assert name in message and any(other in message for other in applicable), message
+
+
+def test_a_deliberately_broken_method_fails_the_contract(monkeypatch):
+    """Negative controls: an exact method off by 1e-6 in log Z, and one that ignores all but the first β."""
+    model = MODELS["chain with field"]
+    enumerate_method = _registry.get_method("enumerate", model)
+
+    def broken_moments(model, betas, **options):
+        moments = enumerate_method.moments(model, betas, **options)
+        return dataclasses.replace(moments, log_z=moments.log_z + 1e-6)
+
+    broken = dataclasses.replace(enumerate_method, name="broken", moments=broken_moments, auto_rank=None)
+    monkeypatch.setitem(_registry._REGISTRY, "broken", [broken])
+    with pytest.raises(AssertionError, match="log Z\\(0\\)"):
+        check_method_contract(model, "broken")
+
+    def first_beta_only(model, betas, **options):
+        moments = enumerate_method.moments(model, betas[:1], **options)
+        return dataclasses.replace(moments, log_z=np.repeat(moments.log_z, 1))
+
+    no_grid = dataclasses.replace(enumerate_method, name="no-grid", moments=first_beta_only,
+                                  log_z_moments=None, auto_rank=None)
+    monkeypatch.setitem(_registry._REGISTRY, "no-grid", [no_grid])
+    with pytest.raises(AssertionError, match="shape"):
+        check_method_contract(model, "no-grid")
+
+
+def test_a_sampler_that_doubts_its_answer_raises_a_sampling_warning():
+    model = sm.Ising.square(8)
+    with pytest.warns(sm.SamplingWarning, match=r"\[metropolis\] \d+ diagnostic"):
+        result = sm.thermo(model, 0.44, method="metropolis", n_sweeps=64, n_chains=2, seed=0)
+    assert result.meta["warnings"]
+    assert issubclass(sm.SamplingWarning, sm.StatmechWarning) and issubclass(sm.StatmechWarning, UserWarning)
+
+
+def test_a_long_clean_run_raises_no_sampling_warning():
+    """Negative control: a well-mixed run at high temperature records no diagnostics and warns nothing."""
+    import warnings
+
+    model = sm.Ising.chain(8, J=0.2, periodic=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", sm.SamplingWarning)
+        result = sm.thermo(model, 0.1, method="heatbath", n_sweeps=4000, n_chains=4, seed=0)
+    assert not result.meta["warnings"]
+
+
+def test_a_string_instead_of_a_model_is_a_clear_type_error():
+    for front_door in (sm.thermo, sm.log_z):
+        with pytest.raises(TypeError, match="pass a model such as sm.Ising.square"):
+            front_door("ising", 0.4)
