@@ -169,3 +169,34 @@ def test_corrupt_store_is_refused(store_path, tmp_path):
 def test_missing_store(tmp_path):
     with pytest.raises(StoreError, match="no such result store"):
         ResultStore.open(tmp_path / "nothing.sqlite")
+
+
+def test_a_full_disk_is_reported_in_one_line_and_loses_nothing(store_path):
+    """SQLite's "database or disk is full" used to be buried under "cannot rollback - no transaction is active"."""
+    with ResultStore.open(store_path, writable=True) as store:
+        first, second = [t["task_id"] for t in store.tasks()[:2]]
+        assert store.record(outcome(first, [("log_z", 1.5)]))
+        pages = store._connection.execute("PRAGMA page_count").fetchone()[0]
+        store._connection.execute(f"PRAGMA max_page_count = {pages}")  # the file may not grow: a full disk
+        many = [(f"quantity_{k:04d}", float(k)) for k in range(2000)]
+        with pytest.raises(StoreError) as caught:
+            store.record(outcome(second, many))
+    message = str(caught.value)
+    assert "the disk is full" in message and "database or disk is full" in message and "resume" in message
+    assert "cannot rollback" not in message and "\n" not in message
+    with ResultStore.open(store_path) as store:
+        assert store.counts() == {"pending": 3, "done": 1, "failed": 0}
+        assert [row[:3] for row in store.results()] == [(first, "log_z", 1.5)]
+
+
+def test_a_store_without_write_access_is_read_only_not_corrupt(store_path, monkeypatch):
+    import statmech.studies._store as module
+
+    real_access = module.os.access
+    monkeypatch.setattr(module.os, "access", lambda path, mode: False if mode == module.os.W_OK
+                        else real_access(path, mode))
+    with pytest.raises(StoreError, match="read-only") as caught:
+        ResultStore.open(store_path, writable=True)
+    assert "corrupt" not in str(caught.value)
+    with ResultStore.open(store_path) as store:  # reading still works
+        assert store.counts()["pending"] == 4

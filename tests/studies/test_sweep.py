@@ -5,6 +5,7 @@ tasks are stored, resumes it, and requires the store to equal an
 uninterrupted sweep's bit for bit (no duplicates, no partial tasks).
 """
 import math
+import re
 import pathlib
 import os
 import signal
@@ -20,8 +21,9 @@ import statmech as sm
 from statmech.models._disorder import EdwardsAnderson
 from statmech.studies._export import export_results, load_results, results_table
 from statmech.studies._store import ResultStore, StoreError
-from statmech.studies._study import StudyError, load_study
-from statmech.studies._sweep import compute_task, run_sweep
+from statmech._registry import get_method
+from statmech.studies._study import MAX_TASKS, StudyError, load_study, method_options
+from statmech.studies._sweep import SweepError, compute_task, run_sweep
 
 CHAIN_STUDY = """\
 [study]
@@ -404,3 +406,224 @@ seeds = [4]
         model = EdwardsAnderson(3, couplings="gaussian", periodic=False).sample(4)
         expected = sm.thermo(model, 0.5, method="enumerate").log_z.value
         assert float(point) == float(expected)
+
+
+# ------------------------------------------------------------------ issue 14: data safety
+
+OPTION_STUDY = """\
+[study]
+name = "options"
+[model]
+kind = "ising-square"
+L = 4
+[method]
+name = "{method}"
+[method.options]
+{options}
+[grid]
+beta = [0.3]
+"""
+
+
+@pytest.mark.parametrize("method, options, key, fragment", [
+    ("metropolis", "n_sweep = 100", "n_sweep", "did you mean 'n_sweeps'?"),
+    ("heatbath", "n_chain = 2", "n_chain", "did you mean 'n_chains'?"),
+    ("pa", "n_chains = 2", "n_chains", "its options: backend, kernel, max_steps, n_runs, n_sweeps, population"),
+    ("wang-landau", "sweeps = 10", "sweeps", "its options: check_every, flatness, n_sweeps, n_walkers"),
+    ("kaufman", "n_sweeps = 10", "n_sweeps", "its options: none"),
+])
+def test_unknown_options_of_a_pass_through_method_are_refused_when_read(tmp_path, method, options, key, fragment):
+    """Sampling methods take ``**options`` and forward them; a misspelt one made every task fail at run time."""
+    study = write(tmp_path, OPTION_STUDY.format(method=method, options=options))
+    with pytest.raises(StudyError, match=re.escape(fragment)) as caught:
+        run_sweep(study, tmp_path / "s.sqlite", workers=1, progress=False)
+    assert (caught.value.line, caught.value.key) == (9, f"method.options.{key}")
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_method_options_follow_the_forwarded_options():
+    """Expected names read off the functions' signatures by hand (mc._sampling._mc_thermo, population_annealing,
+    wang_landau, mbar_free_energy); exact methods take none."""
+    model = sm.Ising.square(4)
+    assert method_options(get_method("metropolis", model)) == (
+        "backend", "burn_in", "n_chains", "n_sweeps", "seed", "start", "thin")
+    assert method_options(get_method("pa", model)) == (  # sampler: the deprecated name of kernel
+        "backend", "kernel", "max_steps", "n_runs", "n_sweeps", "population", "sampler", "schedule", "seed",
+        "target_ess")
+    assert method_options(get_method("wang-landau", model)) == (
+        "check_every", "flatness", "n_sweeps", "n_walkers", "seed")
+    assert method_options(get_method("mbar", model)) == (
+        "backend", "burn_in", "kernel", "ladder", "n_sweeps", "n_temperatures", "seed", "spacing")
+    for exact in ("kaufman", "transfer", "enumerate", "beale", "pfaffian"):
+        assert method_options(get_method(exact, model)) == (), exact
+
+
+def test_a_log_z_only_method_is_refused_when_read(tmp_path):
+    study = write(tmp_path, OPTION_STUDY.format(method="ais", options=""))
+    with pytest.raises(StudyError, match="estimates log Z only") as caught:
+        run_sweep(study, tmp_path / "s.sqlite", workers=1, progress=False)
+    assert caught.value.key == "method.name" and "metropolis" in str(caught.value)
+
+
+def test_a_grid_above_the_task_limit_is_refused_before_anything_is_built(tmp_path):
+    betas = ", ".join(repr(0.001 * k) for k in range(1, 2001))
+    seeds = ", ".join(str(k) for k in range(1000))
+    study = write(tmp_path, f"""\
+[study]
+name = "huge"
+[model]
+kind = "sk"
+n = 8
+[method]
+name = "enumerate"
+[grid]
+beta = [{betas}]
+seeds = [{seeds}]
+""")
+    with pytest.raises(StudyError, match=f"2,000,000 tasks .*limit of {MAX_TASKS:,}.* about 4.0 GB") as caught:
+        run_sweep(study, tmp_path / "s.sqlite", workers=1, progress=False)
+    assert caught.value.key == "grid" and "split the grid" in str(caught.value)
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_integrity_check_runs_on_resume_and_in_results(tmp_path):
+    """A store whose index disagrees with its table passes quick_check, not integrity_check."""
+    study = write(tmp_path, CHAIN_STUDY)
+    store = tmp_path / "s.sqlite"
+    run_sweep(study, store, workers=1, progress=False)
+    connection = sqlite3.connect(store)
+    connection.execute("PRAGMA writable_schema = ON")
+    connection.execute("UPDATE sqlite_master SET sql = 'CREATE INDEX tasks_status ON tasks (seed)' "
+                       "WHERE name = 'tasks_status'")
+    connection.commit()
+    connection.close()
+    with ResultStore.open(store) as opened:  # the cheap check on every open passes
+        assert opened.counts()["done"] == 6
+    with pytest.raises(StoreError, match="integrity_check: row 1 missing from index"):
+        run_sweep(study, store, resume=True, workers=1, progress=False)
+    with pytest.raises(StoreError, match="integrity_check"):
+        export_results(store, to="csv", out=tmp_path / "s.csv")
+    assert not (tmp_path / "s.csv").exists()
+
+
+@pytest.fixture
+def swept(tmp_path):
+    study = write(tmp_path, CHAIN_STUDY)
+    store = tmp_path / "s.sqlite"
+    run_sweep(study, store, workers=1, progress=False)
+    return store
+
+
+def test_export_refuses_the_store_and_existing_files(swept, tmp_path):
+    before = swept.read_bytes()
+    for target in (swept, tmp_path / "x" / ".." / "s.sqlite", pathlib.Path(f"{swept}-shm")):
+        with pytest.raises(ValueError, match="refusing to overwrite"):
+            export_results(swept, to="csv", out=target, force=True)
+    assert swept.read_bytes() == before
+    (tmp_path / "out.nc").write_bytes(b"old")
+    with pytest.raises(ValueError, match="already exists.*force=True"):
+        export_results(swept, out=tmp_path / "out.nc")
+    assert (tmp_path / "out.nc").read_bytes() == b"old"
+    assert export_results(swept, out=tmp_path / "out.nc", force=True) == tmp_path / "out.nc"
+    assert float(load_results(swept).log_z.sel(L=4, beta=0.2, seed=0)) == pytest.approx(
+        math.log((2 * math.cosh(0.2)) ** 4 + (2 * math.sinh(0.2)) ** 4), rel=1e-12)
+
+
+def test_a_failed_export_leaves_no_partial_file_and_says_why(swept, tmp_path, monkeypatch):
+    import errno
+
+    import pandas as pd
+    import xarray as xr
+
+    def half_then_full(self, path, **kwargs):
+        pathlib.Path(path).write_text("L,beta,se")  # a truncated file, then the disk is full
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_full)
+    (tmp_path / "kept.csv").write_text("previous export\n")
+    with pytest.raises(OSError, match=r"cannot write .*kept.csv: the disk is full$") as caught:
+        export_results(swept, to="csv", out=tmp_path / "kept.csv", force=True)
+    assert "\n" not in str(caught.value)
+    assert (tmp_path / "kept.csv").read_text() == "previous export\n"  # the old file is intact
+
+    def hdf5_on_a_full_disk(self, path, **kwargs):
+        pathlib.Path(path).write_bytes(b"")  # netCDF4 leaves a 0-byte file and says "Permission denied"
+        raise PermissionError(13, "Permission denied")
+
+    class Full:
+        f_flag, f_bavail, f_frsize = 0, 0, 4096
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", hdf5_on_a_full_disk)
+    monkeypatch.setattr("statmech.studies._export.os.statvfs", lambda folder: Full())
+    with pytest.raises(OSError, match=r"cannot write .*new.nc: the disk is full \(0 bytes free\)"):
+        export_results(swept, out=tmp_path / "new.nc")
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".") or p.name == "new.nc"]
+
+
+@pytest.mark.slow  # spawning a worker that imports statmech: ~10-25 s on a busy machine
+def test_pool_workers_exit_when_the_sweep_process_is_killed(tmp_path):
+    """kill -9 of the process that owns a pool: its workers must not live on as orphans."""
+    code = ("import os, signal, sys, time\n"
+            "from statmech.studies._workers import process_pool\n"
+            "if __name__ == '__main__':\n"
+            "    pool = process_pool(1)\n"
+            "    pool.submit(time.sleep, 0).result()\n"  # the worker is up (and past init_worker)
+            "    print(*[p.pid for p in pool._processes.values()], flush=True)\n"
+            "    pool.submit(time.sleep, 600)\n"
+            "    time.sleep(0.5)\n"
+            "    os.kill(os.getpid(), signal.SIGKILL)\n")
+    script = tmp_path / "owner.py"
+    script.write_text(code)
+    printed = tmp_path / "pids.txt"
+    with open(printed, "w") as out:  # a file, not a pipe: an orphan would hold a pipe open
+        returncode = subprocess.run([sys.executable, str(script)], stdout=out, timeout=300).returncode
+    assert returncode == -signal.SIGKILL
+    workers = [int(pid) for pid in printed.read_text().split()]
+    assert workers
+    deadline = time.monotonic() + 20
+    alive = workers
+    while alive and time.monotonic() < deadline:
+        alive = [pid for pid in workers if _alive(pid)]
+        time.sleep(0.1)
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)  # clean up before failing
+    assert not alive, "pool workers outlived their parent"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.slow  # a Dask cluster and a 2 s timeout: ~15-30 s
+def test_a_lost_dask_scheduler_fails_the_sweep_and_leaves_the_rest_for_resume(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    import threading
+
+    study = write(tmp_path, KILL_STUDY)
+    store = tmp_path / "dask.sqlite"
+    cluster = distributed.LocalCluster(n_workers=1, processes=False, threads_per_worker=1, dashboard_address=None)
+
+    def stop_scheduler_after_some_tasks():
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if store.exists() and count_done(store) >= 4:
+                break
+            time.sleep(0.01)
+        cluster.sync(cluster.scheduler.close)
+
+    stopper = threading.Thread(target=stop_scheduler_after_some_tasks, daemon=True)
+    try:
+        stopper.start()
+        with pytest.raises(SweepError, match=r"lost the Dask scheduler .*\(no contact for 2 s.*resume"):
+            run_sweep(study, store, scheduler=cluster.scheduler_address, progress=False, scheduler_timeout=2)
+    finally:
+        stopper.join(timeout=60)
+        cluster.close()
+    done = count_done(store)
+    assert 4 <= done < 40
+    summary = run_sweep(study, store, resume=True, workers=1, progress=False)
+    assert (summary.n_skipped, summary.n_done, summary.n_failed) == (done, 40 - done, 0)

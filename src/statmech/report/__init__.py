@@ -15,6 +15,7 @@ import json
 import math
 import os
 import pathlib
+import re
 
 import numpy as np
 
@@ -22,9 +23,24 @@ from statmech.report import _html
 from statmech.report._figures import StepData
 from statmech.studies._export import load_results
 from statmech.studies._kinds import is_tour_store
-from statmech.studies._store import ResultStore
+from statmech.studies._store import ResultStore, StoreError
 
 __all__ = ["build_report"]
+
+
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+
+
+def plain_name(name, what: str, store_path) -> str:
+    """``name`` when it is a plain file-name stem (letters, digits, ``_``, ``-``); else a StoreError.
+
+    Names read from a store become file names under ``--out``; one such as
+    ``"../../x"`` (a tampered store) must never be joined into a path.
+    """
+    if not isinstance(name, str) or not _PLAIN_NAME.fullmatch(name):
+        raise StoreError(f"{store_path}: {what} {name!r} is not a plain name (letters, digits, _ and -); "
+                         "the store was altered or was not written by statmech")
+    return name
 
 
 def _read_steps(store: ResultStore):
@@ -35,6 +51,7 @@ def _read_steps(store: ResultStore):
     steps = {}
     for task in store.tasks():
         config = task["config"]
+        plain_name(config["step"], "step name", store.path)
         steps[config["step"]] = StepData(
             name=config["step"], section=int(config["section"]), title=config["title"], status=task["status"],
             error=task["error"], method=task["method"], seconds=task["seconds"], params=config["params"],
@@ -111,8 +128,9 @@ def build_report(store_path, out_dir) -> pathlib.Path:
     data_dir = out_dir / "data"
     data_dir.mkdir(parents=True, exist_ok=True)
     for figure in drawn:
-        _write_netcdf(data_dir / f"{figure.key}.nc", figure.data)
+        _write_netcdf(data_dir / f"{plain_name(figure.key, 'figure name', store_path)}.nc", figure.data)
     for name, document in documents.items():
+        plain_name(name.removesuffix(".json"), "step name", store_path)
         _write_text(data_dir / name, json.dumps(document, indent=1, sort_keys=True, allow_nan=False) + "\n")
     index = out_dir / "index.html"
     _write_text(index, page)

@@ -13,16 +13,25 @@ CSV table: ``layout="wide"`` (default) has one row per task — the grid
 coordinates, ``status``, ``error``, then ``q`` and ``q_stderr`` for every
 quantity q; ``layout="long"`` has one row per (task, quantity) with columns
 coordinates…, ``quantity``, ``value``, ``stderr`` (done tasks only).
+
+An export never damages anything: it refuses to write over the store itself
+(or its ``-wal``, ``-shm`` and lock files) and over an existing file unless
+``force=True``; it writes a temporary file in the target folder and renames
+it into place once complete, so a full disk or a crash leaves no truncated
+export behind (and a replaced file intact). Reading runs SQLite's full
+integrity check first.
 """
 from __future__ import annotations
 
+import errno
 import json
 import math
+import os
 import pathlib
 
 import numpy as np
 
-from statmech.studies._store import ResultStore
+from statmech.studies._store import ResultStore, lock_path
 
 STATUS_FLAGS = {"pending": 0, "done": 1, "failed": 2}
 FORMATS = ("netcdf", "csv")
@@ -30,7 +39,7 @@ LAYOUTS = ("wide", "long")
 
 
 def _read(store_path):
-    with ResultStore.open(store_path, writable=False) as store:
+    with ResultStore.open(store_path, writable=False, integrity=True) as store:
         return store.study_info(), store.tasks(), store.results()
 
 
@@ -148,11 +157,17 @@ def results_table(store_path, layout: str = "wide"):
     return pd.DataFrame(list(table.values()), columns=columns)
 
 
-def export_results(store_path, to: str = "netcdf", out=None, layout: str = "wide") -> pathlib.Path:
+def export_results(store_path, to: str = "netcdf", out=None, layout: str = "wide",
+                   force: bool = False) -> pathlib.Path:
     """Write the store's results to ``out`` as netCDF (``to="netcdf"``) or CSV (``to="csv"``).
 
     ``out`` defaults to the store path with suffix ``.nc`` or ``.csv``.
-    ``layout`` ("wide" or "long") applies to CSV. Returns the path written.
+    ``layout`` ("wide" or "long") applies to CSV. An existing ``out`` is
+    refused unless ``force=True``; the store itself always is. The file is
+    written under a temporary name and renamed once complete. Returns the
+    path written. Raises ValueError for a bad ``out``, :class:`StoreError`
+    for a bad store, and OSError (one line: what failed and why, e.g. the
+    disk is full) when writing fails.
     """
     if to not in FORMATS:
         raise ValueError(f"to must be one of {FORMATS}, got {to!r}")
@@ -160,8 +175,71 @@ def export_results(store_path, to: str = "netcdf", out=None, layout: str = "wide
         raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     store_path = pathlib.Path(store_path)
     out = pathlib.Path(out) if out is not None else store_path.with_suffix(".nc" if to == "netcdf" else ".csv")
+    _check_out(store_path, out, force)
     if to == "netcdf":
-        load_results(store_path).to_netcdf(out, engine="netcdf4")
+        dataset = load_results(store_path)
+        _write_atomically(out, lambda temporary: dataset.to_netcdf(temporary, engine="netcdf4"))
     else:
-        results_table(store_path, layout).to_csv(out, index=False)
+        table = results_table(store_path, layout)
+        _write_atomically(out, lambda temporary: table.to_csv(temporary, index=False))
     return out
+
+
+def _check_out(store_path: pathlib.Path, out: pathlib.Path, force: bool) -> None:
+    """Refuse an export target that is the store (or one of its files), a folder, or an existing file."""
+    suffixes = ("", "-wal", "-shm", "-journal")
+    store_files = [store_path.with_name(store_path.name + s) for s in suffixes] + [lock_path(store_path)]
+    for store_file in store_files:
+        same = out.resolve() == store_file.resolve()
+        if not same and out.exists() and store_file.exists():
+            same = os.path.samefile(out, store_file)  # hard links
+        if same:
+            what = "the result store" if store_file == store_path else f"a file of the result store ({store_file.name})"
+            raise ValueError(f"{out}: that is {what}; refusing to overwrite it: give another --out, "
+                             f"e.g. {store_path.with_suffix('.csv')}")
+    if out.is_dir():
+        raise ValueError(f"{out}: a folder; give the path of the file to write, e.g. {out / 'results.nc'}")
+    if not out.parent.is_dir():
+        raise ValueError(f"{out}: the folder {out.parent} does not exist")
+    if (out.exists() or out.is_symlink()) and not force:
+        raise ValueError(f"{out}: a file already exists there; pass --force (force=True) to replace it, "
+                         "or choose another --out")
+
+
+def _write_atomically(out: pathlib.Path, write) -> None:
+    """``write(temporary)`` in ``out``'s folder, then rename it to ``out``; on failure remove it and say why."""
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        write(temporary)
+        os.replace(temporary, out)
+    except BaseException as error:
+        try:
+            temporary.unlink(missing_ok=True)
+        except OSError:  # e.g. a read-only file system, where nothing was written
+            pass
+        if isinstance(error, OSError) or _looks_like_io_error(error):
+            raise OSError(getattr(error, "errno", None) or errno.EIO,
+                          f"cannot write {out}: {_write_failure(out.parent, error)}") from None
+        raise
+
+
+def _looks_like_io_error(error: BaseException) -> bool:
+    return isinstance(error, RuntimeError) and "HDF" in str(error)  # netCDF4 / HDF5 write errors
+
+
+def _write_failure(folder: pathlib.Path, error: BaseException) -> str:
+    """Why writing in ``folder`` failed, in a few words: the disk is full, the file system is read-only, or the error."""
+    try:
+        stats = os.statvfs(folder)
+    except OSError:
+        stats = None
+    if stats is not None:
+        if stats.f_flag & getattr(os, "ST_RDONLY", 1):
+            return "read-only file system"
+        free = stats.f_bavail * stats.f_frsize
+        if free < 1 << 20:  # netCDF/HDF5 reports a full disk as e.g. "Permission denied"
+            return f"the disk is full ({free} bytes free)"
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return "the disk is full"
+    reason = getattr(error, "strerror", None) or str(error)
+    return " ".join(str(reason).split())

@@ -31,19 +31,40 @@ recommended setting: no fsync per commit, 0.2 ms instead of ~5 ms per task)
 means that after a power failure or an operating-system crash the last tasks
 committed before it may be lost too; they are then pending and a resume
 recomputes them. The file is never corrupted either way. Only the sweep's
-client process writes; workers return plain dicts. One sweep at a time per store.
+client process writes; workers return plain dicts.
 
-A store is created atomically: written to a temporary file next to the
-target, then renamed into place once complete.
+One writer at a time: a writable store holds an exclusive lock
+(``fcntl.flock``) on ``STORE.lock`` next to it for as long as it is open, so
+a second sweep (or resume) on the same store is refused with a clear
+:class:`StoreError` naming the process that holds it, instead of both
+computing the same tasks. The operating system releases the lock when its
+holder dies, even by ``kill -9``. Readers (``results``, ``report``) take no
+lock and may read while a sweep writes.
+
+A store is created atomically and exclusively: written to a temporary file
+next to the target, then hard-linked into place, which fails if any file
+appeared there meanwhile (two sweeps starting together on one new path: one
+creates the store, the other is refused).
+
+A disk that fills up is reported as such (:class:`StoreError`, "the disk is
+full"); the transaction in progress is rolled back by SQLite, so the store
+keeps every task committed before, and a resume continues.
 """
 from __future__ import annotations
 
 import datetime
+import errno
 import json
 import os
 import pathlib
+import socket
 import sqlite3
 from typing import Any, Iterable
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not a POSIX system: no advisory locks
+    fcntl = None
 
 APPLICATION_ID = 0x73746D68  # "stmh"
 SCHEMA_VERSION = 1
@@ -104,7 +125,101 @@ ARTIFACT_DTYPE_KINDS = "biuf"
 
 
 class StoreError(ValueError):
-    """The store file cannot be used: missing, foreign, corrupt, newer, or from another study."""
+    """The store file cannot be used: missing, foreign, corrupt, newer, from another study, in use, read-only, or the disk is full."""
+
+
+def lock_path(store_path) -> pathlib.Path:
+    """The lock file of the store at ``store_path``: ``STORE.lock`` next to it."""
+    store_path = pathlib.Path(store_path)
+    return store_path.with_name(store_path.name + ".lock")
+
+
+class StoreLock:
+    """The exclusive writer's lock of one store: ``fcntl.flock`` on ``STORE.lock``.
+
+    :meth:`acquire` never waits: when another process holds the lock it raises
+    :class:`StoreError` naming that process (pid, host, since when). The lock
+    file records its holder; it is removed on :meth:`release`, and a lock
+    left by a killed process is free again (the kernel drops it with the process).
+    """
+
+    def __init__(self, store_path: pathlib.Path, fd: int | None):
+        self.store_path = pathlib.Path(store_path)
+        self.path = lock_path(store_path)
+        self._fd = fd
+
+    @classmethod
+    def acquire(cls, store_path) -> "StoreLock":
+        store_path = pathlib.Path(store_path)
+        path = lock_path(store_path)
+        if fcntl is None:  # pragma: no cover - no advisory locks on this system
+            return cls(store_path, None)
+        while True:
+            try:
+                fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as error:
+                raise StoreError(f"{store_path}: cannot write the lock file {path.name} in {path.parent} "
+                                 f"({_os_reason(error)})") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as error:
+                holder = _read_holder(fd)
+                os.close(fd)
+                if error.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                    raise StoreError(f"{store_path}: cannot lock {path.name} ({_os_reason(error)})") from None
+                raise StoreError(f"{store_path}: in use by another sweep ({holder}); one writer at a time: "
+                                 "wait for it to finish (then --resume to add anything left), or stop it") from None
+            # the previous holder may have removed the file between our open and our lock: retry on the new one
+            try:
+                same = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        holder = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": _now()})
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, holder.encode(), 0)
+        return cls(store_path, fd)
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.path.unlink(missing_ok=True)  # still locked: nobody else holds this inode
+        except OSError:
+            pass
+        os.close(self._fd)
+        self._fd = None
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0).decode() or "{}")
+        return f"pid {info['pid']} on {info['host']}, since {info['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _os_reason(error: OSError) -> str:
+    """One line for an OSError: the system's words ("No space left on device", "Read-only file system")."""
+    return error.strerror or str(error)
+
+
+def _sqlite_reason(path, error: sqlite3.Error) -> str | None:
+    """A clear one-line message for a full disk or a read-only file, None for other SQLite errors."""
+    text = str(error).lower()
+    if "database or disk is full" in text or "disk is full" in text:
+        return (f"{path}: the disk is full (SQLite: database or disk is full); every task stored before is "
+                "kept: free some space, then resume (--resume)")
+    if "readonly" in text or "read-only" in text:
+        return (f"{path}: read-only (SQLite: {error}); the store itself is fine: copy it to a writable "
+                "folder to resume it")
+    return None
 
 
 def _now() -> str:
@@ -146,78 +261,116 @@ class ResultStore:
         self.path = path
         self._connection = connection
         self.writable = writable
+        self._lock: StoreLock | None = None
 
     # ---------------------------------------------------------------- opening
     @classmethod
     def create(cls, path, study, tasks: Iterable) -> "ResultStore":
-        """Create a new store at ``path`` for ``study`` with every task pending.
+        """Create a new store at ``path`` for ``study`` with every task pending; return it open for writing.
 
-        Refuses an existing file. The file appears only once complete
-        (written under a temporary name, then renamed).
+        Refuses an existing file, and a path another process is creating or
+        writing (:class:`StoreError`). The file appears only once complete
+        (written under a temporary name, then linked into place exclusively).
         """
         path = pathlib.Path(path)
-        if path.exists():
-            raise StoreError(f"{path}: a file already exists there; resume it or choose another store path")
+        if path.is_dir():
+            raise StoreError(f"{path}: a folder; give the path of a new store file, e.g. {path / 'study.sqlite'}")
         if not path.parent.is_dir():
             raise StoreError(f"{path}: the folder {path.parent} does not exist")
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.creating")
-        for leftover in (temporary, *_sidecars(temporary)):
-            leftover.unlink(missing_ok=True)
-        connection = sqlite3.connect(temporary, isolation_level=None)
+        lock = StoreLock.acquire(path)
         try:
-            connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
-            connection.execute("PRAGMA journal_mode = DELETE")
-            connection.execute("BEGIN")
-            for statement in _SCHEMA.strip().split(";"):
-                if statement.strip():
-                    connection.execute(statement)
-            created = _now()
-            connection.execute("INSERT INTO schema_version VALUES (?, ?, ?)",
-                               (SCHEMA_VERSION, _statmech_version(), created))
-            connection.execute("INSERT INTO study VALUES (1, ?, ?, ?, ?, ?)",
-                               (study.name, study.text, study.study_hash, _dumps(study.spec()), created))
-            connection.executemany(
-                "INSERT INTO tasks (task_id, position, config, seed, coords) VALUES (?, ?, ?, ?, ?)",
-                ((t.task_id, t.position, _dumps(t.config), t.seed, _dumps(t.coords)) for t in tasks))
-            connection.execute("COMMIT")
-            connection.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file header
+            if path.exists() or path.is_symlink():
+                raise StoreError(f"{path}: a file already exists there; resume it or choose another store path")
+            temporary = path.with_name(f".{path.name}.{os.getpid()}.creating")
+            for leftover in (temporary, *_sidecars(temporary)):
+                leftover.unlink(missing_ok=True)
+            try:
+                _write_new_store(temporary, study, tasks)
+                _link_exclusive(temporary, path)
+            finally:
+                for leftover in (temporary, *_sidecars(temporary)):
+                    leftover.unlink(missing_ok=True)
+            return cls._open(path, writable=True, lock=lock, integrity=False)
+        except sqlite3.Error as error:
+            lock.release()
+            full = "full" in str(error).lower()
+            raise StoreError(f"{path}: cannot create the store: "
+                             f"{'the disk is full (SQLite: ' + str(error) + ')' if full else error}") from None
+        except OSError as error:
+            lock.release()
+            raise StoreError(f"{path}: cannot create the store ({_os_reason(error)})") from None
         except BaseException:
-            connection.close()
-            temporary.unlink(missing_ok=True)
+            lock.release()
             raise
-        connection.close()
-        os.replace(temporary, path)
-        return cls.open(path, writable=True)
 
     @classmethod
-    def open(cls, path, writable: bool = False) -> "ResultStore":
+    def open(cls, path, writable: bool = False, integrity: bool = False) -> "ResultStore":
         """Open an existing store, refusing foreign, corrupt or newer files with :class:`StoreError`.
 
-        ``writable=False`` opens it read-only (safe while a sweep is writing it).
+        ``writable=False`` opens it read-only (safe while a sweep is writing
+        it). ``writable=True`` takes the store's writer lock (refused while
+        another process holds it) until :meth:`close`. ``integrity=True``
+        runs SQLite's full ``integrity_check`` (it reads the whole file)
+        instead of the ``quick_check`` done on every open.
         """
+        return cls._open(path, writable=writable, lock=None, integrity=integrity)
+
+    @classmethod
+    def _open(cls, path, writable: bool, lock: "StoreLock | None", integrity: bool) -> "ResultStore":
         path = check_store_file(path)
+        if writable and lock is None:
+            if not os.access(path, os.W_OK):
+                raise StoreError(f"{path}: read-only (no write permission, or a read-only file system); the "
+                                 "store itself is fine: copy it to a writable folder to resume it")
+            lock = StoreLock.acquire(path)
         uri = f"{path.resolve().as_uri()}?mode={'rw' if writable else 'ro'}"
+        if not writable and not os.access(path.parent, os.W_OK) and not _sidecars(path)[0].exists():
+            # a read-only folder or file system: SQLite cannot make the -shm file that reading a WAL
+            # store needs, and nobody can be writing (no -wal file, and no one could create one)
+            uri += "&immutable=1"
         try:
-            connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
-        except sqlite3.Error as error:
-            raise StoreError(f"{path}: cannot open the result store: {error}") from None
-        try:
-            _check_identity(path, connection)
-            if writable:
-                connection.execute("PRAGMA journal_mode = WAL")
-                connection.execute("PRAGMA synchronous = NORMAL")
-                connection.execute("PRAGMA foreign_keys = ON")
-                connection.execute(_ARTIFACTS_TABLE)  # stores made before the table existed
-        except sqlite3.DatabaseError as error:
-            connection.close()
-            raise StoreError(f"{path}: corrupt or not a statmech result store ({error})") from None
+            try:
+                connection = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30.0)
+            except sqlite3.Error as error:
+                raise StoreError(_sqlite_reason(path, error)
+                                 or f"{path}: cannot open the result store: {error}") from None
+            try:
+                _check_identity(path, connection, integrity)
+                if writable:
+                    connection.execute("PRAGMA journal_mode = WAL")
+                    connection.execute("PRAGMA synchronous = NORMAL")
+                    connection.execute("PRAGMA foreign_keys = ON")
+                    connection.execute(_ARTIFACTS_TABLE)  # stores made before the table existed
+            except sqlite3.DatabaseError as error:
+                connection.close()
+                reason = _sqlite_reason(path, error)
+                if reason is None and "unable to open" in str(error).lower():
+                    reason = (f"{path}: cannot read the store ({error}); a store in a read-only folder needs "
+                              "its -wal and -shm files beside it, or copy it to a writable folder")
+                raise StoreError(reason or f"{path}: corrupt or not a statmech result store ({error})") from None
+            except BaseException:
+                connection.close()
+                raise
         except BaseException:
-            connection.close()
+            if lock is not None:
+                lock.release()
             raise
-        return cls(path, connection, writable)
+        store = cls(path, connection, writable)
+        store._lock = lock
+        return store
 
     def close(self) -> None:
-        self._connection.close()
+        try:
+            self._connection.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+                self._lock = None
+
+    def integrity_check(self) -> str:
+        """SQLite's full ``PRAGMA integrity_check``: "ok", or the first problems it found (one line)."""
+        rows = [row[0] for row in self._connection.execute("PRAGMA integrity_check(5)")]
+        return "ok" if rows == ["ok"] else "; ".join(rows)
 
     def __enter__(self):
         return self
@@ -301,6 +454,16 @@ class ResultStore:
         if artifacts and status != "done":
             raise ValueError("only a task that is done has artifacts; a failed task keeps its error message")
         connection = self._connection
+        try:
+            return self._record(connection, status, outcome, artifacts)
+        except sqlite3.Error as error:
+            reason = _sqlite_reason(self.path, error)
+            if reason is None:
+                raise
+            raise StoreError(reason) from None
+
+    @staticmethod
+    def _record(connection, status, outcome, artifacts) -> bool:
         connection.execute("BEGIN IMMEDIATE")
         try:
             updated = connection.execute(
@@ -321,12 +484,54 @@ class ResultStore:
                         ((outcome["task_id"], *row) for row in artifacts))
             connection.execute("COMMIT")
         except BaseException:
-            connection.execute("ROLLBACK")
+            if connection.in_transaction:  # SQLite already rolled back after e.g. a full disk
+                connection.execute("ROLLBACK")
             raise
         return updated == 1
 
 
-def _check_identity(path, connection) -> None:
+def _write_new_store(temporary: pathlib.Path, study, tasks) -> None:
+    connection = sqlite3.connect(temporary, isolation_level=None)
+    try:
+        connection.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        connection.execute("PRAGMA journal_mode = DELETE")
+        connection.execute("BEGIN")
+        for statement in _SCHEMA.strip().split(";"):
+            if statement.strip():
+                connection.execute(statement)
+        created = _now()
+        connection.execute("INSERT INTO schema_version VALUES (?, ?, ?)",
+                           (SCHEMA_VERSION, _statmech_version(), created))
+        connection.execute("INSERT INTO study VALUES (1, ?, ?, ?, ?, ?)",
+                           (study.name, study.text, study.study_hash, _dumps(study.spec()), created))
+        connection.executemany(
+            "INSERT INTO tasks (task_id, position, config, seed, coords) VALUES (?, ?, ?, ?, ?)",
+            ((t.task_id, t.position, _dumps(t.config), t.seed, _dumps(t.coords)) for t in tasks))
+        connection.execute("COMMIT")
+        connection.execute("PRAGMA journal_mode = WAL")  # persistent: stored in the file header
+    finally:
+        connection.close()
+
+
+def _link_exclusive(temporary: pathlib.Path, path: pathlib.Path) -> None:
+    """Put the finished ``temporary`` at ``path`` atomically, failing if anything is there already."""
+    try:
+        os.link(temporary, path)  # atomic, and refuses an existing target
+    except FileExistsError:
+        raise StoreError(f"{path}: a file already exists there; resume it or choose another store path") from None
+    except OSError as error:
+        if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV, errno.ENOSYS):
+            raise
+        # a file system without hard links: claim the name exclusively, then rename over the claim
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        except FileExistsError:
+            raise StoreError(f"{path}: a file already exists there; resume it or choose another store "
+                             "path") from None
+        os.replace(temporary, path)
+
+
+def _check_identity(path, connection, integrity: bool = False) -> None:
     application_id = connection.execute("PRAGMA application_id").fetchone()[0]
     if application_id != APPLICATION_ID:
         raise StoreError(f"{path}: an SQLite database of another application (application_id "
@@ -350,9 +555,10 @@ def _check_identity(path, connection) -> None:
     missing = {"study", "tasks", "results"} - tables
     if missing:
         raise StoreError(f"{path}: corrupt statmech store (missing tables: {', '.join(sorted(missing))})")
-    check = connection.execute("PRAGMA quick_check").fetchone()[0]
-    if check != "ok":
-        raise StoreError(f"{path}: corrupt statmech store (SQLite quick_check: {check})")
+    pragma = "integrity_check" if integrity else "quick_check"
+    rows = [row[0] for row in connection.execute(f"PRAGMA {pragma}(5)")]
+    if rows != ["ok"]:
+        raise StoreError(f"{path}: corrupt statmech store (SQLite {pragma}: {'; '.join(rows)})")
 
 
 def _encode_artifact(name, value) -> tuple:

@@ -35,7 +35,7 @@ import re
 import tomllib
 from typing import Any, Callable
 
-from statmech._registry import get_method, registered_names, resolve_method
+from statmech._registry import available_methods, get_method, registered_names, resolve_method
 
 TASK_ID_VERSION = "statmech-task-v1"
 """Mixed into every task hash; bump it only if the meaning of a task config changes."""
@@ -43,6 +43,13 @@ TASK_ID_VERSION = "statmech-task-v1"
 TOP_LEVEL_TABLES = ("study", "model", "method", "grid")
 STUDY_KEYS = ("name", "description")
 METHOD_KEYS = ("name", "options")
+MAX_TASKS = 250_000
+"""Most tasks one study may have. Above it the grid is refused before anything is built or written,
+with estimates of the store's size and of the memory a sweep needs: split such a grid into several studies."""
+STORE_BYTES_PER_TASK = 2_000
+"""About how many bytes one finished task takes in a store (its row, ~15 result rows, indexes)."""
+MEMORY_BYTES_PER_TASK = 3_000
+"""About how many bytes of memory one task takes while a sweep creates and reads its store."""
 RESERVED_OPTIONS = ("seed", "beta", "model")
 """Method options the sweep sets itself: the seed comes from ``[grid] seeds``, β from ``[grid] beta``."""
 
@@ -367,6 +374,13 @@ def parse_study(text: str, path=None) -> Study:
                           "grid")
     if "seed" not in grid:
         grid["seed"] = [0]
+    n_tasks = math.prod(len(values) for values in grid.values())
+    if n_tasks > MAX_TASKS:
+        sizes = " x ".join(f"{len(values)} {axis}" for axis, values in grid.items())
+        raise where.error(f"the grid has {n_tasks:,} tasks ({sizes}), more than the limit of {MAX_TASKS:,} per "
+                          f"study: its store would take about {_megabytes(n_tasks * STORE_BYTES_PER_TASK)} and a "
+                          f"sweep about {_megabytes(n_tasks * MEMORY_BYTES_PER_TASK)} of memory; split the grid "
+                          "into several studies (e.g. one per value of its longest axis)", "grid")
     for key in model_keys:
         if key in grid:
             continue
@@ -398,6 +412,10 @@ def parse_study(text: str, path=None) -> Study:
                    grid=grid, study_hash=digest)
     _check_applies(where, result, kind)
     return result
+
+
+def _megabytes(n_bytes: int) -> str:
+    return f"{n_bytes / 1e9:,.1f} GB" if n_bytes >= 1e9 else f"{n_bytes / 1e6:,.0f} MB"
 
 
 def _syntax_error(error: tomllib.TOMLDecodeError, text: str, path) -> StudyError:
@@ -508,26 +526,101 @@ def _check_method(where, name, options) -> str:
         if accepted is not None:
             for key in options:
                 if key not in accepted:
-                    allowed = ", ".join(accepted) or "none"
-                    raise where.error(f"method {lowered!r} takes no option {key!r} (its options: {allowed})",
-                                      "method", "options", key)
+                    raise where.error(unknown_option_message(lowered, key, accepted), "method", "options", key)
     return lowered
 
 
+def unknown_option_message(method: str, key: str, accepted) -> str:
+    """``method 'x' takes no option 'k'; did you mean 'n'? (its options: ...)``."""
+    import difflib
+
+    close = difflib.get_close_matches(key, accepted, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"method {method!r} takes no option {key!r}{hint} (its options: {', '.join(accepted) or 'none'})"
+
+
 def _accepted_options(method) -> tuple[str, ...] | None:
-    """Keyword options a method's function accepts, or None when it takes ``**options``."""
-    function = method.moments or method.thermo_fn
-    if function is None:
+    """Keyword options a method accepts (see :func:`method_options`), without those the sweep sets."""
+    names = method_options(method)
+    return None if names is None else tuple(n for n in names if n not in RESERVED_OPTIONS)
+
+
+_ARGUMENT_NAMES = ("model", "beta", "betas")
+
+
+def method_options(method) -> tuple[str, ...] | None:
+    """The option names a registered method accepts, sorted; None when they cannot be determined.
+
+    A method may declare them (an ``options`` attribute). Otherwise they are
+    read from its functions' signatures: the keyword parameters with a
+    default. A function taking ``**options`` that forwards them (``f(...,
+    **options)``) accepts what the functions it calls accept, followed
+    through wrappers and closures; one that never uses them accepts none.
+    Names starting with ``_`` and parameters without a default (which the
+    wrapper itself supplies) are not options.
+    """
+    declared = getattr(method, "options", None)
+    if isinstance(declared, (tuple, list)) and all(isinstance(name, str) for name in declared):
+        return tuple(sorted(declared))
+    functions = [f for f in (method.moments, method.thermo_fn, method.log_z_fn, method.log_z_moments) if f]
+    if not functions:
         return None
+    names: set[str] = set()
+    for function in functions:
+        found = _function_options(function, depth=0)
+        if found is None:
+            return None
+        names |= found
+    return tuple(sorted(names))
+
+
+def _function_options(function, depth: int) -> set[str] | None:
+    import dis
+
     try:
         parameters = list(inspect.signature(function).parameters.values())
     except (TypeError, ValueError):
         return None
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+    names = {p.name for p in parameters
+             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+             and p.default is not inspect.Parameter.empty and not p.name.startswith("_")
+             and p.name not in _ARGUMENT_NAMES}
+    var_keyword = [p.name for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
+    if not var_keyword:
+        return names
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    if code is None or depth > 4:
         return None
-    named = [p for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                 inspect.Parameter.KEYWORD_ONLY)]
-    return tuple(p.name for p in named[2:] if p.name not in RESERVED_OPTIONS)
+    closure = dict(zip(code.co_freevars, (cell.cell_contents for cell in (function.__closure__ or ()))))
+    callees = []
+    outermost = None  # the first function loaded in the current statement: the call's callee
+    previous = None
+    for instruction in dis.get_instructions(code):
+        name = instruction.opname
+        if name.startswith(("STORE_", "POP_TOP", "RETURN_", "RESUME", "JUMP", "POP_JUMP")):
+            outermost = None
+        elif name in ("LOAD_GLOBAL", "LOAD_DEREF"):
+            value = (function.__globals__.get(instruction.argval) if name == "LOAD_GLOBAL"
+                     else closure.get(instruction.argval))
+            if outermost is None and inspect.isfunction(value):
+                outermost = value
+        elif name in ("DICT_MERGE", "DICT_UPDATE", "CALL_FUNCTION_EX") and previous is not None \
+                and previous.opname.startswith("LOAD_FAST") and previous.argval == var_keyword[0]:
+            # ``callee(..., **options)``: the options go to the callee (passed as a plain
+            # argument, e.g. to a validator, they do not)
+            if outermost is None or not outermost.__module__.startswith("statmech"):
+                return None
+            if outermost not in callees:
+                callees.append(outermost)
+        previous = instruction
+    if not callees:
+        return names  # **options never forwarded: checked (or refused) by the function itself
+    for callee in callees:
+        found = _function_options(callee, depth + 1)
+        if found is None:
+            return None
+        names |= found
+    return names
 
 
 def takes_seed(method_name: str) -> bool:
@@ -554,13 +647,22 @@ def _check_applies(where, study: Study, kind: ModelKind) -> None:
             raise where.error(f"cannot build the model{' at ' + label if label else ''}: {error}",
                               table, key) from None
         try:
-            resolve_method(model, study.method, study.options)
+            chosen = resolve_method(model, study.method, study.options)
         except (ValueError, TypeError) as error:
             location = ("method", "name")
             if study.options and _applies_without_options(model, study.method):
                 named = [key for key in study.options if key in str(error)] or list(study.options)
                 location = ("method", "options", named[0])  # the options are what is wrong
             raise where.error(f"{error}{' (at ' + label + ')' if label else ''}", *location) from None
+        if chosen.moments is None and chosen.thermo_fn is None:
+            others = [name for name in available_methods(model) if name != chosen.name and _gives_thermo(name, model)]
+            raise where.error(f"method {chosen.name!r} estimates log Z only, and each task of a sweep computes "
+                              f"thermo(model, beta, ...); use one of {', '.join(others)}", "method", "name")
+
+
+def _gives_thermo(name: str, model) -> bool:
+    method = get_method(name, model)
+    return method.moments is not None or method.thermo_fn is not None
 
 
 def _applies_without_options(model, method: str) -> bool:

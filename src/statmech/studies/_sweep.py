@@ -11,6 +11,12 @@ stored as failed with its error message and the sweep goes on.
 Worker processes are started with the "spawn" method (forking a process that
 has started JAX's threads is unsafe). A script that calls :func:`run_sweep`
 with ``workers > 1`` therefore needs the usual ``if __name__ == "__main__":`` guard.
+They exit by themselves when the sweep's process dies.
+
+A sweep that cannot go on raises :class:`SweepError` and leaves every task
+stored so far in the store, the others pending for a resume: a local worker
+process died, or the Dask scheduler was unreachable for ``scheduler_timeout``
+seconds.
 """
 from __future__ import annotations
 
@@ -28,6 +34,13 @@ import numpy as np
 from statmech.studies._store import ResultStore, StoreError
 from statmech.studies._study import build_model, load_study, takes_seed
 from statmech.studies._workers import check_workers, process_pool
+
+SCHEDULER_TIMEOUT = 60.0
+"""Seconds without contact with the Dask scheduler after which a sweep gives up (:class:`SweepError`)."""
+
+
+class SweepError(RuntimeError):
+    """A sweep could not go on (a worker process died, the Dask scheduler was lost); the store keeps what was done."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -148,7 +161,8 @@ def _jsonable(value, limit: int = 10_000):
 
 # ------------------------------------------------------------------ the sweep
 def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler: str | None = None,
-              resume: bool = False, progress: bool = True) -> SweepSummary:
+              resume: bool = False, progress: bool = True,
+              scheduler_timeout: float = SCHEDULER_TIMEOUT) -> SweepSummary:
     """Run the study at ``study_path`` into the result store at ``store_path``.
 
     ``store_path`` defaults to the study file with suffix ``.sqlite``.
@@ -160,7 +174,10 @@ def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler
     tasks already done and re-running failed or unfinished ones; without it an
     existing store is refused. The study is fully validated before anything
     is computed or written (:class:`StudyError`); a foreign, corrupt or
-    mismatched store is refused (:class:`StoreError`).
+    mismatched store is refused (:class:`StoreError`), and so is a store
+    another sweep is writing. ``scheduler_timeout``: seconds without contact
+    with the Dask scheduler before the sweep stops with :class:`SweepError`
+    (the tasks not done stay pending for ``resume=True``).
     Returns a :class:`SweepSummary`.
     """
     if workers is not None and scheduler is not None:
@@ -169,18 +186,39 @@ def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler
         workers = check_workers(workers)
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address string such as 'tcp://10.0.0.1:8786', got {scheduler!r}")
+    if isinstance(scheduler_timeout, bool) or not isinstance(scheduler_timeout, (int, float)) \
+            or not scheduler_timeout > 0 or not math.isfinite(scheduler_timeout):
+        raise ValueError(f"scheduler_timeout must be a finite number of seconds > 0, got {scheduler_timeout!r}")
 
     study = load_study(study_path)
     store_path = pathlib.Path(store_path) if store_path is not None else default_store_path(study_path)
     client = _connect(scheduler) if scheduler is not None else None  # before the store is touched
     try:
-        return _sweep(study, store_path, workers, client, resume, progress)
+        return _sweep(study, store_path, workers, client, resume, progress, scheduler_timeout)
     finally:
         if client is not None:
-            client.close()
+            _close(client)
 
 
-def _sweep(study, store_path, workers, client, resume, progress) -> SweepSummary:
+def _close(client) -> None:
+    """Close a Dask client; after a lost scheduler, without its reconnection tracebacks in the log."""
+    import logging
+
+    if client.status == "running":
+        client.close()
+        return
+    logger = logging.getLogger("distributed.client")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        client.close(timeout=5)
+    except Exception:  # noqa: BLE001 - the scheduler is gone already; the SweepError says so
+        pass
+    finally:
+        logger.setLevel(level)
+
+
+def _sweep(study, store_path, workers, client, resume, progress, scheduler_timeout) -> SweepSummary:
     store = _open_store(study, store_path, resume)
     start = time.perf_counter()
     try:
@@ -203,7 +241,7 @@ def _sweep(study, store_path, workers, client, resume, progress) -> SweepSummary
             if not pending:
                 pass
             elif client is not None:
-                _run_dask(pending, client, on_outcome)
+                _run_dask(pending, client, on_outcome, scheduler_timeout)
             elif workers == 1 or len(pending) == 1:
                 for task in pending:
                     on_outcome(task, compute_task(_payload(task)))
@@ -223,13 +261,14 @@ def _open_store(study, store_path: pathlib.Path, resume: bool) -> ResultStore:
     if not resume:
         raise StoreError(f"{store_path}: a store already exists; pass resume=True (--resume) to continue it, "
                          "or give another store path")
-    with ResultStore.open(store_path, writable=False) as existing:  # read-only first: refuse without writing
+    # read-only first, with SQLite's full integrity check: refuse without writing
+    with ResultStore.open(store_path, writable=False, integrity=True) as existing:
         info = existing.study_info()
     if info["study_hash"] != study.study_hash:
         raise StoreError(f"{store_path}: made from a different study ({info['name']!r}, hash "
                          f"{info['study_hash'][:12]}; this study {study.name!r} has hash "
                          f"{study.study_hash[:12]}); give a new store path for a changed study")
-    return ResultStore.open(store_path, writable=True)
+    return ResultStore.open(store_path, writable=True)  # the writer's lock: one sweep at a time
 
 
 def _payload(task: dict) -> dict:
@@ -254,7 +293,7 @@ def _run_processes(pending, workers: int, on_outcome) -> None:
                     try:
                         outcome = future.result()
                     except concurrent.futures.process.BrokenProcessPool as error:
-                        raise RuntimeError(
+                        raise SweepError(
                             "a worker process died (out of memory, or killed); the finished tasks are "
                             "stored: re-run with resume=True (--resume) to compute the rest") from error
                     on_outcome(task, outcome)
@@ -281,34 +320,59 @@ def _connect(scheduler: str):
                          "`dask scheduler` and workers with `dask worker ADDRESS`") from None
 
 
-def _run_dask(pending, client, on_outcome) -> None:
-    """Submit the tasks to the Dask cluster (at most 4 per worker thread queued); store each as it completes."""
-    from distributed import as_completed
+def _run_dask(pending, client, on_outcome, scheduler_timeout: float = SCHEDULER_TIMEOUT) -> None:
+    """Submit the tasks to the Dask cluster (at most 4 per worker thread queued); store each as it completes.
+
+    Waits in slices of a few seconds; when the client has lost the scheduler
+    for ``scheduler_timeout`` seconds, raises :class:`SweepError` (what was
+    stored stays; the rest is pending for a resume).
+    """
+    from distributed import wait
 
     n_threads = max(1, sum(client.nthreads().values()))
     window = max(8, 4 * n_threads)
     queue = iter(pending)
     in_flight: dict = {}
-    for task in queue:
+
+    def submit(task):
         in_flight[client.submit(compute_task, _payload(task), pure=False)] = task
+
+    for task in queue:
+        submit(task)
         if len(in_flight) >= window:
             break
-    completed = as_completed(list(in_flight))
-    for future in completed:
-        task = in_flight.pop(future)
+    lost_since = None
+    while in_flight:
         try:
-            outcome = future.result()
-        except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: stored as a failed task
-            outcome = {"task_id": task["task_id"], "status": "failed", "results": [],
-                       "error": _one_line(error), "method": None, "meta": None, "seconds": None,
-                       "host": None}
-        on_outcome(task, outcome)
-        following = next(queue, None)
-        if following is not None:
-            new = client.submit(compute_task, _payload(following), pure=False)
-            in_flight[new] = following
-            completed.add(new)
-        future.release()
+            finished = wait(list(in_flight), timeout=min(2.0, scheduler_timeout),
+                            return_when="FIRST_COMPLETED").done
+        except Exception:  # noqa: BLE001 - a timeout (its class differs between versions): check the scheduler
+            finished = set()
+        if not finished:
+            if client.status == "running":
+                lost_since = None
+                continue
+            lost_since = time.monotonic() if lost_since is None else lost_since
+            if time.monotonic() - lost_since >= scheduler_timeout:
+                raise SweepError(f"lost the Dask scheduler at {client.scheduler.address} (no contact for "
+                                 f"{scheduler_timeout:g} s; client status {client.status!r}); the finished tasks "
+                                 "are stored: restart the scheduler and its workers, then re-run with "
+                                 "resume=True (--resume) to compute the rest")
+            continue
+        lost_since = None
+        for future in finished:
+            task = in_flight.pop(future)
+            try:
+                outcome = future.result()
+            except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: stored as a failed task
+                outcome = {"task_id": task["task_id"], "status": "failed", "results": [],
+                           "error": _one_line(error), "method": None, "meta": None, "seconds": None,
+                           "host": None}
+            on_outcome(task, outcome)
+            future.release()
+            following = next(queue, None)
+            if following is not None:
+                submit(following)
 
 
 class _progress_bar:
@@ -322,6 +386,7 @@ class _progress_bar:
         if not self.enabled:
             return lambda n_failed: None
         from rich.console import Console
+        from rich.markup import escape
         from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                    TimeRemainingColumn)
 
@@ -329,7 +394,7 @@ class _progress_bar:
                                   TextColumn("{task.fields[failed]}"), TimeElapsedColumn(),
                                   TimeRemainingColumn(), console=Console(stderr=True))
         self._progress.start()
-        bar = self._progress.add_task(self.name, total=self.total, failed="")
+        bar = self._progress.add_task(escape(self.name), total=self.total, failed="")  # a name, not markup
 
         def advance(n_failed):
             self._progress.update(bar, advance=1, failed=f"[red]{n_failed} failed" if n_failed else "")

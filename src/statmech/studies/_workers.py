@@ -1,7 +1,9 @@
 """Worker processes shared by the tour, sweeps and quenched averages.
 
 Processes are *spawned*, never forked: forking a process in which JAX runs
-threads is unsafe. Each worker starts with :func:`init_worker`.
+threads is unsafe. Each worker starts with :func:`init_worker`, which also
+starts a watchdog: a worker whose parent process dies (``kill -9``, out of
+memory) exits within about a second instead of living on as an orphan.
 """
 from __future__ import annotations
 
@@ -10,6 +12,11 @@ import multiprocessing
 import numbers
 import os
 import pathlib
+import threading
+import time
+
+PARENT_POLL_SECONDS = 0.5
+"""How often a worker checks that the process that started it is still alive."""
 
 
 def jax_cache_dir() -> pathlib.Path:
@@ -18,14 +25,36 @@ def jax_cache_dir() -> pathlib.Path:
     return pathlib.Path(base) / "statmech" / "jax"
 
 
+def exit_with_parent(parent_pid: int | None = None, poll: float = PARENT_POLL_SECONDS) -> threading.Thread:
+    """Start a daemon thread that ends this process (``os._exit``) once its parent has died.
+
+    A dead parent's children are re-parented (to init or a subreaper), so
+    ``os.getppid()`` changes; the thread polls it every ``poll`` seconds.
+    Portable (no ``prctl``), and unaffected by which thread started the process.
+    """
+    parent_pid = os.getppid() if parent_pid is None else parent_pid
+
+    def watch():
+        while True:
+            time.sleep(poll)
+            if os.getppid() != parent_pid:
+                os._exit(1)  # noqa: SLF001 - no clean-up to run: the parent that wanted our results is gone
+
+    thread = threading.Thread(target=watch, name="statmech-exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
 def init_worker() -> None:
-    """Worker start-up: GPU memory allocated as needed (processes share a GPU); compiled kernels cached on disk.
+    """Worker start-up: exit with the parent; GPU memory allocated as needed (processes share a GPU);
+    compiled kernels cached on disk.
 
     Compiling the Monte Carlo and sampling kernels is most of a short task's
     time; JAX's persistent compilation cache (set in the worker processes
     only, never in the caller's) makes a second run start warm. Results do
     not depend on it. If the cache folder cannot be made, there is no cache.
     """
+    exit_with_parent()
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
     try:
         folder = jax_cache_dir()
