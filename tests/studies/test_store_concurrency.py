@@ -153,3 +153,21 @@ def test_a_lock_left_by_a_killed_writer_is_free(tmp_path):
     assert lock_path(store).exists()
     lock = StoreLock.acquire(store)
     lock.release()
+
+
+def test_a_tour_store_in_use_is_not_deleted_by_a_second_tour(tmp_path):
+    """run_tour replaces a previous tour's store only when no process holds its writer's lock."""
+    from statmech.studies._tour import TourStudy, _remove_previous_tour
+
+    store = tmp_path / "tour.sqlite"
+    study = TourStudy("quick")
+    ResultStore.create(store, study, study.tasks()).close()
+    holder = StoreLock.acquire(store)
+    try:
+        with pytest.raises(StoreError, match="in use"):
+            _remove_previous_tour(store)
+        assert store.exists()
+    finally:
+        holder.release()
+    _remove_previous_tour(store)
+    assert not store.exists()

@@ -41,7 +41,7 @@ import numpy as np
 
 from statmech.report import build_report
 from statmech.studies._kinds import TOUR_KIND, is_tour_store
-from statmech.studies._store import ResultStore, StoreError, _encode_artifact
+from statmech.studies._store import ResultStore, StoreError, StoreLock, _encode_artifact
 from statmech.studies._study import study_hash, task_id
 from statmech.studies._workers import check_workers, process_pool
 
@@ -775,8 +775,12 @@ def _remove_previous_tour(store_path: pathlib.Path) -> None:
     if not is_tour_store(info):
         raise StoreError(f"{store_path}: a result store of study {info['name']!r}, not a tour; "
                          "choose another --out folder")
-    for path in (store_path, *(store_path.with_name(store_path.name + s) for s in ("-wal", "-shm"))):
-        path.unlink(missing_ok=True)
+    lock = StoreLock.acquire(store_path)  # another tour still writing it: refused, nothing deleted
+    try:
+        for path in (store_path, *(store_path.with_name(store_path.name + s) for s in ("-wal", "-shm"))):
+            path.unlink(missing_ok=True)
+    finally:
+        lock.release()
 
 
 def run_tour(out_dir="tour-output", quick: bool = False, progress: bool = True,
