@@ -8,6 +8,7 @@ Curated public API (re-exports only; the implementation lives in private modules
     sm.thermo(m, [0.2, 0.44], method="auto") # Thermo
 """
 from statmech import estimators, mc, ml, studies, theory
+from statmech import approx
 from statmech.models import REM, SK, CurieWeiss, EdwardsAnderson, Ising, Lattice, RandomFieldIsing
 from statmech.studies import quenched, self_averaging
 from statmech.stats import Estimate
@@ -32,7 +33,7 @@ from statmech.exact import (
 __version__ = "0.1.0"
 
 __all__ = [
-    "estimators", "mc", "ml", "studies", "theory", "REM", "SK", "CurieWeiss", "EdwardsAnderson", "RandomFieldIsing", "quenched",
+    "approx", "estimators", "mc", "ml", "studies", "theory", "REM", "SK", "CurieWeiss", "EdwardsAnderson", "RandomFieldIsing", "quenched",
     "self_averaging", "curie_weiss_mean_field",
     "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo", "sample",
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",

@@ -15,11 +15,12 @@ from statmech.estimators import _annealing, _integration, _mbar, _wang_landau
 from statmech.exact import _beale, _enumerate, _kaufman, _mean_field, _pfaffian, _transfer
 from statmech.mc import _sampling
 from statmech.ml import _methods as _ml_methods
+from statmech.approx import _methods as _approx_methods
 
 _IMPLEMENTATIONS = (
     _kaufman, _transfer, _enumerate, _beale, _pfaffian, _mean_field,
     _sampling, _annealing, _integration, _mbar, _wang_landau,
-    _ml_methods,
+    _ml_methods, _approx_methods,
 )
 
 _REGISTRY: dict[str, list[Method]] = {}
