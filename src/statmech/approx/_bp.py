@@ -106,15 +106,18 @@ def pass_messages(graph: Graph, beta: float, messages: np.ndarray, rho, damping:
         weighted = u if rho is None else u * rho
         return theta + graph.neighbor_sum(weighted[0], weighted[1])
 
+    cavity = np.empty_like(u)
     for iterations in range(1, max_iter + 1):
         H = field(u)
-        cavity = np.stack([H[i] - u[1], H[j] - u[0]])
-        change = cavity_bias(coupling2, tanh2, cavity) - u
-        residual = float(np.max(np.abs(change)))
-        if residual <= tol * (1.0 + float(np.max(np.abs(u)))):
+        np.subtract(H[i], u[1], out=cavity[0])
+        np.subtract(H[j], u[0], out=cavity[1])
+        change = cavity_bias(coupling2, tanh2, cavity)
+        change -= u
+        residual = max(float(change.max()), -float(change.min()))
+        if residual <= tol * (1.0 + max(float(u.max()), -float(u.min()))):
             converged = True
             break
-        new = u + step * change
+        new = u + step * change if step != 1.0 else u + change
         if memory:
             history_x.append(u)
             history_r.append(change)
