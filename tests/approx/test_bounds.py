@@ -115,6 +115,11 @@ def test_trw_is_exact_on_a_tree_and_edge_probabilities_follow_kirchhoff():
     assert spanning_tree_edge_probabilities(open_lattice).sum() == pytest.approx(14)
     # Periodic lattices: (N - 1)/|E| (edge-transitive for equal sides).
     np.testing.assert_allclose(spanning_tree_edge_probabilities(sm.Ising.square(6)), 35 / 72)
+    # Unequal sides: Kirchhoff resistances (Foster's sum N - 1), horizontal != vertical.
+    torus = spanning_tree_edge_probabilities(sm.Ising.square((5, 3)))
+    assert torus.sum() == pytest.approx(14)
+    assert torus[:15].std() < 1e-12 and torus[15:].std() < 1e-12
+    assert abs(torus[0] - torus[15]) > 1e-3
 
 
 @pytest.mark.parametrize("h", [0.0, 0.3])

@@ -9,7 +9,6 @@ import math
 import numba
 import numpy as np
 import pytest
-from scipy import stats
 
 import statmech as sm
 from statmech.approx import tap

@@ -40,7 +40,6 @@ from statmech.approx._common import (
     check_model,
     check_tol,
     log_2cosh,
-    log_cosh,
 )
 
 BP_OPTIONS = ("damping", "tol", "max_iter", "init", "seed")
@@ -226,5 +225,3 @@ def bp_runner(graph: Graph, beta: float, options: dict, warm=None, warn: bool = 
     init = options.get("init", "random") if warm is None else warm
     return _bp(graph, beta, damping, tol, max_iter, init, seed, warn=warn)
 
-
-__all__ = ["belief_propagation", "log_cosh"]

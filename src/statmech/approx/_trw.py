@@ -20,10 +20,10 @@ effective resistance of bond e with unit conductances,
 ρ_e = (e_i − e_j)ᵀ L⁺ (e_i − e_j), L the graph Laplacian (Kirchhoff), computed
 from a dense inverse per connected component of up to
 ``MAX_DENSE_RESISTANCE_SITES`` sites. On a periodic square or cubic lattice
-with every side ≥ 3 (edge-transitive for equal sides; uniform values lie in
-the spanning-tree polytope for any sides, since every cut has at least 2d
-bonds) the uniform value (N − 1)/|E| is used instead, which also serves
-lattices too large for the dense inverse.
+with equal sides ≥ 3 (edge-transitive, so all resistances are equal) the
+uniform value (N − 1)/|E| is used directly; with unequal sides ≥ 3 it is used
+only beyond the dense limit (it still lies in the spanning-tree polytope,
+since every cut of such a torus has at least 2d bonds).
 """
 from __future__ import annotations
 
@@ -119,7 +119,10 @@ def _edge_probabilities(graph: Graph, given) -> np.ndarray:
         return rho
     if graph.n_edges == 0:
         return np.ones(0)
-    if _lattice_uniform(graph):
+    if _lattice_uniform(graph) and (len(set(graph.lattice.shape)) == 1
+                                    or graph.n > MAX_DENSE_RESISTANCE_SITES):
+        # Equal sides: edge-transitive, so these are the exact resistances; unequal sides
+        # too large for the dense inverse: still a point of the spanning-tree polytope.
         return np.full(graph.n_edges, (graph.n - 1) / graph.n_edges)
     return _resistances(graph)
 
