@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 # public name -> (module, attribute); attribute None means the module itself
 _EXPORTS: dict[str, tuple[str, str | None]] = {
     # subpackages
+    "approx": ("statmech.approx", None),
     "estimators": ("statmech.estimators", None),
     "exact": ("statmech.exact", None),
     "mc": ("statmech.mc", None),

@@ -16,11 +16,13 @@ from statmech.estimators import _gibbs as _gibbs_estimators
 from statmech.exact import _beale, _enumerate, _kaufman, _mean_field, _pfaffian, _transfer
 from statmech.exact import _gibbs as _gibbs_exact
 from statmech.mc import _sampling
+from statmech.approx import _methods as _approx_methods
 
 _IMPLEMENTATIONS = (
     _kaufman, _transfer, _enumerate, _beale, _pfaffian, _mean_field,
     _sampling, _annealing, _integration, _mbar, _wang_landau,
     _gibbs_exact, _gibbs_estimators,
+    _approx_methods,
 )
 
 _REGISTRY: dict[str, list[Method]] = {}
