@@ -13,6 +13,7 @@ from __future__ import annotations
 from statmech._types import Method
 from statmech.estimators import _annealing, _integration, _mbar, _wang_landau
 from statmech.exact import _beale, _enumerate, _kaufman, _mean_field, _pfaffian, _transfer
+from statmech.exact import _tensor_network
 from statmech.mc import _sampling
 from statmech.ml import _methods as _ml_methods
 
@@ -20,6 +21,7 @@ _IMPLEMENTATIONS = (
     _kaufman, _transfer, _enumerate, _beale, _pfaffian, _mean_field,
     _sampling, _annealing, _integration, _mbar, _wang_landau,
     _ml_methods,
+    _tensor_network,
 )
 
 _REGISTRY: dict[str, list[Method]] = {}
