@@ -140,7 +140,8 @@ class ContractionCost:
     contraction. ``memory``: peak bytes of one log Z contraction (float64).
     ``moments_memory``: peak bytes with the β-derivatives (U, C), three
     arrays per tensor. ``n_tensors``: tensors in the network;
-    ``search_seconds``: time cotengra spent finding the order (0 when cached).
+    ``search_seconds``: time spent finding the order (once per graph: cached);
+    ``optimizer``: ``"greedy"`` (opt_einsum) or ``"cotengra"`` (hyper-optimised).
     """
 
     width: float
@@ -149,12 +150,13 @@ class ContractionCost:
     moments_memory: float
     n_tensors: int
     search_seconds: float
+    optimizer: str = "greedy"
 
     def as_meta(self) -> dict:
         """The cost as a plain dict (the ``meta`` of an Estimate)."""
         return {"contraction_width": self.width, "contraction_flops": self.flops,
                 "contraction_memory": self.memory, "contraction_moments_memory": self.moments_memory,
-                "n_tensors": self.n_tensors}
+                "n_tensors": self.n_tensors, "contraction_optimizer": self.optimizer}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,26 +165,11 @@ class _Plan:
     cost: ContractionCost
 
 
-@functools.lru_cache(maxsize=64)
-def _plan_for(structure: tuple) -> _Plan:
-    """The contraction order of a network structure, found once and cached (by structure)."""
-    n_sites, inputs = structure
-    if len(inputs) <= 1:
-        return _Plan((), ContractionCost(float(max((len(i) for i in inputs), default=0)), 0.0, 8.0,
-                                         24.0, len(inputs), 0.0))
-    import cotengra as ctg
+_QUICK_WIDTH = 16  # a greedy order this narrow is used as it is (no hyper-optimisation)
+_HOPELESS_MARGIN = 8  # a greedy order this much wider than the budget is refused without searching further
 
-    start = time.perf_counter()
-    sizes = {site: 2 for term in inputs for site in term}
-    n_tensors = len(inputs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # cotengra warns when the optional kahypar is missing
-        optimizer = ctg.HyperOptimizer(
-            methods=("greedy", "labels") if n_tensors > 12 else ("greedy",),
-            minimize="combo", max_repeats=16 if n_tensors <= 40 else 64,
-            max_time=2.0 + n_tensors / 50.0, parallel=False, progbar=False)
-        tree = optimizer.search([tuple(term) for term in inputs], (), sizes)
-    seconds = time.perf_counter() - start
+
+def _tree_plan(tree, n_tensors, seconds, optimizer) -> _Plan:
     peak = float(tree.peak_size())
     largest = float(tree.max_size())
     cost = ContractionCost(
@@ -192,24 +179,77 @@ def _plan_for(structure: tuple) -> _Plan:
         moments_memory=8.0 * 3 * (peak + 2 * largest),
         n_tensors=n_tensors,
         search_seconds=seconds,
+        optimizer=optimizer,
     )
     return _Plan(tuple(tuple(int(k) for k in pair) for pair in tree.get_ssa_path()), cost)
 
 
-def _plan(network: Network) -> _Plan:
-    return _plan_for(network.structure)
+def _trivial_plan(inputs) -> _Plan:
+    width = float(max((len(term) for term in inputs), default=0))
+    return _Plan((), ContractionCost(width, 0.0, 8.0 * 2**width, 24.0 * 2**width, len(inputs), 0.0, "none"))
 
 
-def contraction_cost(model: Ising) -> ContractionCost:
+@functools.lru_cache(maxsize=64)
+def _greedy_plan(structure: tuple) -> _Plan:
+    """opt_einsum's greedy order (fast even for thousands of tensors), cached by structure."""
+    n_sites, inputs = structure
+    if len(inputs) <= 1:
+        return _trivial_plan(inputs)
+    import cotengra as ctg
+    import opt_einsum as oe
+
+    start = time.perf_counter()
+    sizes = {site: 2 for term in inputs for site in term}
+    path = oe.paths.greedy([set(term) for term in inputs], set(), sizes)
+    tree = ctg.ContractionTree.from_path([tuple(t) for t in inputs], (), sizes, path=path)
+    return _tree_plan(tree, len(inputs), time.perf_counter() - start, "greedy")
+
+
+@functools.lru_cache(maxsize=64)
+def _best_plan(structure: tuple) -> _Plan:
+    """The better of the greedy order and a time-capped cotengra hyper-optimised one, cached by structure."""
+    greedy = _greedy_plan(structure)
+    n_sites, inputs = structure
+    if greedy.cost.width <= _QUICK_WIDTH:
+        return greedy
+    import cotengra as ctg
+
+    start = time.perf_counter()
+    sizes = {site: 2 for term in inputs for site in term}
+    n_tensors = len(inputs)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # cotengra warns when the optional kahypar is missing
+        optimizer = ctg.HyperOptimizer(
+            methods=("greedy", "labels"), minimize="combo", max_repeats=64,
+            max_time=min(2.0 + n_tensors / 50.0, 20.0), parallel=False, progbar=False)
+        tree = optimizer.search([tuple(term) for term in inputs], (), sizes)
+    hyper = _tree_plan(tree, n_tensors, time.perf_counter() - start + greedy.cost.search_seconds,
+                       "cotengra")
+    if (hyper.cost.width, hyper.cost.flops) < (greedy.cost.width, greedy.cost.flops):
+        return hyper
+    return _Plan(greedy.ssa_path, dataclasses.replace(greedy.cost, search_seconds=hyper.cost.search_seconds))
+
+
+def _plan(network: Network, max_memory: float = np.inf, derivatives: bool = True) -> _Plan:
+    """The order used to contract ``network``: greedy when it is narrow or hopelessly over budget, else the best found."""
+    greedy = _greedy_plan(network.structure)
+    need = greedy.cost.moments_memory if derivatives else greedy.cost.memory
+    if greedy.cost.width <= _QUICK_WIDTH or need > max_memory * 2.0**_HOPELESS_MARGIN:
+        return greedy
+    return _best_plan(network.structure)
+
+
+def contraction_cost(model: Ising, max_memory=DEFAULT_MAX_MEMORY) -> ContractionCost:
     """The :class:`ContractionCost` of ``model`` before contracting (finds and caches the order).
 
     Read ``width`` first: one contraction holds arrays of 2^width float64
     entries (2^27 entries = 1 GiB). ``method="tensor-network"`` refuses a
-    model whose ``moments_memory`` (or ``memory`` for log Z alone) exceeds
-    ``max_memory`` (2 GiB by default).
+    model whose ``moments_memory`` (``memory`` for log Z alone) exceeds
+    ``max_memory`` (2 GiB by default). The order is searched for only as long
+    as it can matter: a greedy order narrower than 2^16 entries, or one
+    hopelessly (2^8 times) over ``max_memory``, is reported as it is.
     """
-    cost = _plan(build_network(model)).cost
-    return dataclasses.replace(cost, search_seconds=cost.search_seconds)
+    return _plan(build_network(model), _check_max_memory(max_memory)).cost
 
 
 def _check_budget(model, cost: ContractionCost, max_memory, derivatives: bool) -> None:
@@ -391,7 +431,7 @@ def _why_not(model, options) -> str | None:
         max_memory = _check_max_memory(options.get("max_memory", DEFAULT_MAX_MEMORY))
     except (TypeError, ValueError) as error:
         return str(error)
-    cost = _plan(build_network(model)).cost
+    cost = _plan(build_network(model), max_memory).cost
     if cost.moments_memory > max_memory:
         return _over_budget(model, cost, cost.moments_memory, max_memory)
     return None
@@ -404,7 +444,7 @@ def _prepare(model, options, derivatives):
                          "it takes max_memory=<bytes>")
     max_memory = _check_max_memory(options.get("max_memory", DEFAULT_MAX_MEMORY))
     network = build_network(model)
-    plan = _plan(network)
+    plan = _plan(network, max_memory, derivatives)
     _check_budget(model, plan.cost, max_memory, derivatives)
     return network, plan
 
