@@ -292,35 +292,57 @@ def _arrange(arrays, inds, first, second, third):
 
 
 def _pair_log(a, ainds, b, binds, keep, order):
-    """Contract two log-domain Taylor tensors (lists [log W, r₁, …, r_order]) over their shared indices."""
+    """Contract two log-domain tensors over their shared indices.
+
+    A tensor is [log W] (``order`` 0) or [log W, μ, v] (``order`` 2): the log
+    weight of each entry and the mean and variance of an observable (an
+    energy or a magnetisation) conditioned on the entry's spins. A product of
+    two parts adds means and variances; the sum over the shared spins k mixes
+    them with the weights W_a W_b. Means are taken about the value at each
+    row's and column's heaviest k, so that sharp distributions (large β)
+    lose no digits; the entries where that is not enough are recomputed
+    exactly (:func:`_exact_entries`).
+    """
     batch, left, summed, right = _layout(ainds, binds, keep)
     A = _arrange(a, ainds, batch, left, summed)
     B = _arrange(b, binds, batch, summed, right)
-    shift_a = A[0].max(axis=2, keepdims=True)
-    shift_b = B[0].max(axis=1, keepdims=True)
+    top_a = A[0].argmax(axis=2)[:, :, None]
+    top_b = B[0].argmax(axis=1)[:, None, :]
+    shift_a = np.take_along_axis(A[0], top_a, axis=2)
+    shift_b = np.take_along_axis(B[0], top_b, axis=1)
     wa = np.exp(A[0] - shift_a)
     wb = np.exp(B[0] - shift_b)
     c0 = wa @ wb
-    ratios = []
-    if order >= 1:
-        wa1, wb1 = wa * A[1], wb * B[1]
-        ratios.append(wa1 @ wb + wa @ wb1)
-    if order >= 2:
-        ratios.append((wa * A[2]) @ wb + wa1 @ wb1 + wa @ (wb * B[2]))
     bad = ~(c0 >= _BAD)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_c = shift_a + shift_b + np.log(c0)
-        ratios = [r / c0 for r in ratios]
+        stats = []
+        if order:
+            center_a = np.take_along_axis(A[1], top_a, axis=2)
+            center_b = np.take_along_axis(B[1], top_b, axis=1)
+            da, db = A[1] - center_a, B[1] - center_b
+            wda, wdb = wa * da, wb * db
+            first = (wda @ wb + wa @ wdb) / c0
+            second = ((wa * (A[2] + da * da)) @ wb + 2.0 * (wda @ wdb) + wa @ (wb * (B[2] + db * db))) / c0
+            variance = second - first * first
+            # Rounding in `second − first²` is ~1e-16·second: recompute where that is not negligible.
+            bad |= ~(variance >= 1e-11 * second)
+            bad &= second > 0
+            bad |= ~(c0 >= _BAD)
+            stats = [center_a + center_b + first, np.maximum(variance, 0.0)]
     if np.any(bad):
-        _exact_entries(bad, A, B, log_c, ratios, order)
+        _exact_entries(bad, A, B, log_c, stats, order)
     out_inds = batch + left + right
     shape = (2,) * len(out_inds)
-    return [log_c.reshape(shape)] + [r.reshape(shape) for r in ratios], out_inds
+    return [log_c.reshape(shape)] + [x.reshape(shape) for x in stats], out_inds
 
 
-def _exact_entries(bad, A, B, log_c, ratios, order):
-    """Recompute the entries ``bad`` of a contraction by log-sum-exp over the summed index."""
+def _exact_entries(bad, A, B, log_c, stats, order):
+    """Recompute the entries ``bad`` by log-sum-exp over the summed spins and a two-pass variance."""
     bi, li, ri = np.nonzero(bad)
+    if len(bi) > 0.05 * bad.size:
+        _exact_all(bad, A, B, log_c, stats, order)
+        return
     k = A[0].shape[2]
     step = max(1, _CHUNK // max(k, 1))
     for start in range(0, len(bi), step):
@@ -331,41 +353,75 @@ def _exact_entries(bad, A, B, log_c, ratios, order):
         weights = np.exp(logs - top)
         total = weights.sum(axis=1)
         log_c[b_, l_, r_] = top[:, 0] + np.log(total)
-        if order >= 1:
-            a1, b1 = A[1][b_, l_, :], B[1][b_, :, r_]
-            ratios[0][b_, l_, r_] = np.sum(weights * (a1 + b1), axis=1) / total
-        if order >= 2:
-            terms = A[2][b_, l_, :] + a1 * b1 + B[2][b_, :, r_]
-            ratios[1][b_, l_, r_] = np.sum(weights * terms, axis=1) / total
+        if order:
+            means = A[1][b_, l_, :] + B[1][b_, :, r_]
+            mean = np.sum(weights * means, axis=1) / total
+            spread = A[2][b_, l_, :] + B[2][b_, :, r_] + (means - mean[:, None]) ** 2
+            stats[0][b_, l_, r_] = mean
+            stats[1][b_, l_, r_] = np.sum(weights * spread, axis=1) / total
+
+
+def _exact_all(bad, A, B, log_c, stats, order):
+    """:func:`_exact_entries` for every entry, one summed value k at a time (entries ``bad`` stored)."""
+    k_size = A[0].shape[2]
+
+    def term(k):
+        return A[0][:, :, k, None] + B[0][:, None, k, :]
+
+    top = np.full(log_c.shape, -np.inf)
+    for k in range(k_size):
+        np.maximum(top, term(k), out=top)
+    total = np.zeros(log_c.shape)
+    first = np.zeros(log_c.shape)
+    for k in range(k_size):
+        weight = np.exp(term(k) - top)
+        total += weight
+        if order:
+            first += weight * (A[1][:, :, k, None] + B[1][:, None, k, :])
+    log_c[bad] = (top + np.log(total))[bad]
+    if not order:
+        return
+    mean = first / total
+    second = np.zeros(log_c.shape)
+    for k in range(k_size):
+        weight = np.exp(term(k) - top)
+        deviation = A[1][:, :, k, None] + B[1][:, None, k, :] - mean
+        second += weight * (A[2][:, :, k, None] + B[2][:, None, k, :] + deviation * deviation)
+    stats[0][bad] = mean[bad]
+    stats[1][bad] = (second / total)[bad]
 
 
 def _sum_out_log(t, inds, index, order):
-    """Sum a log-domain Taylor tensor over one of its indices (an index no other tensor holds)."""
+    """Sum a log-domain tensor over one of its indices (an index no other tensor holds)."""
     one = [np.zeros(2)] + [np.zeros(2) for _ in range(order)]
     return _pair_log(t, inds, one, [index], set(i for i in inds if i != index), order)
 
 
-def contract(network: Network, plan: _Plan, leaves, pair, sum_out, combine_scalars):
+def contract(network: Network, plan: _Plan, leaves, pair, sum_out, combine_scalars, history=None):
     """Contract the leaf tensors ``leaves`` (one per network input) along ``plan`` with the given algebra.
 
-    ``pair(a, ainds, b, binds, keep)`` contracts two tensors; ``sum_out(t, inds,
-    index)`` sums an index held by one tensor only. Returns the final scalar
-    tensor (what ``pair`` produces for no indices left).
+    ``pair(a, ainds, b, binds, keep)`` contracts two tensors and returns
+    (tensor, inds); ``sum_out(t, inds, index)`` sums an index held by one
+    tensor only; ``combine_scalars`` joins the final scalars (one per connected
+    component). With a list ``history``, every step is appended to it as
+    ``(out, inds_out, children)``, ``children`` a list of (tensor, inds), for
+    back-tracking (see :mod:`statmech.exact._tropical`).
     """
-    inputs = [list(term) for term in network.inputs]
     counts: dict[int, int] = {}
-    for term in inputs:
+    for term in network.inputs:
         for i in term:
             counts[i] = counts.get(i, 0) + 1
-    tensors = []
-    for t, term in enumerate(inputs):
+    live = {}
+    for t, term in enumerate(network.inputs):
         tensor, inds = leaves[t], list(term)
         for i in list(inds):
             if counts[i] == 1:
-                tensor, inds = sum_out(tensor, inds, i)
-        tensors.append((tensor, inds))
-    live = dict(enumerate(tensors))
-    next_id = len(tensors)
+                reduced, reduced_inds = sum_out(tensor, inds, i)
+                if history is not None:
+                    history.append((reduced, list(reduced_inds), [(tensor, inds)]))
+                tensor, inds = reduced, list(reduced_inds)
+        live[t] = (tensor, inds)
+    next_id = len(live)
     for x, y in plan.ssa_path:
         (a, ainds), (b, binds) = live.pop(x), live.pop(y)
         for i in set(ainds) | set(binds):
@@ -374,6 +430,8 @@ def contract(network: Network, plan: _Plan, leaves, pair, sum_out, combine_scala
         tensor, inds = pair(a, ainds, b, binds, keep)
         for i in inds:
             counts[i] += 1
+        if history is not None:
+            history.append((tensor, list(inds), [(a, ainds), (b, binds)]))
         live[next_id] = (tensor, list(inds))
         next_id += 1
     remaining = list(live.values())
@@ -383,23 +441,20 @@ def contract(network: Network, plan: _Plan, leaves, pair, sum_out, combine_scala
 
 
 # ------------------------------------------------------------------ real values
-def _leaf(energy, observable, beta, order, shift):
-    """[log W, r₁, …] of a leaf: W = exp(−β (e − shift)), r_k = observable^k / k!."""
-    values = [-beta * (energy - shift)]
-    if order >= 1:
-        values.append(observable.copy())
-    if order >= 2:
-        values.append(0.5 * observable * observable)
-    return values
-
-
 def _contract_real(network, plan, beta, order, direction):
-    """log Z and the Taylor ratios (r₁, r₂) of Z(β + ε) or Z at field h + δ/β, shifted energies."""
+    """(log Z, mean, variance) of −H (``direction="beta"``) or of M (``"field"``); no moments at ``order`` 0.
+
+    Local energies are shifted by their minimum: the mean of −H is returned
+    about the total shift, which is returned too.
+    """
     shifts = [float(e.min()) for e in network.energies]
     leaves = []
     for energy, magnetization, shift in zip(network.energies, network.magnetizations, shifts):
-        observable = -(energy - shift) if direction == "beta" else magnetization
-        leaves.append(_leaf(energy, observable, beta, order, shift))
+        leaf = [-beta * (energy - shift)]
+        if order:
+            leaf += [-(energy - shift) if direction == "beta" else magnetization.copy(),
+                     np.zeros_like(energy)]
+        leaves.append(leaf)
 
     def pair(a, ainds, b, binds, keep):
         return _pair_log(a, ainds, b, binds, keep, order)
@@ -408,14 +463,14 @@ def _contract_real(network, plan, beta, order, direction):
         return _sum_out_log(t, inds, index, order)
 
     def combine(scalars):
-        total = [np.zeros(()) for _ in range(order + 1)]
-        for s in scalars:
-            total, _ = _pair_log(total, [], s, [], set(), order)
+        total = [np.zeros(()) for _ in range(1 + (2 if order else 0))]
+        for scalar in scalars:
+            total, _ = _pair_log(total, [], scalar, [], set(), order)
         return total
 
-    result = combine([]) if not leaves else contract(network, plan, leaves, pair, sum_out, combine)
+    result = contract(network, plan, leaves, pair, sum_out, combine)
     energy_shift = float(sum(shifts)) + network.constant
-    return float(result[0]) - beta * energy_shift, [float(r) for r in result[1:]], energy_shift
+    return float(result[0]) - beta * energy_shift, [float(x) for x in result[1:]], energy_shift
 
 
 # ------------------------------------------------------------------ the method
@@ -455,9 +510,9 @@ def _moments(model, betas, **options) -> Moments:
     betas = np.asarray(betas, dtype=np.float64).reshape(-1)
     out = np.empty((5, len(betas)))
     for k, beta in enumerate(betas):
-        log_z, (r1, r2), shift = _contract_real(network, plan, float(beta), 2, "beta")
-        _, (m1, m2), _ = _contract_real(network, plan, float(beta), 2, "field")
-        out[:, k] = (log_z, shift - r1, max(2.0 * r2 - r1 * r1, 0.0), m1, max(2.0 * m2 - m1 * m1, 0.0))
+        log_z, (minus_energy, energy_variance), shift = _contract_real(network, plan, float(beta), 2, "beta")
+        _, (magnetization, magnetization_variance), _ = _contract_real(network, plan, float(beta), 2, "field")
+        out[:, k] = (log_z, shift - minus_energy, energy_variance, magnetization, magnetization_variance)
     return Moments(out[0], out[1], out[2], out[3], out[4], None)
 
 
