@@ -38,3 +38,6 @@ __all__ = [
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",
     "density_of_states", "planar_ground_energy", "all_states", "ground_energy", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",
 ]
+
+from statmech.exact import chimera_graph, contraction_cost, polynomial_density_of_states, tropical_ground_state  # noqa: E402,I001
+__all__ += ["chimera_graph", "contraction_cost", "polynomial_density_of_states", "tropical_ground_state"]

@@ -49,7 +49,7 @@ import warnings
 import numpy as np
 
 from statmech._types import Method, Moments
-from statmech.models import Ising
+from statmech.models._ising import Ising
 
 DEFAULT_MAX_MEMORY = 2 * 1024**3
 """Default memory budget (bytes) of one contraction: 2 GiB."""
