@@ -220,14 +220,42 @@ def _best_plan(structure: tuple) -> _Plan:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # cotengra warns when the optional kahypar is missing
         optimizer = ctg.HyperOptimizer(
-            methods=("greedy", "labels"), minimize="combo", max_repeats=64,
-            max_time=min(2.0 + n_tensors / 50.0, 20.0), parallel=False, progbar=False)
+            methods=("greedy", "labels"), minimize="combo", max_repeats=128,
+            max_time=min(5.0 + n_tensors / 20.0, 30.0), parallel=False, progbar=False)
         tree = optimizer.search([tuple(term) for term in inputs], (), sizes)
     hyper = _tree_plan(tree, n_tensors, time.perf_counter() - start + greedy.cost.search_seconds,
                        "cotengra")
     if (hyper.cost.width, hyper.cost.flops) < (greedy.cost.width, greedy.cost.flops):
         return hyper
     return _Plan(greedy.ssa_path, dataclasses.replace(greedy.cost, search_seconds=hyper.cost.search_seconds))
+
+
+def _width_lower_bound(model) -> float:
+    """A lower bound on the contraction width from the lattice geometry (0 when none is known).
+
+    The width is at least the treewidth minus one; the treewidth of an open
+    Lx × Ly grid is min(Lx, Ly), that of an L1 × L2 × L3 grid at least
+    L1·L2/2 for its two shortest sides (periodic bonds only add to it).
+    """
+    lattice = model.lattice
+    if lattice.kind == "square":
+        return float(min(lattice.shape) - 1)
+    if lattice.kind == "cubic":
+        sides = sorted(lattice.shape)
+        return float(sides[0] * sides[1] // 2 - 1)
+    return 0.0
+
+
+def _refuse_early(model, max_memory, derivatives) -> str | None:
+    """A refusal message when the geometry alone shows the budget cannot be met (no order search)."""
+    bound = _width_lower_bound(model)
+    need = (72.0 if derivatives else 24.0) * 2.0**bound
+    if need <= max_memory:
+        return None
+    return (f"contracting {model!r} needs at least {need / 2**30:.3g} GiB (its geometry forces a "
+            f"contraction width of at least {bound:g}), over the memory budget of "
+            f"{max_memory / 2**30:.3g} GiB; use method='transfer' for a strip, or estimate with a "
+            "sampler (method='pt' or 'ais')")
 
 
 def _plan(network: Network, max_memory: float = np.inf, derivatives: bool = True) -> _Plan:
@@ -474,6 +502,13 @@ def _contract_real(network, plan, beta, order, direction):
 
 
 # ------------------------------------------------------------------ the method
+@dataclasses.dataclass(frozen=True)
+class _CostedMoments(Moments):
+    """Moments with the contraction cost attached (the front doors copy ``meta`` into each Estimate)."""
+
+    meta: dict = dataclasses.field(default_factory=dict)
+
+
 def _why_not(model, options) -> str | None:
     if not isinstance(model, Ising):
         return f"it needs an Ising model, got {type(model).__name__}"
@@ -486,6 +521,9 @@ def _why_not(model, options) -> str | None:
         max_memory = _check_max_memory(options.get("max_memory", DEFAULT_MAX_MEMORY))
     except (TypeError, ValueError) as error:
         return str(error)
+    early = _refuse_early(model, max_memory, derivatives=True)
+    if early is not None:
+        return early
     cost = _plan(build_network(model), max_memory).cost
     if cost.moments_memory > max_memory:
         return _over_budget(model, cost, cost.moments_memory, max_memory)
@@ -498,6 +536,9 @@ def _prepare(model, options, derivatives):
         raise ValueError(f"method 'tensor-network' got unknown option(s) {', '.join(unknown)}; "
                          "it takes max_memory=<bytes>")
     max_memory = _check_max_memory(options.get("max_memory", DEFAULT_MAX_MEMORY))
+    early = _refuse_early(model, max_memory, derivatives)
+    if early is not None:
+        raise ValueError(early)
     network = build_network(model)
     plan = _plan(network, max_memory, derivatives)
     _check_budget(model, plan.cost, max_memory, derivatives)
@@ -513,7 +554,7 @@ def _moments(model, betas, **options) -> Moments:
         log_z, (minus_energy, energy_variance), shift = _contract_real(network, plan, float(beta), 2, "beta")
         _, (magnetization, magnetization_variance), _ = _contract_real(network, plan, float(beta), 2, "field")
         out[:, k] = (log_z, shift - minus_energy, energy_variance, magnetization, magnetization_variance)
-    return Moments(out[0], out[1], out[2], out[3], out[4], None)
+    return _CostedMoments(out[0], out[1], out[2], out[3], out[4], None, meta=plan.cost.as_meta())
 
 
 def _log_z_moments(model, betas, **options) -> Moments:
@@ -521,7 +562,7 @@ def _log_z_moments(model, betas, **options) -> Moments:
     network, plan = _prepare(model, options, derivatives=False)
     betas = np.asarray(betas, dtype=np.float64).reshape(-1)
     values = np.array([_contract_real(network, plan, float(beta), 0, "beta")[0] for beta in betas])
-    return Moments(values)
+    return _CostedMoments(values, meta=plan.cost.as_meta())
 
 
 # Registered by statmech._registry (this module does not import the registry).
