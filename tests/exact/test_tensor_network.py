@@ -58,6 +58,8 @@ def enumerable_models():
         sm.Ising.from_networkx(regular),
         sm.Ising.from_edges(6, [(0, 1), (1, 2), (4, 5)], [1.0, -2.0, 0.0], h=[0.1, 0, 0, 0.5, -0.3, 0.2]),
         sm.Ising.from_networkx(sm.chimera_graph(1, 2, 3)),
+        sm.Ising.chain(5, J=0.0, h=0.0),  # no bonds left: free spins
+        sm.Ising.from_edges(3, np.zeros((0, 2)), np.zeros(0), h=[0.4, 0.0, -1.0]),
     ]
 
 
@@ -194,6 +196,16 @@ def test_density_of_states_matches_enumeration_with_integer_fields(seed):
     assert dos.ground_energy == levels[0] and dos.ground_degeneracy == counts[0]
     np.testing.assert_allclose(dos.log_z(BETAS), sm.log_z(model, BETAS, method="tensor-network").value,
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("model", [sm.Ising.chain(5, J=0.0, h=0.0),
+                                   sm.Ising.from_edges(3, np.zeros((0, 2)), np.zeros(0), h=[1.0, 0.0, -2.0]),
+                                   sm.Ising.chain(7, J=[1, -1, 2, 1, 1, -3, 1], h=1.0)], ids=repr)
+def test_density_of_states_of_free_spins_and_chains(model):
+    dos = sm.polynomial_density_of_states(model)
+    levels, counts = np.unique(np.round(state_energies(model), 9), return_counts=True)
+    np.testing.assert_array_equal(dos.energies, levels)
+    assert dos.degeneracies == tuple(int(c) for c in counts)
 
 
 def test_density_of_states_in_a_unit_and_refusing_non_integers():

@@ -104,7 +104,12 @@ def _pair_poly(a, ainds, b, binds, keep):
 
 
 def _sum_out_poly(t, inds, index):
-    return t.sum(axis=inds.index(index)), [i for i in inds if i != index]
+    summed = t.sum(axis=inds.index(index))
+    if not isinstance(summed, np.ndarray):  # a single polynomial: keep it a 0-d object array
+        scalar = np.empty((), dtype=object)
+        scalar[()] = summed
+        summed = scalar
+    return summed, [i for i in inds if i != index]
 
 
 def _product(scalars):
