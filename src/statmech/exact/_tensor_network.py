@@ -166,6 +166,7 @@ class _Plan:
 
 
 _QUICK_WIDTH = 16  # a greedy order this narrow is used as it is (no hyper-optimisation)
+_QUICK_FLOPS = 1e9  # nor one this cheap (about a second): searching would cost more than it saves
 _HOPELESS_MARGIN = 8  # a greedy order this much wider than the budget is refused without searching further
 
 
@@ -210,7 +211,7 @@ def _best_plan(structure: tuple) -> _Plan:
     """The better of the greedy order and a time-capped cotengra hyper-optimised one, cached by structure."""
     greedy = _greedy_plan(structure)
     n_sites, inputs = structure
-    if greedy.cost.width <= _QUICK_WIDTH:
+    if greedy.cost.width <= _QUICK_WIDTH and greedy.cost.flops <= _QUICK_FLOPS:
         return greedy
     import cotengra as ctg
 
@@ -262,7 +263,8 @@ def _plan(network: Network, max_memory: float = np.inf, derivatives: bool = True
     """The order used to contract ``network``: greedy when it is narrow or hopelessly over budget, else the best found."""
     greedy = _greedy_plan(network.structure)
     need = greedy.cost.moments_memory if derivatives else greedy.cost.memory
-    if greedy.cost.width <= _QUICK_WIDTH or need > max_memory * 2.0**_HOPELESS_MARGIN:
+    quick = greedy.cost.width <= _QUICK_WIDTH or greedy.cost.flops <= _QUICK_FLOPS
+    if (quick and need <= max_memory) or need > max_memory * 2.0**_HOPELESS_MARGIN:
         return greedy
     return _best_plan(network.structure)
 
@@ -274,8 +276,9 @@ def contraction_cost(model: Ising, max_memory=DEFAULT_MAX_MEMORY) -> Contraction
     entries (2^27 entries = 1 GiB). ``method="tensor-network"`` refuses a
     model whose ``moments_memory`` (``memory`` for log Z alone) exceeds
     ``max_memory`` (2 GiB by default). The order is searched for only as long
-    as it can matter: a greedy order narrower than 2^16 entries, or one
-    hopelessly (2^8 times) over ``max_memory``, is reported as it is.
+    as it can matter: a greedy order within ``max_memory`` that is narrower
+    than 2^16 entries or costs under 10^9 flops, or one hopelessly (2^8 times)
+    over ``max_memory``, is used as it is.
     """
     return _plan(build_network(model), _check_max_memory(max_memory)).cost
 
