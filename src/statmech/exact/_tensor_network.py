@@ -33,7 +33,8 @@ of log Z alone. The same with the series in a uniform field δ (r₁ = M) gives
 ⟨M⟩ and Var(M). Local energies are shifted by their minimum first, so that the
 moments are taken about a nearby reference energy.
 
-References: M. Levin & C. P. Nave, PRL 99, 120601 (2007) and J.-G. Liu, X. Gao,
+References: I. L. Markov & Y. Shi, SIAM J. Comput. 38, 963 (2008) (cost
+exponential in the treewidth) and J.-G. Liu, X. Gao,
 M. Cain, M. D. Lukin & S.-T. Wang, "Computing solution space properties of
 combinatorial optimization problems via generic tensor networks", SIAM J. Sci.
 Comput. 45, A1239 (2023) (Z, density of states and ground states from one
