@@ -168,6 +168,8 @@ class _Plan:
 
 _QUICK_WIDTH = 16  # a greedy order this narrow is used as it is (no hyper-optimisation)
 _QUICK_FLOPS = 1e9  # nor one this cheap (about a second): searching would cost more than it saves
+_SEARCH_TRIALS = 32  # cotengra trials per round of the order search
+_SEARCH_ROUNDS = 3  # at most this many rounds
 _HOPELESS_MARGIN = 8  # a greedy order this much wider than the budget is refused without searching further
 
 
@@ -219,13 +221,23 @@ def _best_plan(structure: tuple) -> _Plan:
     start = time.perf_counter()
     sizes = {site: 2 for term in inputs for site in term}
     n_tensors = len(inputs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # cotengra warns when the optional kahypar is missing
-        optimizer = ctg.HyperOptimizer(
-            methods=("greedy", "labels"), minimize="combo", max_repeats=128,
-            max_time=min(5.0 + n_tensors / 20.0, 30.0), parallel=False, progbar=False)
-        tree = optimizer.search([tuple(term) for term in inputs], (), sizes)
-    hyper = _tree_plan(tree, n_tensors, time.perf_counter() - start + greedy.cost.search_seconds,
+    best = None
+    # Rounds of up to _SEARCH_TRIALS trials (each round time-capped), until a round no longer
+    # narrows the best order: a loaded machine runs fewer trials per round, and more rounds.
+    round_seconds = min(10.0 + n_tensors / 20.0, 30.0)
+    for _ in range(_SEARCH_ROUNDS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # cotengra warns when the optional kahypar is missing
+            optimizer = ctg.HyperOptimizer(
+                methods=("greedy", "labels"), minimize="combo", max_repeats=_SEARCH_TRIALS,
+                max_time=round_seconds, parallel=False, progbar=False)
+            tree = optimizer.search([tuple(term) for term in inputs], (), sizes)
+        key = (tree.contraction_width(), tree.contraction_cost())
+        if best is not None and key[0] >= best[0][0]:
+            best = min(best, (key, tree), key=lambda item: item[0])
+            break
+        best = (key, tree) if best is None or key < best[0] else best
+    hyper = _tree_plan(best[1], n_tensors, time.perf_counter() - start + greedy.cost.search_seconds,
                        "cotengra")
     if (hyper.cost.width, hyper.cost.flops) < (greedy.cost.width, greedy.cost.flops):
         return hyper
