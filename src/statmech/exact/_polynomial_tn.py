@@ -29,6 +29,7 @@ from statmech.exact._tensor_network import (
     DEFAULT_MAX_MEMORY,
     _arrange,
     _check_max_memory,
+    _best_plan,
     _layout,
     _plan,
     build_network,
@@ -134,10 +135,13 @@ def polynomial_density_of_states(model, energy_unit: float = 1.0,
     max_memory = _check_max_memory(max_memory)
     network = build_network(model)
     tables = _integer_energies(network, float(energy_unit))
-    plan = _plan(network, max_memory, derivatives=False)
     degree = int(sum(int(t.max()) for t in tables))
     bytes_per_entry = 64 + (degree + 1) * (8 + network.n_sites / 8)
+    plan = _plan(network, max_memory, derivatives=False)
     need = plan.cost.memory / 8.0 * bytes_per_entry
+    if need > max_memory:  # polynomial entries are heavy: search for a narrower order
+        plan = _best_plan(network.structure)
+        need = plan.cost.memory / 8.0 * bytes_per_entry
     if need > max_memory:
         raise ValueError(
             f"the polynomial contraction of {model!r} needs about {need / 2**30:.3g} GiB (contraction "
