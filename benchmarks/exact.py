@@ -204,5 +204,82 @@ def main(quick: bool = False) -> None:
     lattice_section(quick)
 
 
+# ----------------------------------------------------------------- tensor networks
+def tensor_network_section(quick: bool = False) -> None:
+    """Reach of method="tensor-network": systems no other exact method handles, with their times.
+
+    "order" is the one-off search for the contraction order (cached per graph);
+    "contract" one log Z. The enumeration column extrapolates the measured
+    time per state of method="enumerate" to 2^N states.
+    """
+    import networkx as nx
+
+    print()
+    print(f"{'tensor network':<44} {'order':>9} {'contract':>9} {'width':>6}   next-best exact method")
+    rng = np.random.default_rng(12)
+    n_probe = 18 if quick else 22
+    probe = sm.Ising.from_edges(n_probe, nx.random_regular_graph(3, n_probe, seed=0).edges, 1.0, h=0.1)
+    probe_seconds, _ = timed(lambda: sm.log_z(probe, 0.5, method="enumerate"), 1)
+    per_state = probe_seconds / 2**n_probe
+
+    def reach(name, model, beta=0.5, other=None, max_memory=sm.exact._tensor_network.DEFAULT_MAX_MEMORY):
+        start = time.perf_counter()
+        cost = sm.contraction_cost(model, max_memory=max_memory)
+        order_seconds = time.perf_counter() - start
+        seconds, estimate = timed(lambda: sm.log_z(model, beta, method="tensor-network",
+                                                   max_memory=max_memory), 1)
+        if other is None:
+            log10 = math.log10(per_state) + model.n_sites * math.log10(2.0)
+            note = f"enumeration ~10^{log10:.0f} s (extrapolated from N={n_probe})"
+        else:
+            other_seconds, value = timed(lambda: sm.log_z(model, beta, method=other), 1)
+            note = (f"{other}: {other_seconds:.3f}s, ratio {other_seconds / seconds:.2f}x, "
+                    f"|dlnZ| = {abs(float(value) - float(estimate)):.1e}")
+        print(f"{name:<44} {order_seconds:8.2f}s {seconds:8.3f}s {cost.width:6.0f}   {note}")
+        return estimate
+
+    L = 12 if quick else 20
+    Jh, Jv = rng.normal(size=(L, L - 1)), rng.normal(size=(L - 1, L))
+    reach(f"square {L}x{L} open, random J and h", sm.Ising.square(L, J=(Jh, Jv), h=rng.normal(size=L * L),
+                                                             periodic=False))
+    reach(f"square {L}x{L} open, random J, h = 0", sm.Ising.square(L, J=(Jh, Jv), periodic=False),
+          other="pfaffian")
+    reach("square 8x8 periodic, uniform J = 1", sm.Ising.square(8), beta=sm.CRITICAL_BETA, other="kaufman")
+    reach("strip 12x40 open, random J and h",
+          sm.Ising.square((12, 40), J=(rng.normal(size=(40, 11)), rng.normal(size=(39, 12))),
+                          h=rng.normal(size=480), periodic=False), other="transfer")
+    if not quick:
+        cubic = sm.EdwardsAnderson(4, dim=3, couplings="pm1", periodic=True).sample(0)
+        reach("cubic 4x4x4 periodic, +-J spin glass", cubic, max_memory=4 * 1024**3)
+    graph = nx.random_regular_graph(3, 80 if quick else 150, seed=1)
+    for u, v in graph.edges:
+        graph.edges[u, v]["J"] = float(rng.choice([-1.0, 1.0]))
+    regular = sm.Ising.from_networkx(graph)
+    reach(f"random 3-regular N={regular.n_sites}, +-J", regular)
+    chimera = sm.chimera_graph(2 if quick else 4, 4, 4)
+    for u, v in chimera.edges:
+        chimera.edges[u, v]["J"] = float(rng.normal())
+    for node in chimera.nodes:
+        chimera.nodes[node]["h"] = float(rng.normal()) * 0.5
+    reach(f"chimera N={chimera.number_of_nodes()}, random J and h", sm.Ising.from_networkx(chimera))
+
+    # Tropical ground state and exact g(E), next to matching / enumeration / Beale.
+    L = 12 if quick else 16
+    glass = sm.Ising.square(L, J=(rng.normal(size=(L, L - 1)), rng.normal(size=(L - 1, L))), periodic=False)
+    seconds, state = timed(lambda: sm.tropical_ground_state(glass), 1)
+    other_seconds, matched = timed(lambda: sm.planar_ground_energy(glass), 1)
+    print(f"{'tropical ground state, ' + f'{L}x{L} open glass':<44} {'':>9} {seconds:8.3f}s {'':>6}   "
+          f"matching: {other_seconds:.3f}s, ratio {other_seconds / seconds:.2f}x, |dE0| = "
+          f"{abs(state.energy - matched):.1e}")
+    L = 6 if quick else 8
+    seconds, dos = timed(lambda: sm.polynomial_density_of_states(sm.Ising.square(L)), 1)
+    _degeneracies.cache_clear()
+    other_seconds, beale = timed(lambda: sm.density_of_states(sm.Ising.square(L)), 1)
+    print(f"{'polynomial g(E), ' + f'{L}x{L} torus':<44} {'':>9} {seconds:8.3f}s {'':>6}   "
+          f"beale: {other_seconds:.3f}s, ratio {other_seconds / seconds:.2f}x, same g(E): "
+          f"{dos.degeneracies == tuple(beale.degeneracies)}")
+
+
 if __name__ == "__main__":
     main(quick="--quick" in sys.argv)
+    tensor_network_section(quick="--quick" in sys.argv)

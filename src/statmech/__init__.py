@@ -65,6 +65,10 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "infinite_chain": ("statmech.exact", "infinite_chain"),
     "onsager": ("statmech.exact", "onsager"),
     "spontaneous_magnetization": ("statmech.exact", "spontaneous_magnetization"),
+    "chimera_graph": ("statmech.exact", "chimera_graph"),
+    "contraction_cost": ("statmech.exact", "contraction_cost"),
+    "polynomial_density_of_states": ("statmech.exact", "polynomial_density_of_states"),
+    "tropical_ground_state": ("statmech.exact", "tropical_ground_state"),
 }
 
 __all__ = sorted([*_EXPORTS, "log_z", "thermo"]) + ["__version__"]

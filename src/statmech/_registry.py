@@ -15,12 +15,14 @@ from statmech.estimators import _annealing, _integration, _mbar, _wang_landau
 from statmech.estimators import _gibbs as _gibbs_estimators
 from statmech.exact import _beale, _enumerate, _kaufman, _mean_field, _pfaffian, _transfer
 from statmech.exact import _gibbs as _gibbs_exact
+from statmech.exact import _tensor_network
 from statmech.mc import _sampling
 from statmech.approx import _methods as _approx_methods
 
 _IMPLEMENTATIONS = (
     _kaufman, _transfer, _enumerate, _beale, _pfaffian, _mean_field,
     _sampling, _annealing, _integration, _mbar, _wang_landau,
+    _tensor_network,
     _gibbs_exact, _gibbs_estimators,
     _approx_methods,
 )

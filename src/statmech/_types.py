@@ -137,6 +137,8 @@ class Moments:
     magnetization: np.ndarray | None = None
     magnetization_variance: np.ndarray | None = None
     abs_magnetization: np.ndarray | None = None
+    meta: Mapping[str, Any] | None = None
+    """What the method reports about itself (e.g. a contraction's cost); copied into the Thermo and its Estimates."""
 
 
 _QUANTITIES = (

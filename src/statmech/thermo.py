@@ -38,7 +38,7 @@ def __getattr__(name: str):
 
 def _thermo_from_moments(chosen: Method, moments: Moments, model, betas, scalar: bool) -> Thermo:
     """The Thermo of a method's Moments; a method that is not exact marks it ``meta["approximation"]``."""
-    meta = {} if chosen.exact else {"approximation": True}
+    meta = {**(moments.meta or {}), **({} if chosen.exact else {"approximation": True})}
     return Thermo.from_moments(moments, betas, model.n_sites, chosen.name, scalar, meta=meta)
 
 

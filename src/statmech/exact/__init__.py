@@ -5,6 +5,7 @@
 - ``"kaufman"``: finite periodic 2D Ising model at h = 0 (Kaufman 1949).
 - ``"beale"``: exact density of states of the periodic L x L 2D Ising model (Beale 1996).
 - ``"pfaffian"``: 2D square lattices with arbitrary bonds at h = 0, open (planar) or periodic (four Pfaffians).
+- ``"tensor-network"``: any graph, fields included, as far as its contraction width allows.
 - ``"curie-weiss"``: uniform all-to-all couplings, O(N) sum over the magnetisation.
 - ``"rem-sum"``: the random energy model's 2^N energies.
 - :func:`onsager`: the infinite square lattice and the infinite chain.
@@ -27,3 +28,10 @@ __all__ = [
     "Boltzmann", "boltzmann", "onsager", "infinite_chain", "CRITICAL_BETA",
     "CRITICAL_TEMPERATURE", "DensityOfStates", "density_of_states", "spontaneous_magnetization",
 ]
+
+from statmech.exact._tensor_network import ContractionCost, contraction_cost  # noqa: E402  (tensor networks)
+from statmech.exact._tropical import GroundState, tropical_ground_state  # noqa: E402
+from statmech.exact._polynomial_tn import GraphDensityOfStates, polynomial_density_of_states  # noqa: E402
+from statmech.exact._chimera import chimera_graph  # noqa: E402
+__all__ += ["ContractionCost", "contraction_cost", "GroundState", "tropical_ground_state",
+            "GraphDensityOfStates", "polynomial_density_of_states", "chimera_graph"]
