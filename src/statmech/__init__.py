@@ -14,7 +14,7 @@ from statmech.stats import Estimate
 from statmech.thermo import Moments, Thermo, available_methods, log_z, thermo
 from statmech.mc._sampling import sample
 from statmech.exact import (
-    planar_ground_energy,
+    planar_ground_energy, planar_ground_state,
     curie_weiss_mean_field,
     all_states,
     ground_energy,
@@ -36,5 +36,5 @@ __all__ = [
     "self_averaging", "curie_weiss_mean_field",
     "Ising", "Lattice", "Estimate", "Moments", "Thermo", "available_methods", "log_z", "thermo", "sample",
     "CRITICAL_BETA", "CRITICAL_TEMPERATURE", "Boltzmann", "DensityOfStates", "boltzmann",
-    "density_of_states", "planar_ground_energy", "all_states", "ground_energy", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",
+    "density_of_states", "planar_ground_energy", "planar_ground_state", "all_states", "ground_energy", "infinite_chain", "onsager", "spontaneous_magnetization", "__version__",
 ]
