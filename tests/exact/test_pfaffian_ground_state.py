@@ -128,3 +128,23 @@ def test_errors():
         sm.planar_ground_energy(sm.Ising.square(4, J=1.0, h=0.5, periodic=False))
     with pytest.raises(TypeError, match="Ising model"):
         sm.planar_ground_state("not a model")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("couplings, literature", [("pm1", -1.4015), ("gaussian", -1.3148)])
+def test_example_fit_reproduces_e_infinity(couplings, literature):
+    """examples/ea_ground_states.py's average and fit, on fewer instances: e∞ within 3σ."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "examples" / "ea_ground_states.py"
+    spec = importlib.util.spec_from_file_location("ea_ground_states", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    sizes = (8, 16, 32, 64, 128)
+    counts = {8: 400, 16: 300, 32: 150, 64: 60, 128: 25}
+    averages = [example.disorder_average(couplings, L, counts[L], seed=77 + 1000 * L) for L in sizes]
+    means, errors = (np.array(column) for column in zip(*averages))
+    (e_inf, _, _), (e_err, _, _), _ = example.fit(sizes, means, errors)
+    assert e_err < 0.01
+    assert abs(e_inf - literature) < 3 * np.hypot(e_err, 3e-4)

@@ -167,10 +167,11 @@ SUMMARY: dict[tuple, list] = {}
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["pm", "gauss"])
-@pytest.mark.parametrize("shape, periodic, n", [((16, 16), False, 12), ((12, 24), False, 12),
-                                                ((10, 10), True, 12)])
+@pytest.mark.parametrize("shape, periodic, n", [((16, 16), False, 5), ((12, 24), False, 8),
+                                                ((8, 12), False, 20), ((10, 10), True, 6),
+                                                ((6, 8), True, 20)])
 def test_against_transfer_many(kind, shape, periodic, n):
-    """72 instances against the transfer matrix at width 16 / 12 (open) and 10 (torus)."""
+    """118 instances against the transfer matrix at width 16, 12, 8 (open) and 10, 6 (torus)."""
     reached = []
     for seed in range(n):
         beta, worst = check_against_transfer(glass(10_000 + seed, *shape, kind, periodic))
@@ -182,9 +183,9 @@ def test_against_transfer_many(kind, shape, periodic, n):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["pm", "gauss"])
-@pytest.mark.parametrize("L, n", [(16, 20), (24, 12), (32, 10), (48, 6), (64, 4)])
+@pytest.mark.parametrize("L, n", [(16, 10), (24, 6), (32, 4), (48, 3), (64, 2)])
 def test_bounds_many(kind, L, n):
-    """104 open instances at L = 16..64: U >= E₀, U non-increasing, log Z >= log 2 − βE₀."""
+    """50 open instances at L = 16..64: U >= E₀, U non-increasing, log Z >= log 2 − βE₀."""
     reached = [check_bounds(glass(20_000 + 100 * L + seed, L, L, kind, periodic=False), kind=kind)
                for seed in range(n)]
     print(f"\n{kind} L={L}: largest certified beta per instance {sorted(reached)}")
