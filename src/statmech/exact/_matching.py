@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csc_matrix
 
-from statmech.models import Ising
+from statmech.models._ising import Ising
 
 
 def _check_planar(model, name):
