@@ -80,9 +80,9 @@ def test_matches_exact_blossom(kind):
 @pytest.mark.slow
 @pytest.mark.parametrize("kind", ["pm", "gauss"])
 def test_matches_exact_blossom_larger(kind):
-    """20 instances at L = 20..32 (networkx takes seconds each)."""
+    """10 instances at L = 18..24 (networkx takes tens of seconds each)."""
     for seed in range(5):
-        for L in (20, 24, 28, 32):
+        for L in (18, 24):
             model = glass(1000 * seed + L, L, L, kind)
             assert sm.planar_ground_energy(model) == pytest.approx(networkx_ground_energy(model),
                                                                    abs=1e-9 * L * L)
