@@ -53,6 +53,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "self_averaging": ("statmech.studies", "self_averaging"),
     # exact
     "planar_ground_energy": ("statmech.exact", "planar_ground_energy"),
+    "planar_ground_state": ("statmech.exact", "planar_ground_state"),
     "curie_weiss_mean_field": ("statmech.exact", "curie_weiss_mean_field"),
     "all_states": ("statmech.exact", "all_states"),
     "ground_energy": ("statmech.exact", "ground_energy"),

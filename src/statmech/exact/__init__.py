@@ -21,10 +21,10 @@ from statmech.exact._onsager import (
 from statmech.exact._beale import DensityOfStates, density_of_states
 from statmech.exact._enumerate import MAX_ENUMERATION_SITES, all_states, ground_energy
 from statmech.exact._mean_field import curie_weiss_log_z, curie_weiss_mean_field
-from statmech.exact._pfaffian import ground_state_energy as planar_ground_energy
+from statmech.exact._matching import planar_ground_energy, planar_ground_state
 
 __all__ = [
-    "MAX_ENUMERATION_SITES", "all_states", "ground_energy", "curie_weiss_log_z", "curie_weiss_mean_field", "planar_ground_energy",
+    "MAX_ENUMERATION_SITES", "all_states", "ground_energy", "curie_weiss_log_z", "curie_weiss_mean_field", "planar_ground_energy", "planar_ground_state",
     "Boltzmann", "boltzmann", "onsager", "infinite_chain", "CRITICAL_BETA",
     "CRITICAL_TEMPERATURE", "DensityOfStates", "density_of_states", "spontaneous_magnetization",
 ]

@@ -44,10 +44,11 @@ activated first), Pf A = Π pivots × sign of the elimination order, and the
 rank-2 Schur updates are applied in blocks of 24 (one matrix product). That
 is O(N Lx²) work and O(Lx²) memory, as for a banded Pfaffian, but with true
 partial pivoting: without it the frontier carries the large weights y_e and
-loses every digit at low temperature. Measured (benchmarks/disorder.py, 2
-cores, little load), log Z alone at one β: L = 64 in 0.8 s (open) and 1.7 s
-(torus, four Pfaffians), L = 128 in 5.9 s and 9.8 s; with the derivatives
-(``sm.thermo``) about twice that, and up to twice again on a loaded machine.
+loses every digit at low temperature. Measured CPU time of one elimination
+(log Z alone, one β): 0.2 s at L = 32 and 0.9 s at L = 64 (open), 0.5 s at
+L = 32 (torus, four Pfaffians); every result is certified by two
+eliminations (see Numerics), and ``sm.thermo`` carries the derivatives too:
+0.54 s and 3.2 s (open L = 32, 64), 1.45 s (torus L = 32).
 
 Moments. Every entry carries its first two β-derivatives (Leibniz rule
 through the pivots and updates), and each Pfaffian is kept as the linear jet
@@ -57,48 +58,42 @@ are exact, also where a twisted torus Pfaffian passes through zero (T_c).
 ⟨M⟩ = 0 by symmetry; Var(M) and ⟨|M|⟩ are not computed.
 
 Numerics. Weights y_e > 1 only on bonds the reference leaves unsatisfied,
-so s⁰ is a zero-temperature greedy descent from all-up. Float64 keeps log Z
-to ~1e−11 (relative) while the lowest excitations still weigh more than the
-rounding error: up to β min|J| ≈ 10 for ±J couplings (5 on the torus) and
-β rms(J) ≈ 40 for continuous ones. Beyond that β_max, log Z is continued with
-the ground-state asymptote log Z(β) = log Z(β_max) − (β − β_max) E₀, U = E₀,
-Var(H) = 0, with E₀ from :func:`ground_state_energy` (open lattices up to
-32 × 32), else ⟨H⟩(β_max) rounded to the energy lattice (commensurate
-couplings such as ±J: exact), else ⟨H⟩(β_max). On the torus the four
-Pfaffians cancel when walls that wrap the torus carry most of the weight (a
-spin glass deep in its low-temperature phase): the estimate
-eps · Σ|Pf_b| / Σ Pf_b of the relative error triggers a UserWarning above
-1e−10 and a FloatingPointError above 1e−6.
+so s⁰ is a zero-temperature greedy descent from all-up. Even so, at low
+temperature the elimination mixes weights e^{±2β|J|}, and its error grows
+roughly like eps · e^{cβ} with c of a few |J| (measured: ±J 16 × 16 open
+loses ln Z to 1e−2 at β = 10 in some instances, Gaussian to 1e−5 at β = 30;
+pivoting does not help, nor does gauging by the exact ground state). The
+method therefore certifies every result: each β is computed by two
+independent eliminations, of the lattice and of its 180° rotation (the same
+Z, a different elimination order and rounding), and a value is returned
+only if ten times their discrepancy is within the promised precision
+
+    |δ log Z| ≤ 1e−10 · max(1, |log Z|),  |δU| ≤ 1e−8 · max(1, Σ|J|),  |δC| ≤ 1e−6 · N
+
+(checked against the exact transfer matrix, β up to 40, in the tests: the
+true error never exceeded the discrepancy by more than a few). This costs
+two eliminations per β. Past the first β that fails, commensurate couplings
+(±J) with an exactly known E₀ (open lattices: matching; an unfrustrated
+torus: −Σ|J|) continue with the ground-state asymptote
+log Z(β) = log Z(β₁) − (β − β₁) E₀, U = E₀, C = 0 from a certified β₁,
+whose rigorous error −ln(1 − (U(β₁) − E₀)/Δ), Δ = 2 min|J| the gap, must
+meet the same tolerances. Otherwise — continuous couplings, or a torus
+whose four Pfaffians cancel (walls wrapping the torus dominate deep in the
+glass phase) — a FloatingPointError names the β where precision ends.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
-import warnings
 
 import numpy as np
 
+from statmech.exact._matching import planar_ground_state
 from statmech.models import Ising
 from statmech._types import Method, Moments
 
 _OVERFLOW_EXPONENT = 300.0
 """Largest 2β|J'| allowed in a dimer weight y = e^{2β|J'|} (float64 holds e^{709})."""
-
-_CANCELLATION_WARNING = 1e-10
-"""eps · Σ_b |Pf_b| / Σ_b Pf_b (the torus cancellation; the measured error is about a tenth
-of it) above which a warning is issued ..."""
-
-_CANCELLATION_LIMIT = 1e-6
-"""... and above which the torus result is refused with a FloatingPointError."""
-
-_DEGENERATE_LIMIT = 10.0
-"""β_max · min|J|: direct Pfaffians up to here (±J couplings: gap 4|J|, e^{−36} ≈ 2e−16)."""
-
-_CONTINUOUS_LIMIT = 40.0
-"""β_max · rms(J): direct Pfaffians at most up to here."""
-
-_MATCHING_MAX_SITES = 1024
-"""Open lattices up to this size get the exact matching ground state for β > β_max."""
 
 # ------------------------------------------------------------------ geometry
 # Plaquette city: nodes in elimination order, and its internal edges oriented
@@ -648,41 +643,61 @@ def _gauge(Lx, Ly, J, spins):
 
 
 # ------------------------------------------------------------------ moments
-def _direct_limit(J, J_gauged, periodic) -> float:
-    """β_max: the largest β evaluated by Pfaffians; beyond it, the ground-state asymptote.
+_SAFETY = 10.0
+"""The two-path discrepancy times this must stay inside the tolerances below (measured:
+the true error of a path exceeded the discrepancy by at most a factor ~3 where it mattered)."""
 
-    Float64 elimination keeps log Z to ~1e−11 (relative) while the lowest
-    excitations still weigh more than the rounding error. For ±J-like
-    couplings (gap 2 min|J| with open boundaries, degenerate ground states)
-    that means β min|J| ≲ 10 (5 on the torus, whose twisted Pfaffians cancel
-    internally); continuous couplings stay accurate to β rms(J) ≈ 40. The
-    weights e^{2β|J'|} must also stay far from overflow.
-    """
-    magnitudes = np.abs(J[J != 0])
-    if magnitudes.size == 0:
-        return np.inf
-    unsatisfied = np.abs(J_gauged[J_gauged < 0])
-    overflow = _OVERFLOW_EXPONENT / (2.0 * unsatisfied.max()) if unsatisfied.size else np.inf
-    degenerate = _DEGENERATE_LIMIT / (2.0 if periodic else 1.0)
-    return float(min(degenerate / magnitudes.min(),
-                     _CONTINUOUS_LIMIT / np.sqrt(np.mean(magnitudes**2)), overflow))
+_LOG_Z_TOLERANCE = 1e-10
+"""Promised precision of log Z: relative, |δ log Z| ≤ 1e−10 · max(1, |log Z|)."""
+
+_ENERGY_TOLERANCE = 1e-8
+"""Promised precision of U: absolute, |δU| ≤ 1e−8 · max(1, Σ|J|)."""
+
+_HEAT_TOLERANCE = 1e-6
+"""Promised precision of C = β² Var(H): absolute, |δC| ≤ 1e−6 · N."""
+
+_LADDER = (1.0, 2.0, 3.0, 4.0, 6.0, 8.0, 11.0, 16.0, 22.0, 32.0, 45.0, 64.0)
+"""β · min|J| tried, in order, as the matching point of the ground-state asymptote."""
 
 
-def _energy_quantum(J):
-    """2u when every |J| is an integer multiple of u = min |J| (then H ≡ −Σ|J| mod 2u), else None."""
-    magnitudes = np.abs(J[J != 0])
-    if magnitudes.size == 0:
-        return None
-    ratio = magnitudes / magnitudes.min()
-    if np.all(np.abs(ratio - np.round(ratio)) <= 1e-9 * ratio) and ratio.max() < 1e6:
-        return 2.0 * float(magnitudes.min())
-    return None
+def _rotated(Lx, Ly, J):
+    """The bond vector of the same model turned by 180° (site (x, y) -> (Lx−1−x, Ly−1−y))."""
+    Jh = J[:Lx * Ly].reshape(Ly, Lx)[::-1, ::-1]
+    Jv = J[Lx * Ly:].reshape(Ly, Lx)[::-1, ::-1]
+    return np.concatenate([np.roll(Jh, -1, axis=1).ravel(), np.roll(Jv, -1, axis=0).ravel()])
+
+
+class _Path:
+    """One elimination route: the bond vector in one orientation, gauged by its greedy reference."""
+
+    def __init__(self, decoration, Lx, Ly, periodic, J):
+        self.decoration = decoration
+        self.J_gauged = _gauge(Lx, Ly, J, _greedy_reference(Lx, Ly, periodic, J))
+        self.reference_energy = -float(np.sum(self.J_gauged))  # H(s⁰)
+        unsatisfied = np.abs(self.J_gauged[self.J_gauged < 0])
+        self.overflow_beta = (_OVERFLOW_EXPONENT / (2.0 * unsatisfied.max()) if unsatisfied.size
+                              else np.inf)
+
+    def evaluate(self, beta, derivatives):
+        """(log Z, U, Var H) at β (U, Var None without derivatives); None where the torus
+        Pfaffians cancel to a non-positive sum (precision lost)."""
+        try:
+            value, first, second = _pfaffian_jets(self.decoration, self.J_gauged, beta, derivatives)
+        except _Cancelled:
+            return None
+        log_z = -beta * self.reference_energy + value
+        if not derivatives:
+            return log_z, None, None
+        return log_z, self.reference_energy - first, second
+
+
+class _Cancelled(Exception):
+    """The four torus Pfaffians summed to a non-positive number: rounding won."""
 
 
 def _pfaffian_jets(decoration, J_gauged, beta, derivatives: bool = True):
-    """log Pf (open) or log(2 · ¼ σ₀ Σ_b Pf A_b) (torus) at one β, its two β-derivatives
-    (None when ``derivatives`` is False: a third of the work), and the estimated relative
-    rounding error of the torus sum (0 when open)."""
+    """log Pf (open) or log(2 · ¼ σ₀ Σ_b Pf A_b) (torus) at one β and its two β-derivatives
+    (None when ``derivatives`` is False: a third of the work)."""
     bond = decoration.bond
     dual = bond >= 0
     coupling = np.where(dual, J_gauged[np.maximum(bond, 0)], 0.0)
@@ -691,91 +706,193 @@ def _pfaffian_jets(decoration, J_gauged, beta, derivatives: bool = True):
     if not decoration.periodic:
         log_scale, jet = _sweep(decoration, weights)
         if not derivatives:
-            return log_scale + np.log(abs(jet[0])), None, None, 0.0
+            return log_scale + np.log(abs(jet[0])), None, None
         p0, p1, p2 = jet
         first = p1 / p0
-        return log_scale + np.log(abs(p0)), first, p2 / p0 - first**2, 0.0
+        return log_scale + np.log(abs(p0)), first, p2 / p0 - first**2
     results = _torus_sweeps(decoration, weights)
     log_scale = np.array([r[0] for r in results])
     jets = np.array([r[1] for r in results])  # (twist, derivative order)
     shift = log_scale.max()
-    terms = decoration.reference_sign * jets * np.exp(log_scale - shift)[:, None]
-    sums = terms.sum(axis=0)
+    sums = (decoration.reference_sign * jets * np.exp(log_scale - shift)[:, None]).sum(axis=0)
     total = sums[0]
-    error = np.finfo(float).eps * np.sum(np.abs(terms[:, 0])) / abs(total) if total != 0 else np.inf
-    if total <= 0 or not error <= _CANCELLATION_LIMIT:
-        raise FloatingPointError(
-            f"periodic {decoration.Lx}x{decoration.Ly} lattice at beta = {beta:g}: the four torus "
-            "Pfaffians cancel beyond float64 precision (walls wrapping the torus dominate, as in "
-            "a spin glass deep in its low-temperature phase); use periodic=False or a smaller beta")
+    if not total > 0:
+        raise _Cancelled
     log_value = np.log(2.0) + shift + np.log(total / 4.0)
     if not derivatives:
-        return log_value, None, None, error
+        return log_value, None, None
     first = sums[1] / total
-    second = sums[2] / total - first**2
-    return log_value, first, second, error
+    return log_value, first, sums[2] / total - first**2
 
 
-def _ground_energy_estimate(model, J, energy_at_beta_max) -> float:
-    """E₀ for the asymptote: exact matching (open, N ≤ 1024), else ⟨H⟩(β_max) rounded to the
-    energy lattice when the couplings are commensurate, else ⟨H⟩(β_max) itself."""
-    if not model.lattice.periodic and model.n_sites <= _MATCHING_MAX_SITES:
-        return min(ground_state_energy(model), energy_at_beta_max)
-    quantum = _energy_quantum(J)
-    if quantum is None:
-        return energy_at_beta_max
-    offset = -float(np.sum(np.abs(J)))
-    return offset + quantum * np.round((energy_at_beta_max - offset) / quantum)
+def _energy_quantum(J):
+    """2u when every |J| is an integer multiple of u = min |J| (every energy difference is then
+    a multiple of 2u: H = −Σ|J| + 2 Σ_unsatisfied |J|), else None."""
+    magnitudes = np.abs(J[J != 0])
+    if magnitudes.size == 0:
+        return None
+    ratio = magnitudes / magnitudes.min()
+    if np.all(np.abs(ratio - np.round(ratio)) <= 1e-12 * ratio) and ratio.max() < 1e6:
+        return 2.0 * float(magnitudes.min())
+    return None
+
+
+class _Certifier:
+    """Evaluates both paths at a β and accepts the result only if they agree to the tolerances."""
+
+    def __init__(self, model, log_z_only):
+        Lx, Ly, periodic, J = _bond_vector(model)
+        self.Lx, self.Ly, self.periodic, self.J = Lx, Ly, periodic, J
+        self.n_sites = Lx * Ly
+        self.log_z_only = log_z_only
+        decoration = _decoration(Lx, Ly, periodic)
+        self.paths = (_Path(decoration, Lx, Ly, periodic, J),
+                      _Path(decoration, Lx, Ly, periodic, _rotated(Lx, Ly, J)))
+        self.overflow_beta = min(path.overflow_beta for path in self.paths)
+        self.energy_scale = max(1.0, float(np.sum(np.abs(J))))
+        self.model = model
+
+    def evaluate(self, beta, derivatives):
+        """((log Z, U, Var), (δ log Z, δU, δC)) certified at β, or (None, reason)."""
+        where = (f"the {self.Lx}x{self.Ly} {'periodic' if self.periodic else 'open'} lattice at "
+                 f"beta = {beta:g}")
+        if beta > self.overflow_beta:
+            return None, (f"{where}: the dimer weights exp(2 beta |J|) of unsatisfied bonds would "
+                          "overflow float64")
+        a, b = (path.evaluate(beta, derivatives) for path in self.paths)
+        if a is None or b is None:
+            return None, f"{where}: the four torus Pfaffians cancel beyond float64 precision"
+        log_z_error = _SAFETY * abs(a[0] - b[0])
+        log_z_tolerance = _LOG_Z_TOLERANCE * max(1.0, abs(a[0]))
+        if not log_z_error <= log_z_tolerance:
+            return None, (f"{where}: two independent float64 eliminations give log Z "
+                          f"{a[0]:.12g} and {b[0]:.12g}, beyond the promised 1e-10 relative precision")
+        if not derivatives:
+            return (a, (log_z_error, None, None)), None
+        energy_error = _SAFETY * abs(a[1] - b[1])
+        heat_error = _SAFETY * beta**2 * abs(a[2] - b[2])
+        if not energy_error <= _ENERGY_TOLERANCE * self.energy_scale:
+            return None, (f"{where}: two independent float64 eliminations give U = {a[1]:.12g} and "
+                          f"{b[1]:.12g}, beyond the promised precision 1e-8 sum|J|")
+        if not heat_error <= _HEAT_TOLERANCE * self.n_sites:
+            return None, (f"{where}: two independent float64 eliminations give C = "
+                          f"{beta**2 * a[2]:.12g} and {beta**2 * b[2]:.12g}, beyond the promised "
+                          "precision 1e-6 N")
+        return ((a[0], a[1], max(a[2], 0.0)), (log_z_error, energy_error, heat_error)), None
+
+    def ground_energy(self):
+        """E₀ where it is known exactly: open lattices (matching), or an unfrustrated instance
+        whose greedy reference satisfies every bond (E₀ = −Σ|J|); else None."""
+        if not self.periodic:
+            return planar_ground_state(self.model)[0]
+        if np.all(self.paths[0].J_gauged >= 0):
+            return -float(np.sum(np.abs(self.J)))
+        return None
 
 
 def pfaffian_moments(model, betas, log_z_only: bool = False) -> Moments:
-    """log Z, ⟨H⟩ and Var(H) of an Lx × Ly square-lattice Ising model with h = 0.
+    """log Z, ⟨H⟩ and Var(H) of an Lx × Ly square-lattice Ising model with h = 0, certified.
 
     ``log_z_only``: log Z alone (energy and variance None), without the
     β-derivatives — about a third of the work.
 
-    ``betas`` is a 1-D array of β ≥ 0. Exact (float64 Pfaffians, see the
-    module docstring) for β ≤ β_max; beyond, the ground-state asymptote
-    log Z(β) = log Z(β_max) − (β − β_max) E₀ with U = E₀ and Var(H) = 0, where
-    E₀ is the exact matching ground state for open lattices up to 32 × 32,
-    else ⟨H⟩(β_max) rounded to the energy lattice for commensurate couplings
-    (±J), else ⟨H⟩(β_max). ⟨M⟩ = 0 by the spin-flip symmetry.
+    Every β is evaluated by two independent float64 eliminations (the lattice
+    and its 180° rotation); a result is returned only where 10× their
+    discrepancy is within |δ log Z| ≤ 1e−10·|log Z|, |δU| ≤ 1e−8·Σ|J|,
+    |δC| ≤ 1e−6·N. Past the first β that fails, commensurate couplings (±J)
+    with a known E₀ (open lattices: matching) continue with the ground-state
+    asymptote log Z(β₁) − (β − β₁)E₀, U = E₀, C = 0, where its rigorous error
+    bound −ln(1 − (U(β₁) − E₀)/Δ) (gap Δ = 2 min|J|) meets the same
+    tolerances; anything else raises a FloatingPointError that names the β
+    where precision ends. ⟨M⟩ = 0 by the spin-flip symmetry.
     """
     betas = np.asarray(betas, dtype=np.float64).reshape(-1)
-    Lx, Ly, periodic, J = _bond_vector(model)
-    decoration = _decoration(Lx, Ly, periodic)
-    J_gauged = _gauge(Lx, Ly, J, _greedy_reference(Lx, Ly, periodic, J))
-    reference_energy = -float(np.sum(J_gauged))  # H(s⁰)
-    beta_max = _direct_limit(J, J_gauged, periodic)
-    direct = betas <= beta_max
-    grid = np.unique(np.concatenate([betas[direct], [beta_max] if not np.all(direct) else []]))
-    results = {}
-    worst = 0.0
-    for beta in grid.tolist():
-        # the asymptote beyond β_max needs ⟨H⟩ at β_max
-        derivatives = not log_z_only or beta == beta_max
-        value, first, second, error = _pfaffian_jets(decoration, J_gauged, beta, derivatives)
-        results[beta] = ((-beta * reference_energy + value, reference_energy - first, max(second, 0.0))
-                         if derivatives else (-beta * reference_energy + value, None, None))
-        worst = max(worst, error)
-    if worst > _CANCELLATION_WARNING:
-        warnings.warn(
-            f"periodic {Lx}x{Ly} lattice: the four torus Pfaffians partly cancel; log Z is good to "
-            f"about {worst:.1e} (relative) at the lowest temperatures (periodic=False does not "
-            "have this problem)", UserWarning, stacklevel=3)
+    if not np.all(np.isfinite(betas)) or np.any(betas < 0):
+        raise ValueError(f"pfaffian needs finite beta >= 0, got {betas}")
+    certifier = _Certifier(model, log_z_only)
+    results: dict[float, tuple] = {}
+    last_good, failure = None, None
+    for beta in np.unique(betas).tolist():
+        result, reason = certifier.evaluate(beta, not log_z_only)
+        if result is None:
+            failure = (beta, reason)
+            break
+        results[beta] = result[0]
+        last_good = beta
+    far = np.array([beta not in results for beta in betas.tolist()], dtype=bool)
     log_z, energy, variance = (np.empty(len(betas)) for _ in range(3))
-    far = ~direct
-    quantities = 1 if log_z_only else 3
-    for q, array in enumerate((log_z, energy, variance)[:quantities]):
-        array[direct] = [results[beta][q] for beta in betas[direct].tolist()]
     if np.any(far):
-        log_z_max, energy_max, _ = results[beta_max]
-        ground = _ground_energy_estimate(model, J, energy_max)
-        log_z[far] = log_z_max - (betas[far] - beta_max) * ground
-        energy[far], variance[far] = ground, 0.0
+        asymptote = _asymptote(certifier, betas[far], last_good, failure)
+        log_z[far], energy[far], variance[far] = asymptote
+    near = ~far
+    log_z[near] = [results[beta][0] for beta in betas[near].tolist()]
     if log_z_only:
         return Moments(log_z, None, None)
+    energy[near] = [results[beta][1] for beta in betas[near].tolist()]
+    variance[near] = [results[beta][2] for beta in betas[near].tolist()]
     return Moments(log_z, energy, variance, magnetization=np.zeros(len(betas)))
+
+
+def _asymptote(certifier, far_betas, last_good, failure):
+    """log Z, U, Var(H) at the β's past direct precision from the ground-state asymptote, or raise.
+
+    For β ≥ β₁, log Z(β) + βE₀ = log Σ_E g(E) e^{−β(E−E₀)} decreases from its value at
+    β₁ towards log g₀, and with a gap Δ the drop is at most −ln(1 − (U(β₁) − E₀)/Δ)
+    (since U − E₀ ≥ Δ·(1 − g₀e^{−βE₀}/Z)); C(β) ≤ β²(2Σ|J|)² r/(1−r) e^{−(β−β₁)Δ}
+    with r = (U(β₁) − E₀)/Δ.
+    """
+    beta_fail, reason = failure if failure is not None else (None, None)
+    quantum = _energy_quantum(certifier.J)
+    ground = certifier.ground_energy() if quantum is not None else None
+
+    good = [last_good] if last_good is not None else []
+
+    def refuse(extra):
+        ends = (f"precision ends between beta = {max(good):g} and {beta_fail:g}" if good
+                else f"precision ends at or below beta = {beta_fail:g}")
+        raise FloatingPointError(
+            f"method='pfaffian' refuses {reason}; {ends}. {extra}Use a smaller beta"
+            + (" or periodic=False" if certifier.periodic else "") + ".")
+
+    if ground is None:
+        refuse("" if quantum is None else "(no exact ground-state energy is known for this torus) ")
+    unit = quantum / 2.0
+    lowest = float(np.min(far_betas))
+    start = -1.0 if last_good is None else last_good
+    candidates = sorted(k / unit for k in _LADDER if start < k / unit < lowest)
+    # the largest certified candidate, by bisection (precision falls with β)
+    anchor, lo, hi = None, -1, len(candidates)
+    while lo + 1 < hi:
+        mid = (lo + hi) // 2
+        result, _ = certifier.evaluate(candidates[mid], derivatives=True)
+        if result is None:
+            hi = mid
+        else:
+            anchor, lo = (candidates[mid], result), mid
+            good.append(candidates[mid])
+    if anchor is None and last_good is not None:
+        result, _ = certifier.evaluate(last_good, derivatives=True)
+        anchor = None if result is None else (last_good, result)
+    if anchor is None:
+        refuse("(and no beta with a certified U to start the ground-state asymptote from) ")
+    beta1, ((log_z1, energy1, _), (log_z_error, energy_error, _)) = anchor
+    excess = max(energy1 - ground, 0.0) + energy_error
+    r = excess / quantum
+    if r >= 0.5:
+        refuse(f"(at beta = {beta1:g}, U - E0 = {energy1 - ground:.2e} is too large to continue "
+               "with the ground-state asymptote) ")
+    drop = -np.log1p(-r) + log_z_error
+    log_z = log_z1 - (far_betas - beta1) * ground
+    heat_bound = (far_betas**2 * (2.0 * certifier.energy_scale)**2 * r / (1.0 - r)
+                  * np.exp(-(far_betas - beta1) * quantum))
+    ok = ((drop <= _LOG_Z_TOLERANCE * np.maximum(1.0, np.abs(log_z)))
+          & (excess <= _ENERGY_TOLERANCE * certifier.energy_scale)
+          & (certifier.log_z_only | (heat_bound <= _HEAT_TOLERANCE * certifier.n_sites)))
+    if not np.all(ok):
+        bad = float(far_betas[~ok].min())
+        refuse(f"(the ground-state asymptote from beta = {beta1:g} is not certified at beta = "
+               f"{bad:g}: log Z bound {drop:.1e}, U bound {excess:.1e}) ")
+    return log_z, np.full(len(far_betas), ground), np.zeros(len(far_betas))
 
 
 # ------------------------------------------------------------------ registry
@@ -810,87 +927,3 @@ METHODS.append(Method(name="pfaffian", exact=True, why_not=_why_not, moments=_mo
                        log_z_moments=_log_z_moments, auto_rank=25, model_types=(Ising,)))
 
 
-# ------------------------------------------------------------- ground state
-def ground_state_energy(model) -> float:
-    """Exact ground-state energy min_s H(s) of an open square-lattice Ising model with h = 0.
-
-    A configuration is, up to the global flip, its set D of unsatisfied bonds
-    (J_ij s_i s_j < 0), with H = −Σ|J| + 2 Σ_{e∈D} |J_e|. Around a plaquette
-    D has odd parity exactly where the plaquette is frustrated (an odd number
-    of J < 0), so D is a T-join of the dual graph with T = the frustrated
-    plaquettes (plus the outer face if their number is odd), and
-    E₀ = −Σ|J| + 2 · (minimum-weight T-join). That is a minimum-weight perfect
-    matching of T under shortest-path distances with weights |J| (Barahona
-    1982, J. Phys. A 15, 3241; Edmonds & Johnson 1973). Only pairs whose
-    shortest path avoids the other members of T are needed (an optimal
-    matching never uses the others), which keeps the matching graph sparse.
-    Cost: a few seconds at L = 32 (networkx blossom matching).
-    """
-    if not isinstance(model, Ising):
-        raise TypeError(f"ground_state_energy needs an Ising model, got {type(model).__name__}")
-    if model.lattice.kind != "square" or model.lattice.periodic:
-        raise ValueError(
-            "ground_state_energy needs an open square lattice (Ising.square(L, J=..., "
-            "periodic=False)); use statmech.ground_energy (enumeration) for small other models")
-    if model.has_field:
-        raise ValueError("ground_state_energy needs h = 0 (the matching construction has no field)")
-    Lx, Ly = model.lattice.shape
-    Jh, Jv = model.bond_arrays()
-    total = float(np.sum(np.abs(Jh)) + np.sum(np.abs(Jv)))
-    if Lx < 2 or Ly < 2:
-        return -total  # a chain has no loops: every bond can be satisfied
-    matching_weight = _minimum_t_join(Lx, Ly, Jh, Jv)
-    return -total + 2.0 * matching_weight
-
-
-def _dual_graph(Lx, Ly, Jh, Jv):
-    """Faces of the open lattice (plaquette (x, y) -> y·(Lx−1) + x, outer face last) and their bonds."""
-    px, py = Lx - 1, Ly - 1
-    outer = px * py
-
-    def face(x, y):
-        return y * px + x if (0 <= x < px and 0 <= y < py) else outer
-
-    edges = []
-    for y in range(Ly):
-        for x in range(px):  # Jh[y, x] separates the faces above and below
-            edges.append((face(x, y - 1), face(x, y), abs(float(Jh[y, x])), Jh[y, x] < 0))
-    for y in range(py):
-        for x in range(Lx):  # Jv[y, x] separates the faces left and right
-            edges.append((face(x - 1, y), face(x, y), abs(float(Jv[y, x])), Jv[y, x] < 0))
-    return outer + 1, edges
-
-
-def _minimum_t_join(Lx, Ly, Jh, Jv) -> float:
-    import networkx as nx
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    n_faces, edges = _dual_graph(Lx, Ly, Jh, Jv)
-    a, b, weight, negative = (np.array(column) for column in zip(*edges))
-    odd = np.zeros(n_faces, dtype=bool)
-    np.logical_xor.at(odd, a[negative], True)
-    np.logical_xor.at(odd, b[negative], True)
-    terminals = np.flatnonzero(odd)  # the negative bonds form a T-join, so |T| is even
-    if terminals.size == 0:
-        return 0.0
-    # Parallel bonds (two faces sharing several bonds, e.g. the outer face): keep the lightest.
-    lightest: dict[tuple[int, int], float] = {}
-    for u, v, w in zip(a.tolist(), b.tolist(), weight.tolist()):
-        key = (min(u, v), max(u, v))
-        lightest[key] = min(w, lightest.get(key, np.inf))
-    rows, cols = np.array(list(lightest)).T
-    values = np.array(list(lightest.values()))
-    # Zero-weight bonds must stay edges: shift by a tiny amount inside the sparse matrix
-    # and remove it again below (a shortest path has fewer than n_faces edges).
-    tiny = 1e-300
-    graph = coo_matrix((values + tiny, (rows, cols)), shape=(n_faces, n_faces)).tocsr()
-    distance = dijkstra(graph, directed=False, indices=terminals)[:, terminals]
-    complete = nx.Graph()
-    for i in range(terminals.size):
-        for j in range(i + 1, terminals.size):
-            complete.add_edge(i, j, weight=float(distance[i, j]))
-    matching = nx.min_weight_matching(complete)
-    if 2 * len(matching) != terminals.size:  # pragma: no cover - a complete graph has one
-        raise RuntimeError("the T-join matching is not perfect")
-    return float(sum(distance[i, j] for i, j in matching))
