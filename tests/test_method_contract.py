@@ -135,3 +135,23 @@ def test_a_string_instead_of_a_model_is_a_clear_type_error():
     for front_door in (sm.thermo, sm.log_z):
         with pytest.raises(TypeError, match="pass a model such as sm.Ising.square"):
             front_door("ising", 0.4)
+
+
+def test_help_of_the_front_doors_lists_every_registered_method_and_only_real_options():
+    import re
+
+    from statmech.studies._study import method_options
+
+    doc = sm.thermo.__doc__
+    assert sm.log_z.__doc__.endswith(doc[-500:]), "sm.log_z's help lists the same methods"
+    for name in _registry.registered_names():
+        assert f'``"{name}"``' in doc, f"help(sm.thermo) does not list method {name!r}"
+    # every option the table names for a method with declared options is one it accepts
+    for line in doc.splitlines():
+        named = re.findall(r'``"([a-z-]+)"``', line)
+        if len(named) != 1 or "options:" not in line:
+            continue
+        listed = [o.strip() for o in line.split("options:")[1].split(",")]
+        for method in _registry.all_methods():
+            if method.name == named[0]:
+                assert set(listed) <= set(method_options(method) or ()), (named[0], listed)

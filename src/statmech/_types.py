@@ -316,3 +316,5 @@ class Method:
     log_z_moments: Callable[..., Moments] | None = None
     auto_rank: int | None = None
     model_types: tuple[type, ...] = ()
+    options: tuple[str, ...] | None = None
+    """The option names the method accepts, where its functions take ``**options`` (else read from signatures)."""

@@ -35,6 +35,40 @@ def __getattr__(name: str):
         return getattr(_registry(), name)
     raise AttributeError(f"module 'statmech.thermo' has no attribute {name!r}")
 
+_METHODS_DOC = """
+    Methods (``sm.available_methods(model)`` lists those that apply to a model;
+    an unknown or inapplicable one is a ValueError naming those that do):
+
+    Exact, for Ising models (no stderr):
+      ``"kaufman"``          periodic L1 x L2 square lattice, uniform J, h = 0 (Kaufman 1949)
+      ``"transfer"``         chains of any length; strips of width <= 16 (open) / 10 (periodic)
+      ``"enumerate"``        any model with N <= 30 spins
+      ``"pfaffian"``         planar / toroidal square lattices with any bonds at h = 0; certified, refused past float64
+      ``"tensor-network"``   any sparse graph, fields allowed; options: max_memory
+      ``"beale"``            exact density of states of the periodic square lattice
+      ``"curie-weiss"``      uniform all-to-all couplings
+      ``"rem-sum"``          a random energy model instance
+    Approximations for Ising models (``meta["approximation"]``), options: damping, tol, max_iter, seed (+ init):
+      ``"mean-field"``       naive mean field, a lower bound on log Z; also n_starts
+      ``"bp"``               belief propagation (Bethe free entropy)
+      ``"tap"``              TAP with the Onsager term (dense models)
+      ``"trw"``              tree-reweighted BP, an upper bound on log Z; also edge_probabilities, anderson
+    Monte Carlo samplers for Ising models (thermo only), options: n_sweeps, n_chains, burn_in, thin, seed, start, backend:
+      ``"metropolis"``, ``"heatbath"``, ``"wolff"``, ``"swendsen-wang"``
+      ``"pt"``               parallel tempering over a beta ladder; also kernel, n_sweeps_between_swaps
+    log Z estimators for Ising models (stderr from the sampling), all take seed:
+      ``"ti"``               thermodynamic integration; n_nodes, n_sweeps, n_chains, burn_in, kernel, backend
+      ``"ais"``              annealed importance sampling; n_chains, n_steps, n_sweeps, schedule, kernel, backend
+      ``"pa"``               population annealing; population, n_runs, n_sweeps, target_ess, schedule, kernel
+      ``"mbar"``             MBAR over a tempering ladder; n_sweeps, burn_in, ladder, n_temperatures, spacing, kernel
+      ``"wang-landau"``      Wang-Landau density of states; n_sweeps, n_walkers, flatness, check_every
+    Gibbs models over weights (``sm.ml``):
+      ``"exact"``            linear regression (a Gaussian integral)
+      ``"quadrature"``       d <= 3 weights; step, u_max, hessian
+      ``"laplace"``          saddle point (an approximation); hessian
+      ``"ti"``, ``"ais"``, ``"smc"``  sampling estimators; kernel, seed, and n_sweeps / n_particles ...
+"""
+
 
 def _thermo_from_moments(chosen: Method, moments: Moments, model, betas, scalar: bool) -> Thermo:
     """The Thermo of a method's Moments; a method that is not exact marks it ``meta["approximation"]``."""
@@ -96,3 +130,7 @@ def log_z(model, beta, method: str = "auto", **options) -> Estimate:
             f"method or a log Z estimator ({', '.join(estimators) or 'none registered'})"
         )
     return thermo(model, beta, method=chosen.name, **options).log_z
+
+
+thermo.__doc__ += _METHODS_DOC
+log_z.__doc__ += _METHODS_DOC

@@ -115,6 +115,6 @@ def _thermo_fn(name):
 METHODS: list[Method] = [
     Method(name=name, exact=False, why_not=why_not_factory(name, option_names),
            log_z_fn=_log_z_fn(name), thermo_fn=_thermo_fn(name), auto_rank=None,
-           model_types=(Ising,))
+           model_types=(Ising,), options=tuple(option_names))
     for name, (_, option_names) in _FACTORIES.items()
 ]

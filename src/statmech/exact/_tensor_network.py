@@ -577,4 +577,4 @@ def _log_z_moments(model, betas, **options) -> Moments:
 # Registered by statmech._registry (this module does not import the registry).
 METHODS: list[Method] = []
 METHODS.append(Method(name="tensor-network", exact=True, why_not=_why_not, moments=_moments,
-                       log_z_moments=_log_z_moments, auto_rank=35, model_types=(Ising,)))
+                       log_z_moments=_log_z_moments, auto_rank=35, model_types=(Ising,), options=_OPTIONS))
