@@ -44,6 +44,17 @@ def check_seed(seed, name: str = "seed") -> int:
     return seed
 
 
+def check_real(value, name: str) -> None:
+    """Complex input would lose its imaginary part in a float64 cast: refuse it by name."""
+    try:
+        is_complex = np.iscomplexobj(value) or (np.ndim(value) > 0 and any(
+            isinstance(x, complex) for x in np.asarray(value, dtype=object).ravel()))
+    except (TypeError, ValueError):
+        return
+    if is_complex:
+        raise TypeError(f"{name} must be real; got complex values (take .real if the imaginary part is zero)")
+
+
 def as_beta_array(beta) -> tuple[np.ndarray, bool]:
     """Return (β as a float64 1-D array, whether the input was a scalar).
 
@@ -51,6 +62,7 @@ def as_beta_array(beta) -> tuple[np.ndarray, bool]:
     """
     if isinstance(beta, (str, bytes)) or beta is None:
         raise TypeError(f"beta must be a number or a 1-D array of numbers, got {beta!r}")
+    check_real(beta, "beta")
     try:
         array = np.asarray(beta, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -74,7 +86,8 @@ def as_beta_array(beta) -> tuple[np.ndarray, bool]:
 
 
 def as_finite_float_array(value, name: str) -> np.ndarray:
-    """float64 array copy of ``value``; raise on NaN/inf or non-numeric input."""
+    """float64 array copy of ``value``; raise on NaN/inf, complex or non-numeric input."""
+    check_real(value, name)
     try:
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError) as error:

@@ -17,7 +17,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from statmech._validation import as_finite_float_array, check_positive_int
+from statmech._validation import as_finite_float_array, check_positive_int, check_real
 
 
 @dataclasses.dataclass(frozen=True)
@@ -561,7 +561,8 @@ def _owned(values, name, fresh=False) -> np.ndarray:
 
 
 def _finite(value, name) -> np.ndarray:
-    """``value`` as a float64 array (no copy when it already is one); raise on NaN/inf or non-numbers."""
+    """``value`` as a float64 array (no copy when it already is one); raise on NaN/inf, complex or non-numbers."""
+    check_real(value, name)
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
