@@ -214,6 +214,9 @@ class Ising(eqx.Module):
             raise ValueError(
                 f"spins have {s.shape[-1]} sites on their last axis; this model has {self.n_sites}"
             )
+        if xp is np and s.size and not np.all((s == 1) | (s == -1)):
+            bad = s[(s != 1) & (s != -1)].ravel()[0]
+            raise ValueError(f"spins must be +1 or -1, got {bad!r}; map 0/1 bits with s = 2 * bits - 1")
         dtype = np.float64 if xp is np else xp.result_type(float)
         s = s.astype(dtype)
         field_term = xp.sum(xp.asarray(self.field) * s, axis=-1)
@@ -364,7 +367,16 @@ class Ising(eqx.Module):
     def from_edges(cls, n, edges, J, h=0.0) -> "Ising":
         """``n`` spins and a list of bonds ``edges`` (E, 2) with couplings ``J`` (E,)."""
         n = check_positive_int(n, "n")
-        edges = np.asarray(edges, dtype=np.int64).reshape(-1, 2)
+        raw = np.asarray(edges)
+        if raw.size == 0:
+            raw = raw.reshape(0, 2)
+        if raw.ndim != 2 or raw.shape[1] != 2:
+            hint = " (a (2, E) array? pass its transpose, edges.T)" if raw.ndim == 2 and raw.shape[0] == 2 else ""
+            raise ValueError(f"edges must have shape (E, 2), one row per bond; got shape {raw.shape}{hint}")
+        if raw.size and not (np.issubdtype(raw.dtype, np.integer) or (
+                np.issubdtype(raw.dtype, np.floating) and np.all(raw == np.round(raw)))):
+            raise TypeError(f"edges must hold integer site indices, got dtype {raw.dtype}")
+        edges = raw.astype(np.int64)
         if edges.size and (edges.min() < 0 or edges.max() >= n):
             raise ValueError(f"edges must hold site indices in [0, {n}); got {edges.min()}..{edges.max()}")
         couplings = _bond_values(J, (len(edges),), "J", hint="one per edge")
