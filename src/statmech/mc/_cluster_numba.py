@@ -1,0 +1,475 @@
+"""Numba (CPU) Wolff and Swendsen–Wang updates for ferromagnetic Ising models.
+
+Same Markov chains as the JAX kernels of :mod:`statmech.mc._cluster`, on the
+same models (ferromagnetic couplings J_e ≥ 0 on any graph — chains, square
+and cubic lattices included — and any field through the ghost spin), built
+the way a serial CPU wants them:
+
+* **Wolff** grows only the seed's cluster, depth first with an explicit
+  stack: a satisfied bond to an unvisited aligned neighbour is activated with
+  p = 1 − exp(−2βJ), each bond tested once with its own uniform. Every
+  member of the cluster is tested against the ghost spin (activated with
+  p_i = 1 − exp(−2β|h_i|) when s_i·sign(h_i) = +1); the first activated
+  ghost bond vetoes the flip and ends the growth. One step is one cluster.
+  U. Wolff, Phys. Rev. Lett. 62, 361 (1989).
+* **Swendsen–Wang** draws every satisfied bond and joins its ends with
+  union-find (union by size, path halving: near-constant amortised cost per
+  operation, R. E. Tarjan, J. ACM 22, 215 (1975)); the ghost is node N.
+  Each cluster not joined to the ghost is flipped with probability ½, one
+  coin bit per root. R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
+
+The energy and magnetisation are kept along the way: Wolff adds
+ΔE = 2 Σ_{boundary bonds} J s_i s_j + 2 s_C Σ_{i∈C} h_i and ΔM = −2 s_C |C|;
+Swendsen–Wang reads the bond energy of its input state off the satisfied
+bonds it visits anyway.
+
+Random numbers are counter based: draw k of a stream is the splitmix64
+finaliser of key + k·γ (γ = 0x9E3779B97F4A7C15; G. Steele, D. Lea and
+C. Flood, OOPSLA 2014), the key a hash of (seed, stream, chain). A bond is
+activated when the top 53 bits of its draw fall below ⌊p·2⁵³⌋, so p is exact
+to 2⁻⁵³. Chains are independent streams, so the result for a seed does not
+depend on the thread count.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numba as nb
+import numpy as np
+
+from statmech.mc._cluster import check_ferromagnetic
+
+U64 = np.uint64
+GAMMA = U64(0x9E3779B97F4A7C15)
+MASK64 = (1 << 64) - 1
+METHODS = ("wolff", "swendsen-wang")
+STARTS = ("random", "up")
+
+
+# ------------------------------------------------------------------- random numbers
+@nb.njit(inline="always")
+def _mix64(z):
+    """splitmix64 finaliser (Stafford's Mix13): a bijection of 64-bit words."""
+    z = (z ^ (z >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
+    return z ^ (z >> U64(31))
+
+
+@nb.njit(inline="always")
+def _draw(key, counter):
+    """Draw number ``counter`` of stream ``key``: mix64(key + counter·γ)."""
+    return _mix64(key + counter * GAMMA)
+
+
+def _mix64_int(z: int) -> int:
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def stream_key(seed: int, chain: int, stream: int = 0) -> int:
+    """64-bit key of chain ``chain`` in stream ``stream`` (e.g. the index of β in a grid) of ``seed``."""
+    key = _mix64_int(int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019)
+    key = _mix64_int(key ^ _mix64_int(int(stream) + 0x8CB92BA72F3D8DD7))
+    return _mix64_int(key ^ _mix64_int(int(chain) + 0xD1B54A32D192ED03))
+
+
+@nb.njit(cache=True)
+def random_words(key, start, n):
+    """Draws start, …, start + n − 1 of stream ``key`` (uint64), for testing the generator."""
+    out = np.empty(n, np.uint64)
+    for k in range(n):
+        out[k] = _draw(U64(key), U64(start + k))
+    return out
+
+
+# --------------------------------------------------------------------- union-find
+@nb.njit(inline="always")
+def _find(parent, x):
+    """Root of x, halving the path on the way (parent[x] ← parent[parent[x]])."""
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@nb.njit(inline="always")
+def _union(parent, size, a, b):
+    """Join the sets of a and b, the smaller tree under the larger root."""
+    ra = _find(parent, a)
+    rb = _find(parent, b)
+    if ra != rb:
+        if size[ra] < size[rb]:
+            ra, rb = rb, ra
+        parent[rb] = ra
+        size[ra] += size[rb]
+
+
+@nb.njit(cache=True)
+def union_find_labels(n, sources, targets, active):
+    """Label nodes 0..n−1 by the smallest node of their component over the ``active`` edges."""
+    parent = np.arange(n, dtype=np.int32)
+    size = np.ones(n, np.int32)
+    for e in range(sources.shape[0]):
+        if active[e]:
+            _union(parent, size, sources[e], targets[e])
+    smallest = np.full(n, n, np.int64)
+    roots = np.empty(n, np.int64)
+    for x in range(n):
+        r = _find(parent, x)
+        roots[x] = r
+        if x < smallest[r]:
+            smallest[r] = x
+    labels = np.empty(n, np.int64)
+    for x in range(n):
+        labels[x] = smallest[roots[x]]
+    return labels
+
+
+# ----------------------------------------------------------------------- kernels
+@nb.njit(cache=True)
+def _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field, ghost_thresholds, has_field,
+                key, counter, stack, members):
+    """One Wolff cluster flip in place. Returns (counter, flipped, ΔE, ΔM).
+
+    Spin states during growth, for the seed's spin σ: σ unvisited aligned,
+    −σ anti-aligned (never joins), 2σ on the stack, 3σ grown; the members
+    are set to −σ (flip) or back to σ (veto) at the end.
+    """
+    n = s.shape[0]
+    counter += U64(1)
+    seed = np.int64((_draw(key, counter) >> U64(11)) % U64(n))
+    sigma = s[seed]
+    pushed = np.int8(2 * sigma)
+    grown = np.int8(3 * sigma)
+    s[seed] = pushed
+    stack[0] = seed
+    members[0] = seed
+    top = 1
+    count = 1
+    total = 0.0      # Σ J over every (member, neighbour) pair
+    anti = 0.0       # Σ J over pairs with an anti-aligned neighbour
+    internal = 0.0   # Σ J over bonds inside the cluster (counted once, at the later of the two pops)
+    field_sum = 0.0  # Σ_{i∈C} h_i
+    vetoed = False
+    while top > 0:
+        top -= 1
+        i = stack[top]
+        s[i] = grown
+        if has_field:
+            hi = field[i]
+            field_sum += hi
+            if hi * sigma > 0:
+                counter += U64(1)
+                if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
+                    vetoed = True
+                    break
+        total += degree[i]
+        for k in range(indptr[i], indptr[i + 1]):
+            j = neighbors[k]
+            v = s[j]
+            if v == sigma:
+                counter += U64(1)
+                if (_draw(key, counter) >> U64(11)) < thresholds[k]:
+                    s[j] = pushed
+                    stack[top] = j
+                    top += 1
+                    members[count] = j
+                    count += 1
+            elif v == grown:
+                internal += weights[k]
+            elif v != pushed:
+                anti += weights[k]
+    if vetoed:
+        for m in range(count):
+            s[members[m]] = sigma
+        return counter, 0, 0.0, 0
+    flipped = np.int8(-sigma)
+    for m in range(count):
+        s[members[m]] = flipped
+    boundary = total - 2.0 * anti - 2.0 * internal  # Σ_{boundary} J s_i s_j before the flip
+    return counter, count, 2.0 * boundary + 2.0 * sigma * field_sum, -2 * np.int64(sigma) * count
+
+
+@nb.njit(cache=True)
+def _sw_step(s, sources, targets, thresholds, weights, field, ghost_thresholds, has_field, key, counter,
+             parent, size, coins):
+    """One Swendsen–Wang update in place.
+
+    Returns (counter, flipped, Σ J over satisfied bonds *before* the update,
+    M after, Σ h_i s_i after).
+    """
+    n = s.shape[0]
+    for x in range(n + 1):
+        parent[x] = x
+        size[x] = 1
+    satisfied = 0.0
+    for e in range(sources.shape[0]):
+        a = sources[e]
+        b = targets[e]
+        if s[a] == s[b]:
+            satisfied += weights[e]
+            counter += U64(1)
+            if (_draw(key, counter) >> U64(11)) < thresholds[e]:
+                _union(parent, size, a, b)
+    if has_field:
+        for i in range(n):
+            if field[i] * s[i] > 0:
+                counter += U64(1)
+                if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
+                    _union(parent, size, i, n)
+    for w in range(coins.shape[0]):
+        counter += U64(1)
+        coins[w] = _draw(key, counter)
+    ghost = _find(parent, n)
+    flipped = 0
+    magnetization = 0
+    field_term = 0.0
+    for x in range(n):
+        r = _find(parent, x)
+        if r != ghost and (coins[r >> 6] >> U64(r & 63)) & U64(1):
+            s[x] = -s[x]
+            flipped += 1
+        magnetization += s[x]
+        if has_field:
+            field_term += field[x] * s[x]
+    return counter, flipped, satisfied, magnetization, field_term
+
+
+@nb.njit(cache=True)
+def _bond_sum(s, sources, targets, weights):
+    """Σ_e J_e s_a s_b."""
+    total = 0.0
+    for e in range(sources.shape[0]):
+        total += weights[e] * s[sources[e]] * s[targets[e]]
+    return total
+
+
+@nb.njit(cache=True)
+def _field_sum(s, field):
+    total = 0.0
+    for i in range(s.shape[0]):
+        total += field[i] * s[i]
+    return total
+
+
+@nb.njit(cache=True)
+def _start_spins(s, key, counter, random_start):
+    """±1 from the stream (one bit per site) or all +1. Returns the counter."""
+    n = s.shape[0]
+    if not random_start:
+        s[:] = 1
+        return counter
+    for w in range((n + 63) // 64):
+        counter += U64(1)
+        word = _draw(key, counter)
+        for b in range(min(64, n - 64 * w)):
+            s[64 * w + b] = 1 - 2 * np.int8((word >> U64(b)) & U64(1))
+    return counter
+
+
+@nb.njit(cache=True, parallel=True)
+def _run_wolff(keys, random_start, n_burn, n_draws, thin, indptr, neighbors, thresholds, weights, degree,
+               sources, targets, bond_weights, constant, field, ghost_thresholds, has_field,
+               energy, magnetization, flipped, spins_out, record_spins, final):
+    n_chains, n = final.shape
+    for c in nb.prange(n_chains):
+        key = keys[c]
+        counter = U64(0)
+        s = np.empty(n, np.int8)
+        counter = _start_spins(s, key, counter, random_start)
+        stack = np.empty(n, np.int64)
+        members = np.empty(n, np.int64)
+        for _ in range(n_burn):
+            counter, _, _, _ = _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field,
+                                           ghost_thresholds, has_field, key, counter, stack, members)
+        e = constant - _bond_sum(s, sources, targets, bond_weights) - _field_sum(s, field)
+        m = np.int64(0)
+        for i in range(n):
+            m += s[i]
+        total = 0
+        for d in range(n_draws):
+            for _ in range(thin):
+                counter, count, d_e, d_m = _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field,
+                                                       ghost_thresholds, has_field, key, counter, stack, members)
+                e += d_e
+                m += d_m
+                total += count
+            energy[c, d] = e
+            magnetization[c, d] = m
+            if record_spins:
+                spins_out[c, d, :] = s
+        flipped[c] = total
+        final[c, :] = s
+
+
+@nb.njit(cache=True, parallel=True)
+def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, sources, targets, thresholds, weights,
+                       bond_total, constant, field, ghost_thresholds, has_field,
+                       energy, magnetization, flipped, spins_out, record_spins, final):
+    n_chains, n = final.shape
+    for c in nb.prange(n_chains):
+        key = keys[c]
+        counter = U64(0)
+        s = np.empty(n, np.int8)
+        counter = _start_spins(s, key, counter, random_start)
+        parent = np.empty(n + 1, np.int64)
+        size = np.empty(n + 1, np.int64)
+        coins = np.empty(n // 64 + 1, np.uint64)
+        for _ in range(n_burn):
+            counter, _, _, _, _ = _sw_step(s, sources, targets, thresholds, weights, field, ghost_thresholds,
+                                           has_field, key, counter, parent, size, coins)
+        total = 0
+        field_term = 0.0
+        n_steps = n_draws * thin
+        for t in range(n_steps):
+            counter, count, satisfied, m, field_term = _sw_step(
+                s, sources, targets, thresholds, weights, field, ghost_thresholds, has_field, key, counter,
+                parent, size, coins)
+            total += count
+            if t > 0 and t % thin == 0:
+                # the input of step t is the state after step t − 1, the draw t // thin − 1
+                energy[c, t // thin - 1] += constant - (2.0 * satisfied - bond_total)
+            if (t + 1) % thin == 0:
+                d = (t + 1) // thin - 1
+                energy[c, d] = -field_term
+                magnetization[c, d] = m
+                if record_spins:
+                    spins_out[c, d, :] = s
+        if n_draws > 0:
+            energy[c, n_draws - 1] += constant - _bond_sum(s, sources, targets, weights)
+        flipped[c] = total
+        final[c, :] = s
+
+
+# ---------------------------------------------------------------- model → arrays
+def _bond_probability(beta, coupling):
+    """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ)."""
+    return -np.expm1(-2.0 * beta * np.asarray(coupling, dtype=np.float64))
+
+
+def _ghost_probability(beta, field):
+    """Activation probability of a satisfied ghost bond, p_i = 1 − exp(−2β|h_i|)."""
+    return -np.expm1(-2.0 * beta * np.abs(np.asarray(field, dtype=np.float64)))
+
+
+def _thresholds(p):
+    """⌊p·2⁵³⌋ as uint64: a 53-bit uniform u activates when u < threshold (p exact to 2⁻⁵³)."""
+    return np.floor(np.asarray(p, dtype=np.float64) * 2.0**53).astype(np.uint64)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Graph:
+    """The model as the kernels read it: bond list, adjacency (CSR), field."""
+
+    n_sites: int
+    sources: np.ndarray      # (B,) int64, bonds with J > 0 and i ≠ j
+    targets: np.ndarray
+    weights: np.ndarray      # (B,) float64 J
+    indptr: np.ndarray       # (N + 1,) int64
+    neighbors: np.ndarray    # (2B,) int64
+    adjacency_bond: np.ndarray  # (2B,) int64: bond index of each adjacency entry
+    degree: np.ndarray       # (N,) float64 Σ_j J_ij
+    constant: float          # energy of self-bonds, −Σ J_ii
+    field: np.ndarray        # (N,) float64
+    has_field: bool
+
+
+def _graph(model) -> _Graph:
+    edges = np.asarray(model.edges, dtype=np.int64).reshape(-1, 2)
+    couplings = np.asarray(model.couplings, dtype=np.float64)
+    field = np.ascontiguousarray(np.asarray(model.field, dtype=np.float64))
+    n = int(field.shape[-1])
+    self_bond = edges[:, 0] == edges[:, 1]
+    keep = ~self_bond & (couplings > 0)
+    sources, targets, weights = edges[keep, 0].copy(), edges[keep, 1].copy(), couplings[keep].copy()
+    ends = np.concatenate([sources, targets])
+    others = np.concatenate([targets, sources])
+    bond = np.concatenate([np.arange(len(sources)), np.arange(len(sources))])
+    order = np.argsort(ends, kind="stable")
+    indptr = np.zeros(n + 1, np.int64)
+    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
+    degree = np.zeros(n)
+    np.add.at(degree, ends, np.concatenate([weights, weights]))
+    return _Graph(n, sources, targets, weights, indptr, others[order].copy(), bond[order].copy(), degree,
+                  -float(couplings[self_bond].sum()), field, bool(np.any(field != 0)))
+
+
+def _check_beta(beta) -> float:
+    value = np.asarray(beta, dtype=np.float64)
+    if value.ndim != 0:
+        raise ValueError(f"beta must be a scalar, got shape {value.shape}; run one call per beta")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"beta must be finite and >= 0, got {float(value)}")
+    return float(value)
+
+
+def _check_count(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterRun:
+    """Series of one run: ``energy`` H and ``magnetization`` M = Σ s_i, shape (n_chains, n_draws).
+
+    ``spins`` (n_chains, n_draws, N) int8 when recorded, else None; ``final``
+    (n_chains, N) the last configurations; ``flipped`` (n_chains,) the spins
+    flipped after burn-in; ``n_steps`` the steps after burn-in per chain.
+    """
+
+    energy: np.ndarray
+    magnetization: np.ndarray
+    spins: np.ndarray | None
+    final: np.ndarray
+    flipped: np.ndarray
+    n_steps: int
+
+
+def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, burn_in: int = 0, thin: int = 1,
+               seed: int = 0, stream: int = 0, start: str = "random", record_spins: bool = False) -> ClusterRun:
+    """Run ``n_chains`` independent Wolff or Swendsen–Wang chains of ``model`` at ``beta``.
+
+    Each chain starts from ``start`` ("random" ±1 or all "up"), makes
+    ``burn_in`` steps, then ``n_draws·thin`` steps, recording H and M after
+    every ``thin``-th (one step: one Wolff cluster or one Swendsen–Wang
+    update). Chain c draws from stream ``stream_key(seed, c, stream)``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if start not in STARTS:
+        raise ValueError(f"start must be 'random' or 'up', got {start!r}")
+    check_ferromagnetic(model)
+    beta = _check_beta(beta)
+    n_draws = _check_count(n_draws, "n_draws", 1)
+    n_chains = _check_count(n_chains, "n_chains", 1)
+    burn_in = _check_count(burn_in, "burn_in", 0)
+    thin = _check_count(thin, "thin", 1)
+    seed = _check_count(seed, "seed", 0)
+    graph = _graph(model)
+    n = graph.n_sites
+    keys = np.array([stream_key(seed, c, stream) for c in range(n_chains)], dtype=np.uint64)
+    ghost_thresholds = _thresholds(_ghost_probability(beta, graph.field))
+    energy = np.zeros((n_chains, n_draws))
+    magnetization = np.zeros((n_chains, n_draws), np.int64)
+    flipped = np.zeros(n_chains, np.int64)
+    final = np.empty((n_chains, n), np.int8)
+    spins = np.empty((n_chains, n_draws, n) if record_spins else (1, 1, 1), np.int8)
+    bond_thresholds = _thresholds(_bond_probability(beta, graph.weights))
+    if method == "wolff":
+        _run_wolff(keys, start == "random", burn_in, n_draws, thin, graph.indptr, graph.neighbors,
+                   bond_thresholds[graph.adjacency_bond], graph.weights[graph.adjacency_bond], graph.degree,
+                   graph.sources, graph.targets, graph.weights, graph.constant, graph.field, ghost_thresholds,
+                   graph.has_field, energy, magnetization, flipped, spins, record_spins, final)
+    else:
+        _run_swendsen_wang(keys, start == "random", burn_in, n_draws, thin, graph.sources, graph.targets,
+                           bond_thresholds, graph.weights, float(graph.weights.sum()), graph.constant,
+                           graph.field, ghost_thresholds, graph.has_field, energy, magnetization, flipped,
+                           spins, record_spins, final)
+    return ClusterRun(energy=energy, magnetization=magnetization, spins=spins if record_spins else None,
+                      final=final, flipped=flipped, n_steps=n_draws * thin)
