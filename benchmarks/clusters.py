@@ -20,17 +20,25 @@ Independent samples per second = 1 / (2 τ_int · seconds per step).
 """
 from __future__ import annotations
 
-import importlib.util
-import pathlib
-import statistics
-import sys
-import time
+import os
+import tempfile
 
-import numpy as np
+# The anchors' numba cache sits next to the shared baseline file, where other processes loading it under
+# another module name leave entries this process cannot load: compile everything into a private cache.
+os.environ.setdefault("NUMBA_CACHE_DIR", tempfile.mkdtemp(prefix="statmech-bench-numba-"))
 
-import statmech as sm
-from statmech.mc import _cluster_numba
-from statmech.stats import integrated_autocorrelation_time
+import importlib.util  # noqa: E402
+import pathlib  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+
+import numba  # noqa: E402
+import numpy as np  # noqa: E402
+
+import statmech as sm  # noqa: E402
+from statmech.mc import _cluster_numba  # noqa: E402
+from statmech.stats import integrated_autocorrelation_time  # noqa: E402
 
 BASELINE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "baselines" / "numba_ising.py"
 BETA_C = 0.4406868
@@ -47,29 +55,29 @@ def load_anchors():
 
 def anchor_rate(anchors, method, L, n_steps):
     """Flipped spins per ns of the anchor from all up (its setup included, as ours)."""
-    start = time.perf_counter()
+    start = time.process_time()
     s, state, p_add, stack, parent, coin = anchors.cluster_setup(L, BETA_C)
     if method == "wolff":
         flipped, _ = anchors.wolff_steps(s, state, p_add, n_steps, stack)
     else:
         flipped, _ = anchors.sw_steps(s, state, p_add, n_steps, parent, coin)
-    return flipped / (time.perf_counter() - start) / 1e9
+    return flipped / (time.process_time() - start) / 1e9
 
 
 def statmech_rate(method, model, n_steps):
     """Flipped spins per ns of run_chains (one chain from all up, E and M recorded every step)."""
-    start = time.perf_counter()
+    start = time.process_time()
     run = _cluster_numba.run_chains(model, BETA_C, method, n_steps, start="up", seed=0)
-    return run.flipped.sum() / (time.perf_counter() - start) / 1e9
+    return run.flipped.sum() / (time.process_time() - start) / 1e9
 
 
 def reference_rate(method, model, n_steps):
     """Flipped spins per ns of the JAX reference kernels through sm.sample (compiled by a first call)."""
     options = dict(method=method, n_chains=1, burn_in=0, start="up", seed=0, backend="reference")
-    sm.sample(model, BETA_C, n_samples=2, **options)
-    start = time.perf_counter()
+    sm.sample(model, BETA_C, n_samples=n_steps, **options)  # compiles for this n_samples
+    start = time.process_time()
     ds = sm.sample(model, BETA_C, n_samples=n_steps, **options)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     spins = ds["spins"].values[0]
     flipped = np.count_nonzero(np.diff(spins, axis=0)) + np.count_nonzero(spins[0] != 1)
     return flipped / seconds / 1e9
@@ -102,9 +110,9 @@ def tau(series):
 def cluster_row(method, L, n_steps, n_chains):
     model = sm.Ising.square(L)
     _cluster_numba.run_chains(model, BETA_C, method, 2, seed=9)  # compiled (cached) kernels loaded
-    start = time.perf_counter()
+    start = time.process_time()
     run = _cluster_numba.run_chains(model, BETA_C, method, n_steps, n_chains=1, burn_in=n_steps // 10, seed=1)
-    seconds = (time.perf_counter() - start) / (n_steps + n_steps // 10)
+    seconds = (time.process_time() - start) / (n_steps + n_steps // 10)
     more = _cluster_numba.run_chains(model, BETA_C, method, n_steps, n_chains=n_chains - 1,
                                      burn_in=n_steps // 10, seed=2) if n_chains > 1 else None
     energy = run.energy if more is None else np.concatenate([run.energy, more.energy])
@@ -119,26 +127,26 @@ def metropolis_row(anchors, L, n_records, thin, n_chains):
     for c in range(n_chains):
         s, rng, thresholds = anchors.cb_setup(L, BETA_C, seed=10 + c)
         anchors.cb_sweeps(s, rng, thresholds, n_records * thin // 10)  # burn-in
-        start = time.perf_counter()
+        start = time.process_time()
         for k in range(n_records):
             anchors.cb_sweeps(s, rng, thresholds, thin)
             abs_m[c, k] = abs(int(s.sum(dtype=np.int64))) / L**2
             energy[c, k] = anchors.cb_energy(s)
-        seconds.append((time.perf_counter() - start) / (n_records * thin))
+        seconds.append((time.process_time() - start) / (n_records * thin))
     # sweep time without the recording: a plain run
-    start = time.perf_counter()
+    start = time.process_time()
     anchors.cb_sweeps(s, rng, thresholds, 200)
-    sweep = (time.perf_counter() - start) / 200
+    sweep = (time.process_time() - start) / 200
     return tau(abs_m) * thin, tau(energy) * thin, sweep
 
 
 def jax_checkerboard_seconds(L, n_sweeps):
     model = sm.Ising.square(L)
     options = dict(method="metropolis", n_chains=1, burn_in=0, seed=0, backend="auto")
-    sm.sample(model, BETA_C, n_samples=2, **options)
-    start = time.perf_counter()
+    sm.sample(model, BETA_C, n_samples=n_sweeps, **options)  # compiles for this n_samples
+    start = time.process_time()
     sm.sample(model, BETA_C, n_samples=n_sweeps, **options)
-    return (time.perf_counter() - start) / n_sweeps
+    return (time.process_time() - start) / n_sweeps
 
 
 def samples_per_second(anchors, quick):
@@ -168,6 +176,7 @@ def samples_per_second(anchors, quick):
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
+    numba.set_num_threads(1)  # every kernel on one thread; times are CPU seconds of this process
     anchors = load_anchors()
     throughput(anchors, quick)
     samples_per_second(anchors, quick)

@@ -38,6 +38,7 @@ import math
 import numba as nb
 import numpy as np
 
+from statmech.mc import _cluster
 from statmech.mc._cluster import check_ferromagnetic
 
 U64 = np.uint64
@@ -86,7 +87,7 @@ def random_words(key, start, n):
 
 
 # --------------------------------------------------------------------- union-find
-@nb.njit(inline="always")
+@nb.njit(cache=True)
 def _find(parent, x):
     """Root of x, halving the path on the way (parent[x] ← parent[parent[x]])."""
     while parent[x] != x:
@@ -95,7 +96,7 @@ def _find(parent, x):
     return x
 
 
-@nb.njit(inline="always")
+@nb.njit(cache=True)
 def _union(parent, size, a, b):
     """Join the sets of a and b, the smaller tree under the larger root."""
     ra = _find(parent, a)
@@ -129,16 +130,58 @@ def union_find_labels(n, sources, targets, active):
 
 
 # ----------------------------------------------------------------------- kernels
+@nb.njit(inline="always")
+def _lattice_neighbor(d, i, x, r, lx, plane, n, periodic):
+    """Neighbour j of site i in direction d (+x, −x, +y, −y, +z, −z), the site b whose bond it is, and
+    whether it exists. x = i mod Lx, r = i mod (Lx·Ly)."""
+    if d == 0:
+        inner = x < lx - 1
+        j = i + 1 if inner else i + 1 - lx
+        return j, i, inner or periodic
+    if d == 1:
+        inner = x > 0
+        j = i - 1 if inner else i - 1 + lx
+        return j, j, inner or periodic
+    if d == 2:
+        inner = r < plane - lx
+        j = i + lx if inner else i + lx - plane
+        return j, i, inner or periodic
+    if d == 3:
+        inner = r >= lx
+        j = i - lx if inner else i - lx + plane
+        return j, j, inner or periodic
+    if d == 4:
+        inner = i < n - plane
+        j = i + plane if inner else i + plane - n
+        return j, i, inner or periodic
+    inner = i >= plane
+    j = i - plane if inner else i - plane + n
+    return j, j, inner or periodic
+
+
 @nb.njit(cache=True)
-def _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field, ghost_thresholds, has_field,
-                key, counter, stack, members):
+def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
+                ghost_thresholds, has_field, key, counter, stack, members):
     """One Wolff cluster flip in place. Returns (counter, flipped, ΔE, ΔM).
+
+    ``lattice``: neighbours from ``geometry`` = (Lx, Ly, Lz, ndim, periodic,
+    uniform), bond (axis a, site b) with threshold ``thresholds[a, b]`` and
+    J ``weights[a, b]`` (or ``threshold0``/``weight0`` when uniform);
+    otherwise the adjacency ``indptr``/``neighbors`` with per-entry
+    ``thresholds[0, k]``/``weights[0, k]``.
 
     Spin states during growth, for the seed's spin σ: σ unvisited aligned,
     −σ anti-aligned (never joins), 2σ on the stack, 3σ grown; the members
-    are set to −σ (flip) or back to σ (veto) at the end.
+    are set to −σ (flip) or back to σ (veto) at the end. With T the Σ J over
+    (member, neighbour) pairs, A over the anti-aligned ones and I over the
+    bonds inside the cluster, Σ_{boundary} J s_i s_j = T − 2A − 2I.
     """
     n = s.shape[0]
+    lx = geometry[0]
+    plane = geometry[0] * geometry[1]
+    n_dirs = 2 * geometry[3]
+    periodic = geometry[4] != 0
+    uniform = geometry[5] != 0
     counter += U64(1)
     seed = np.int64((_draw(key, counter) >> U64(11)) % U64(n))
     sigma = s[seed]
@@ -149,14 +192,14 @@ def _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field, ghost_
     members[0] = seed
     top = 1
     count = 1
-    total = 0.0      # Σ J over every (member, neighbour) pair
-    anti = 0.0       # Σ J over pairs with an anti-aligned neighbour
-    internal = 0.0   # Σ J over bonds inside the cluster (counted once, at the later of the two pops)
+    total = 0.0
+    anti = 0.0
+    internal = 0.0
     field_sum = 0.0  # Σ_{i∈C} h_i
     vetoed = False
     while top > 0:
         top -= 1
-        i = stack[top]
+        i = np.int64(stack[top])
         s[i] = grown
         if has_field:
             hi = field[i]
@@ -166,22 +209,48 @@ def _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field, ghost_
                 if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
                     vetoed = True
                     break
-        total += degree[i]
-        for k in range(indptr[i], indptr[i + 1]):
-            j = neighbors[k]
-            v = s[j]
-            if v == sigma:
-                counter += U64(1)
-                if (_draw(key, counter) >> U64(11)) < thresholds[k]:
-                    s[j] = pushed
-                    stack[top] = j
-                    top += 1
-                    members[count] = j
-                    count += 1
-            elif v == grown:
-                internal += weights[k]
-            elif v != pushed:
-                anti += weights[k]
+        if lattice:
+            x = i % lx
+            r = i % plane
+            for d in range(n_dirs):
+                j, b, exists = _lattice_neighbor(d, i, x, r, lx, plane, n, periodic)
+                if exists:
+                    if uniform:
+                        threshold, weight = threshold0, weight0
+                    else:
+                        threshold, weight = thresholds[d >> 1, b], weights[d >> 1, b]
+                    total += weight
+                    v = s[j]  # (the same neighbour test as below, written out: no array-passing helper
+                    if v == sigma:  # in this loop, which would cost reference counting per neighbour)
+                        counter += U64(1)
+                        if (_draw(key, counter) >> U64(11)) < threshold:
+                            s[j] = pushed
+                            stack[top] = j
+                            top += 1
+                            members[count] = j
+                            count += 1
+                    elif v == grown:
+                        internal += weight
+                    elif v != pushed:
+                        anti += weight
+        else:
+            for k in range(indptr[i], indptr[i + 1]):
+                weight = weights[0, k]
+                total += weight
+                j = neighbors[k]
+                v = s[j]
+                if v == sigma:
+                    counter += U64(1)
+                    if (_draw(key, counter) >> U64(11)) < thresholds[0, k]:
+                        s[j] = pushed
+                        stack[top] = j
+                        top += 1
+                        members[count] = j
+                        count += 1
+                elif v == grown:
+                    internal += weight
+                elif v != pushed:
+                    anti += weight
     if vetoed:
         for m in range(count):
             s[members[m]] = sigma
@@ -194,10 +263,12 @@ def _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field, ghost_
 
 
 @nb.njit(cache=True)
-def _sw_step(s, sources, targets, thresholds, weights, field, ghost_thresholds, has_field, key, counter,
-             parent, size, coins):
+def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
+             ghost_thresholds, has_field, key, counter, parent, size, coins):
     """One Swendsen–Wang update in place.
 
+    Bonds as in :func:`_wolff_step` (lattice: each site's +x, +y, +z bonds;
+    otherwise the bond list ``sources``/``targets`` with ``thresholds[0, e]``).
     Returns (counter, flipped, Σ J over satisfied bonds *before* the update,
     M after, Σ h_i s_i after).
     """
@@ -206,20 +277,88 @@ def _sw_step(s, sources, targets, thresholds, weights, field, ghost_thresholds, 
         parent[x] = x
         size[x] = 1
     satisfied = 0.0
-    for e in range(sources.shape[0]):
-        a = sources[e]
-        b = targets[e]
-        if s[a] == s[b]:
-            satisfied += weights[e]
-            counter += U64(1)
-            if (_draw(key, counter) >> U64(11)) < thresholds[e]:
-                _union(parent, size, a, b)
+    if lattice:
+        lx, ly, lz = geometry[0], geometry[1], geometry[2]
+        plane = lx * ly
+        n_axes = geometry[3]
+        periodic = geometry[4] != 0
+        uniform = geometry[5] != 0
+        i = 0
+        for z in range(lz):
+            for y in range(ly):
+                for x in range(lx):
+                    si = s[i]
+                    for a in range(n_axes):
+                        if a == 0:
+                            inner = x < lx - 1
+                            j = i + 1 if inner else i + 1 - lx
+                        elif a == 1:
+                            inner = y < ly - 1
+                            j = i + lx if inner else i + lx - plane
+                        else:
+                            inner = z < lz - 1
+                            j = i + plane if inner else i + plane - n
+                        if (inner or periodic) and si == s[j]:
+                            if uniform:
+                                threshold, weight = threshold0, weight0
+                            else:
+                                threshold, weight = thresholds[a, i], weights[a, i]
+                            satisfied += weight
+                            counter += U64(1)
+                            if (_draw(key, counter) >> U64(11)) < threshold:
+                                ra = i
+                                while parent[ra] != ra:  # union by size with path halving, written out (see _union): a helper
+                                    parent[ra] = parent[parent[ra]]  # taking the arrays would cost reference counting per bond
+                                    ra = parent[ra]
+                                rb = j
+                                while parent[rb] != rb:
+                                    parent[rb] = parent[parent[rb]]
+                                    rb = parent[rb]
+                                if ra != rb:
+                                    if size[ra] < size[rb]:
+                                        ra, rb = rb, ra
+                                    parent[rb] = ra
+                                    size[ra] += size[rb]
+                    i += 1
+    else:
+        for e in range(sources.shape[0]):
+            a = sources[e]
+            b = targets[e]
+            if s[a] == s[b]:
+                satisfied += weights[0, e]
+                counter += U64(1)
+                if (_draw(key, counter) >> U64(11)) < thresholds[0, e]:
+                    ra = a
+                    while parent[ra] != ra:  # union by size with path halving, written out (see _union): a helper
+                        parent[ra] = parent[parent[ra]]  # taking the arrays would cost reference counting per bond
+                        ra = parent[ra]
+                    rb = b
+                    while parent[rb] != rb:
+                        parent[rb] = parent[parent[rb]]
+                        rb = parent[rb]
+                    if ra != rb:
+                        if size[ra] < size[rb]:
+                            ra, rb = rb, ra
+                        parent[rb] = ra
+                        size[ra] += size[rb]
     if has_field:
         for i in range(n):
             if field[i] * s[i] > 0:
                 counter += U64(1)
                 if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
-                    _union(parent, size, i, n)
+                    ra = i
+                    while parent[ra] != ra:  # union by size with path halving, written out (see _union): a helper
+                        parent[ra] = parent[parent[ra]]  # taking the arrays would cost reference counting per bond
+                        ra = parent[ra]
+                    rb = n
+                    while parent[rb] != rb:
+                        parent[rb] = parent[parent[rb]]
+                        rb = parent[rb]
+                    if ra != rb:
+                        if size[ra] < size[rb]:
+                            ra, rb = rb, ra
+                        parent[rb] = ra
+                        size[ra] += size[rb]
     for w in range(coins.shape[0]):
         counter += U64(1)
         coins[w] = _draw(key, counter)
@@ -228,7 +367,10 @@ def _sw_step(s, sources, targets, thresholds, weights, field, ghost_thresholds, 
     magnetization = 0
     field_term = 0.0
     for x in range(n):
-        r = _find(parent, x)
+        r = x
+        while parent[r] != r:  # find with path halving, written out (see _find)
+            parent[r] = parent[parent[r]]
+            r = parent[r]
         if r != ghost and (coins[r >> 6] >> U64(r & 63)) & U64(1):
             s[x] = -s[x]
             flipped += 1
@@ -270,21 +412,21 @@ def _start_spins(s, key, counter, random_start):
     return counter
 
 
-@nb.njit(cache=True, parallel=True)
-def _run_wolff(keys, random_start, n_burn, n_draws, thin, indptr, neighbors, thresholds, weights, degree,
-               sources, targets, bond_weights, constant, field, ghost_thresholds, has_field,
-               energy, magnetization, flipped, spins_out, record_spins, final):
+@nb.njit(cache=True)
+def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, indptr, neighbors, thresholds,
+               weights, threshold0, weight0, sources, targets, bond_weights, constant, field, ghost_thresholds,
+               has_field, energy, magnetization, flipped, spins_out, record_spins, final):
     n_chains, n = final.shape
-    for c in nb.prange(n_chains):
+    s = np.empty(n, np.int8)
+    stack = np.empty(n, np.int32)
+    members = np.empty(n, np.int32)
+    for c in range(n_chains):
         key = keys[c]
-        counter = U64(0)
-        s = np.empty(n, np.int8)
-        counter = _start_spins(s, key, counter, random_start)
-        stack = np.empty(n, np.int64)
-        members = np.empty(n, np.int64)
+        counter = _start_spins(s, key, U64(0), random_start)
         for _ in range(n_burn):
-            counter, _, _, _ = _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field,
-                                           ghost_thresholds, has_field, key, counter, stack, members)
+            counter, _, _, _ = _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0,
+                                           weight0, field, ghost_thresholds, has_field, key, counter, stack,
+                                           members)
         e = constant - _bond_sum(s, sources, targets, bond_weights) - _field_sum(s, field)
         m = np.int64(0)
         for i in range(n):
@@ -292,8 +434,9 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, indptr, neighbors, thr
         total = 0
         for d in range(n_draws):
             for _ in range(thin):
-                counter, count, d_e, d_m = _wolff_step(s, indptr, neighbors, thresholds, weights, degree, field,
-                                                       ghost_thresholds, has_field, key, counter, stack, members)
+                counter, count, d_e, d_m = _wolff_step(
+                    s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
+                    ghost_thresholds, has_field, key, counter, stack, members)
                 e += d_e
                 m += d_m
                 total += count
@@ -305,32 +448,34 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, indptr, neighbors, thr
         final[c, :] = s
 
 
-@nb.njit(cache=True, parallel=True)
-def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, sources, targets, thresholds, weights,
-                       bond_total, constant, field, ghost_thresholds, has_field,
-                       energy, magnetization, flipped, spins_out, record_spins, final):
+@nb.njit(cache=True)
+def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geometry, thresholds, weights,
+                       threshold0, weight0, sources, targets, bond_weights, constant, field, ghost_thresholds,
+                       has_field, energy, magnetization, flipped, spins_out, record_spins, final):
     n_chains, n = final.shape
-    for c in nb.prange(n_chains):
+    bond_total = 0.0
+    for e in range(bond_weights.shape[0]):
+        bond_total += bond_weights[e]
+    s = np.empty(n, np.int8)
+    parent = np.empty(n + 1, np.int32)
+    size = np.empty(n + 1, np.int32)
+    coins = np.empty(n // 64 + 1, np.uint64)
+    for c in range(n_chains):
         key = keys[c]
-        counter = U64(0)
-        s = np.empty(n, np.int8)
-        counter = _start_spins(s, key, counter, random_start)
-        parent = np.empty(n + 1, np.int64)
-        size = np.empty(n + 1, np.int64)
-        coins = np.empty(n // 64 + 1, np.uint64)
+        counter = _start_spins(s, key, U64(0), random_start)
         for _ in range(n_burn):
-            counter, _, _, _, _ = _sw_step(s, sources, targets, thresholds, weights, field, ghost_thresholds,
-                                           has_field, key, counter, parent, size, coins)
+            counter, _, _, _, _ = _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, threshold0,
+                                           weight0, field, ghost_thresholds, has_field, key, counter, parent, size,
+                                           coins)
         total = 0
-        field_term = 0.0
         n_steps = n_draws * thin
         for t in range(n_steps):
             counter, count, satisfied, m, field_term = _sw_step(
-                s, sources, targets, thresholds, weights, field, ghost_thresholds, has_field, key, counter,
-                parent, size, coins)
+                s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
+                ghost_thresholds, has_field, key, counter, parent, size, coins)
             total += count
             if t > 0 and t % thin == 0:
-                # the input of step t is the state after step t − 1, the draw t // thin − 1
+                # the input of step t is the state after step t − 1, draw t // thin − 1
                 energy[c, t // thin - 1] += constant - (2.0 * satisfied - bond_total)
             if (t + 1) % thin == 0:
                 d = (t + 1) // thin - 1
@@ -338,8 +483,7 @@ def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, sources, targe
                 magnetization[c, d] = m
                 if record_spins:
                     spins_out[c, d, :] = s
-        if n_draws > 0:
-            energy[c, n_draws - 1] += constant - _bond_sum(s, sources, targets, weights)
+        energy[c, n_draws - 1] += constant - _bond_sum(s, sources, targets, bond_weights)
         flipped[c] = total
         final[c, :] = s
 
@@ -362,7 +506,7 @@ def _thresholds(p):
 
 @dataclasses.dataclass(frozen=True)
 class _Graph:
-    """The model as the kernels read it: bond list, adjacency (CSR), field."""
+    """The model as the kernels read it: bond list, adjacency (CSR), lattice geometry, field."""
 
     n_sites: int
     sources: np.ndarray      # (B,) int64, bonds with J > 0 and i ≠ j
@@ -371,10 +515,43 @@ class _Graph:
     indptr: np.ndarray       # (N + 1,) int64
     neighbors: np.ndarray    # (2B,) int64
     adjacency_bond: np.ndarray  # (2B,) int64: bond index of each adjacency entry
-    degree: np.ndarray       # (N,) float64 Σ_j J_ij
     constant: float          # energy of self-bonds, −Σ J_ii
     field: np.ndarray        # (N,) float64
     has_field: bool
+    geometry: np.ndarray | None  # (Lx, Ly, Lz, ndim, periodic, uniform) of a lattice with every side >= 3
+    lattice_weights: np.ndarray | None  # (ndim, N) J of the bond from each site along +x, +y, +z (0: none)
+
+
+def _lattice_geometry(model):
+    """(geometry, per-axis bond arrays) when the model's bonds are its lattice's and every side is >= 3, else None.
+
+    Sides 1 and 2 (self-bonds, doubled bonds) go through the adjacency path.
+    """
+    if _cluster._lattice_array_shape(model) is None or min(model.lattice.shape) < 3:
+        return None, None
+    sides = tuple(model.lattice.shape)          # (Lx[, Ly[, Lz]])
+    ndim = len(sides)
+    shape = tuple(reversed(sides))              # array shape [z, y, x]
+    periodic = model.lattice.periodic
+    couplings = np.asarray(model.couplings, dtype=np.float64)
+    arrays, start = [], 0
+    for lattice_axis in range(ndim):
+        axis = ndim - 1 - lattice_axis
+        block = list(shape)
+        if not periodic:
+            block[axis] -= 1
+        count = math.prod(block)
+        grid = couplings[start:start + count].reshape(block)
+        start += count
+        if not periodic:
+            widths = [(0, 0)] * ndim
+            widths[axis] = (0, 1)
+            grid = np.pad(grid, widths)
+        arrays.append(grid.reshape(-1))
+    uniform = bool(np.all(couplings == couplings[0])) if couplings.size else True
+    padded = tuple(sides) + (1,) * (3 - ndim)
+    geometry = np.array([*padded, ndim, int(periodic), int(uniform)], dtype=np.int64)
+    return geometry, np.stack(arrays)
 
 
 def _graph(model) -> _Graph:
@@ -391,10 +568,9 @@ def _graph(model) -> _Graph:
     order = np.argsort(ends, kind="stable")
     indptr = np.zeros(n + 1, np.int64)
     np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
-    degree = np.zeros(n)
-    np.add.at(degree, ends, np.concatenate([weights, weights]))
-    return _Graph(n, sources, targets, weights, indptr, others[order].copy(), bond[order].copy(), degree,
-                  -float(couplings[self_bond].sum()), field, bool(np.any(field != 0)))
+    geometry, lattice_weights = _lattice_geometry(model)
+    return _Graph(n, sources, targets, weights, indptr, others[order].copy(), bond[order].copy(),
+                  -float(couplings[self_bond].sum()), field, bool(np.any(field != 0)), geometry, lattice_weights)
 
 
 def _check_beta(beta) -> float:
@@ -460,16 +636,24 @@ def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, bur
     flipped = np.zeros(n_chains, np.int64)
     final = np.empty((n_chains, n), np.int8)
     spins = np.empty((n_chains, n_draws, n) if record_spins else (1, 1, 1), np.int8)
-    bond_thresholds = _thresholds(_bond_probability(beta, graph.weights))
-    if method == "wolff":
-        _run_wolff(keys, start == "random", burn_in, n_draws, thin, graph.indptr, graph.neighbors,
-                   bond_thresholds[graph.adjacency_bond], graph.weights[graph.adjacency_bond], graph.degree,
-                   graph.sources, graph.targets, graph.weights, graph.constant, graph.field, ghost_thresholds,
-                   graph.has_field, energy, magnetization, flipped, spins, record_spins, final)
+    lattice = graph.geometry is not None
+    if lattice:
+        geometry = graph.geometry
+        uniform = bool(geometry[5])
+        bond_weights = np.ascontiguousarray(graph.lattice_weights[:, :1] if uniform else graph.lattice_weights)
+        weight0 = float(graph.lattice_weights[0, 0])
     else:
-        _run_swendsen_wang(keys, start == "random", burn_in, n_draws, thin, graph.sources, graph.targets,
-                           bond_thresholds, graph.weights, float(graph.weights.sum()), graph.constant,
-                           graph.field, ghost_thresholds, graph.has_field, energy, magnetization, flipped,
-                           spins, record_spins, final)
+        geometry = np.array([n, 1, 1, 1, 0, 0], np.int64)
+        bond_weights = (graph.weights[graph.adjacency_bond] if method == "wolff" else graph.weights)[None, :]
+        weight0 = 0.0
+    thresholds = _thresholds(_bond_probability(beta, bond_weights))
+    threshold0 = np.uint64(_thresholds(_bond_probability(beta, weight0)))
+    common = (keys, start == "random", burn_in, n_draws, thin, lattice, geometry)
+    tail = (graph.sources, graph.targets, graph.weights, graph.constant, graph.field, ghost_thresholds,
+            graph.has_field, energy, magnetization, flipped, spins, record_spins, final)
+    if method == "wolff":
+        _run_wolff(*common, graph.indptr, graph.neighbors, thresholds, bond_weights, threshold0, weight0, *tail)
+    else:
+        _run_swendsen_wang(*common, thresholds, bond_weights, threshold0, weight0, *tail)
     return ClusterRun(energy=energy, magnetization=magnetization, spins=spins if record_spins else None,
                       final=final, flipped=flipped, n_steps=n_draws * thin)
