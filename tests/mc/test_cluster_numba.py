@@ -417,7 +417,7 @@ def test_generator_is_uniform_and_neighbouring_streams_are_uncorrelated():
     pvalues, worst = [], 0.0
     for seed in SEEDS:
         keys = [_cluster_numba.stream_key(seed, chain) for chain in (0, 1)]
-        a, b = (_cluster_numba.random_words(key, 1, n) for key in keys)
+        a, b = (_cluster_numba.random_words(np.uint64(key), 1, n) for key in keys)
         pvalues += [uniformity_pvalue(a), uniformity_pvalue(b)]
         worst = max(worst, abs(neighbour_correlation(a, b)), abs(neighbour_correlation(a[:-1], a[1:])))
     assert stats.combine_pvalues(pvalues, method="fisher").pvalue > 0.01
