@@ -45,6 +45,7 @@ U64 = np.uint64
 GAMMA = U64(0x9E3779B97F4A7C15)
 MASK64 = (1 << 64) - 1
 METHODS = ("wolff", "swendsen-wang")
+BUFFER = 64  # bond draws are hashed 64 at a time into a buffer
 STARTS = ("random", "up")
 
 
@@ -161,8 +162,8 @@ def _lattice_neighbor(d, i, x, r, lx, plane, n, periodic):
 
 @nb.njit(cache=True)
 def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
-                ghost_thresholds, has_field, key, counter, stack, members):
-    """One Wolff cluster flip in place. Returns (counter, flipped, ΔE, ΔM).
+                ghost_thresholds, has_field, key, counter, buffer, position, stack, members):
+    """One Wolff cluster flip in place. Returns (counter, buffer position, flipped, ΔE, ΔM).
 
     ``lattice``: neighbours from ``geometry`` = (Lx, Ly, Lz, ndim, periodic,
     uniform), bond (axis a, site b) with threshold ``thresholds[a, b]`` and
@@ -187,6 +188,7 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
     sigma = s[seed]
     pushed = np.int8(2 * sigma)
     grown = np.int8(3 * sigma)
+    anti_aligned = np.int8(-sigma)
     s[seed] = pushed
     stack[0] = seed
     members[0] = seed
@@ -211,7 +213,7 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                     break
         if lattice:
             x = i % lx
-            r = i % plane
+            r = i % plane if n_dirs == 6 else i
             for d in range(n_dirs):
                 j, b, exists = _lattice_neighbor(d, i, x, r, lx, plane, n, periodic)
                 if exists:
@@ -220,57 +222,66 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                     else:
                         threshold, weight = thresholds[d >> 1, b], weights[d >> 1, b]
                     total += weight
-                    v = s[j]  # (the same neighbour test as below, written out: no array-passing helper
-                    if v == sigma:  # in this loop, which would cost reference counting per neighbour)
-                        counter += U64(1)
-                        if (_draw(key, counter) >> U64(11)) < threshold:
-                            s[j] = pushed
-                            stack[top] = j
-                            top += 1
-                            members[count] = j
-                            count += 1
-                    elif v == grown:
-                        internal += weight
-                    elif v != pushed:
-                        anti += weight
+                    # one draw per neighbour and one branch (open or not): the outcome of a random
+                    # test cannot be predicted, so fewer branches beat fewer draws. Written out (no
+                    # array-passing helper: that would cost reference counting per neighbour).
+                    v = s[j]
+                    if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
+                        for q in range(BUFFER):
+                            buffer[q] = _draw(key, counter + U64(q + 1))
+                        counter += U64(BUFFER)
+                        position = 0
+                    word = buffer[position]
+                    position += 1
+                    internal += weight * (v == grown)
+                    anti += weight * (v == anti_aligned)
+                    if (v == sigma) & ((word >> U64(11)) < threshold):
+                        s[j] = pushed
+                        stack[top] = j
+                        top += 1
+                        members[count] = j
+                        count += 1
         else:
             for k in range(indptr[i], indptr[i + 1]):
                 weight = weights[0, k]
                 total += weight
                 j = neighbors[k]
                 v = s[j]
-                if v == sigma:
-                    counter += U64(1)
-                    if (_draw(key, counter) >> U64(11)) < thresholds[0, k]:
-                        s[j] = pushed
-                        stack[top] = j
-                        top += 1
-                        members[count] = j
-                        count += 1
-                elif v == grown:
-                    internal += weight
-                elif v != pushed:
-                    anti += weight
+                if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
+                    for q in range(BUFFER):
+                        buffer[q] = _draw(key, counter + U64(q + 1))
+                    counter += U64(BUFFER)
+                    position = 0
+                word = buffer[position]
+                position += 1
+                internal += weight * (v == grown)
+                anti += weight * (v == anti_aligned)
+                if (v == sigma) & ((word >> U64(11)) < thresholds[0, k]):
+                    s[j] = pushed
+                    stack[top] = j
+                    top += 1
+                    members[count] = j
+                    count += 1
     if vetoed:
         for m in range(count):
             s[members[m]] = sigma
-        return counter, 0, 0.0, 0
+        return counter, position, 0, 0.0, 0
     flipped = np.int8(-sigma)
     for m in range(count):
         s[members[m]] = flipped
     boundary = total - 2.0 * anti - 2.0 * internal  # Σ_{boundary} J s_i s_j before the flip
-    return counter, count, 2.0 * boundary + 2.0 * sigma * field_sum, -2 * np.int64(sigma) * count
+    return counter, position, count, 2.0 * boundary + 2.0 * sigma * field_sum, -2 * np.int64(sigma) * count
 
 
 @nb.njit(cache=True)
 def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
-             ghost_thresholds, has_field, key, counter, parent, size, coins):
+             ghost_thresholds, has_field, key, counter, buffer, position, parent, size, coins):
     """One Swendsen–Wang update in place.
 
     Bonds as in :func:`_wolff_step` (lattice: each site's +x, +y, +z bonds;
     otherwise the bond list ``sources``/``targets`` with ``thresholds[0, e]``).
-    Returns (counter, flipped, Σ J over satisfied bonds *before* the update,
-    M after, Σ h_i s_i after).
+    Returns (counter, buffer position, flipped, Σ J over satisfied bonds
+    *before* the update, M after, Σ h_i s_i after).
     """
     n = s.shape[0]
     for x in range(n + 1):
@@ -288,6 +299,7 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
             for y in range(ly):
                 for x in range(lx):
                     si = s[i]
+                    root = -1  # root of i once found; stays a root while i's bonds are processed
                     for a in range(n_axes):
                         if a == 0:
                             inner = x < lx - 1
@@ -298,18 +310,29 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
                         else:
                             inner = z < lz - 1
                             j = i + plane if inner else i + plane - n
-                        if (inner or periodic) and si == s[j]:
+                        if inner or periodic:
                             if uniform:
                                 threshold, weight = threshold0, weight0
                             else:
                                 threshold, weight = thresholds[a, i], weights[a, i]
-                            satisfied += weight
-                            counter += U64(1)
-                            if (_draw(key, counter) >> U64(11)) < threshold:
-                                ra = i
-                                while parent[ra] != ra:  # union by size with path halving, written out (see _union): a helper
-                                    parent[ra] = parent[parent[ra]]  # taking the arrays would cost reference counting per bond
-                                    ra = parent[ra]
+                            same = si == s[j]
+                            satisfied += weight * same
+                            if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
+                                for q in range(BUFFER):
+                                    buffer[q] = _draw(key, counter + U64(q + 1))
+                                counter += U64(BUFFER)
+                                position = 0
+                            word = buffer[position]
+                            position += 1
+                            if same & ((word >> U64(11)) < threshold):
+                                # union by size with path halving, written out (see _union): a helper taking
+                                # the arrays would cost reference counting per bond
+                                ra = root
+                                if ra < 0:
+                                    ra = i
+                                    while parent[ra] != ra:
+                                        parent[ra] = parent[parent[ra]]
+                                        ra = parent[ra]
                                 rb = j
                                 while parent[rb] != rb:
                                     parent[rb] = parent[parent[rb]]
@@ -319,15 +342,23 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
                                         ra, rb = rb, ra
                                     parent[rb] = ra
                                     size[ra] += size[rb]
+                                root = ra
                     i += 1
     else:
         for e in range(sources.shape[0]):
             a = sources[e]
             b = targets[e]
-            if s[a] == s[b]:
-                satisfied += weights[0, e]
-                counter += U64(1)
-                if (_draw(key, counter) >> U64(11)) < thresholds[0, e]:
+            if True:  # one draw per bond, one branch (see _wolff_step)
+                same = s[a] == s[b]
+                satisfied += weights[0, e] * same
+                if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
+                    for q in range(BUFFER):
+                        buffer[q] = _draw(key, counter + U64(q + 1))
+                    counter += U64(BUFFER)
+                    position = 0
+                word = buffer[position]
+                position += 1
+                if same & ((word >> U64(11)) < thresholds[0, e]):
                     ra = a
                     while parent[ra] != ra:  # union by size with path halving, written out (see _union): a helper
                         parent[ra] = parent[parent[ra]]  # taking the arrays would cost reference counting per bond
@@ -371,13 +402,14 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
         while parent[r] != r:  # find with path halving, written out (see _find)
             parent[r] = parent[parent[r]]
             r = parent[r]
-        if r != ghost and (coins[r >> 6] >> U64(r & 63)) & U64(1):
-            s[x] = -s[x]
-            flipped += 1
-        magnetization += s[x]
+        flip = np.int64((coins[r >> 6] >> U64(r & 63)) & U64(1)) & np.int64(r != ghost)  # no branch on a coin
+        value = s[x] * (1 - 2 * flip)
+        s[x] = value
+        flipped += flip
+        magnetization += value
         if has_field:
             field_term += field[x] * s[x]
-    return counter, flipped, satisfied, magnetization, field_term
+    return counter, position, flipped, satisfied, magnetization, field_term
 
 
 @nb.njit(cache=True)
@@ -420,13 +452,15 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, ind
     s = np.empty(n, np.int8)
     stack = np.empty(n, np.int32)
     members = np.empty(n, np.int32)
+    buffer = np.empty(BUFFER, np.uint64)
     for c in range(n_chains):
         key = keys[c]
         counter = _start_spins(s, key, U64(0), random_start)
+        position = BUFFER
         for _ in range(n_burn):
-            counter, _, _, _ = _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0,
-                                           weight0, field, ghost_thresholds, has_field, key, counter, stack,
-                                           members)
+            counter, position, _, _, _ = _wolff_step(
+                s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
+                ghost_thresholds, has_field, key, counter, buffer, position, stack, members)
         e = constant - _bond_sum(s, sources, targets, bond_weights) - _field_sum(s, field)
         m = np.int64(0)
         for i in range(n):
@@ -434,9 +468,9 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, ind
         total = 0
         for d in range(n_draws):
             for _ in range(thin):
-                counter, count, d_e, d_m = _wolff_step(
+                counter, position, count, d_e, d_m = _wolff_step(
                     s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
-                    ghost_thresholds, has_field, key, counter, stack, members)
+                    ghost_thresholds, has_field, key, counter, buffer, position, stack, members)
                 e += d_e
                 m += d_m
                 total += count
@@ -460,19 +494,21 @@ def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geome
     parent = np.empty(n + 1, np.int32)
     size = np.empty(n + 1, np.int32)
     coins = np.empty(n // 64 + 1, np.uint64)
+    buffer = np.empty(BUFFER, np.uint64)
     for c in range(n_chains):
         key = keys[c]
         counter = _start_spins(s, key, U64(0), random_start)
+        position = BUFFER
         for _ in range(n_burn):
-            counter, _, _, _, _ = _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, threshold0,
-                                           weight0, field, ghost_thresholds, has_field, key, counter, parent, size,
-                                           coins)
+            counter, position, _, _, _, _ = _sw_step(
+                s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
+                ghost_thresholds, has_field, key, counter, buffer, position, parent, size, coins)
         total = 0
         n_steps = n_draws * thin
         for t in range(n_steps):
-            counter, count, satisfied, m, field_term = _sw_step(
+            counter, position, count, satisfied, m, field_term = _sw_step(
                 s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
-                ghost_thresholds, has_field, key, counter, parent, size, coins)
+                ghost_thresholds, has_field, key, counter, buffer, position, parent, size, coins)
             total += count
             if t > 0 and t % thin == 0:
                 # the input of step t is the state after step t − 1, draw t // thin − 1
