@@ -308,12 +308,12 @@ def test_swendsen_wang_kernel_clusters_match_scipy(model):
     parent, size = np.empty(n + 1, np.int32), np.empty(n + 1, np.int32)
     coins = np.empty(n // 64 + 1, np.uint64)
     history = np.empty((64, n), np.int8)
-    counter = np.uint64(0)
+    counter, position, buffer = np.uint64(0), _cluster_numba.BUFFER, np.empty(_cluster_numba.BUFFER, np.uint64)
     for k in range(64):
         s = np.ones(n, np.int8)
-        counter = _cluster_numba._sw_step(s, lattice, geometry, graph.sources, graph.targets, thresholds, weights,
-                                          np.uint64(0), 0.0, graph.field, np.zeros(n, np.uint64), False,
-                                          np.uint64(99), counter, parent, size, coins)[0]
+        counter, position = _cluster_numba._sw_step(
+            s, lattice, geometry, graph.sources, graph.targets, thresholds, weights, np.uint64(0), 0.0, graph.field,
+            np.zeros(n, np.uint64), False, np.uint64(99), counter, buffer, position, parent, size, coins)[:2]
         history[k] = s
     _, cluster = np.unique(history.T, axis=0, return_inverse=True)
     cluster = cluster.ravel()
@@ -330,13 +330,13 @@ def test_wolff_kernel_flips_the_component_of_its_seed(model):
     expected = scipy_smallest_labels(model.n_sites, model.edges, open_bonds)
     n = model.n_sites
     stack, members = np.empty(n, np.int32), np.empty(n, np.int32)
-    counter = np.uint64(0)
+    counter, position, buffer = np.uint64(0), _cluster_numba.BUFFER, np.empty(_cluster_numba.BUFFER, np.uint64)
     seen = set()
     for _ in range(40):
         s = np.ones(n, np.int8)
-        counter, count, _, d_m = _cluster_numba._wolff_step(
+        counter, position, count, _, d_m = _cluster_numba._wolff_step(
             s, lattice, geometry, graph.indptr, graph.neighbors, thresholds, weights, np.uint64(0), 0.0,
-            graph.field, np.zeros(n, np.uint64), False, np.uint64(5), counter, stack, members)
+            graph.field, np.zeros(n, np.uint64), False, np.uint64(5), counter, buffer, position, stack, members)
         flipped = np.flatnonzero(s == -1)
         assert count == flipped.size and d_m == -2 * count
         np.testing.assert_array_equal(flipped, np.flatnonzero(expected == expected[flipped[0]]))
