@@ -294,6 +294,7 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
         n_axes = geometry[3]
         periodic = geometry[4] != 0
         uniform = geometry[5] != 0
+        n_same = 0
         i = 0
         for z in range(lz):
             for y in range(ly):
@@ -311,12 +312,13 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
                             inner = z < lz - 1
                             j = i + plane if inner else i + plane - n
                         if inner or periodic:
-                            if uniform:
-                                threshold, weight = threshold0, weight0
-                            else:
-                                threshold, weight = thresholds[a, i], weights[a, i]
                             same = si == s[j]
-                            satisfied += weight * same
+                            if uniform:  # an integer count: no chain of float additions through the loop
+                                threshold = threshold0
+                                n_same += same
+                            else:
+                                threshold = thresholds[a, i]
+                                satisfied += weights[a, i] * same
                             if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
                                 for q in range(BUFFER):
                                     buffer[q] = _draw(key, counter + U64(q + 1))
@@ -344,6 +346,7 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
                                     size[ra] += size[rb]
                                 root = ra
                     i += 1
+        satisfied += weight0 * n_same
     else:
         for e in range(sources.shape[0]):
             a = sources[e]
