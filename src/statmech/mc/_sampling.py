@@ -140,6 +140,11 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     update). Returns an ``xarray.Dataset`` with ``spins`` (chain, draw, site)
     int8, ``energy`` (chain, draw) float64 (H recomputed exactly) and
     ``magnetization`` (chain, draw); attributes record β, method, kernel and seed.
+
+    ``backend``: see :func:`select_kernel`; for ``"wolff"`` and
+    ``"swendsen-wang"``, ``"numba"`` runs the compiled CPU kernels of
+    ``statmech.mc._cluster_numba`` (``"auto"`` does when JAX runs on the
+    CPU) and ``"reference"`` the JAX kernels.
     """
     import xarray as xr
 
