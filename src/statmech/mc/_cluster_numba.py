@@ -180,10 +180,13 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
     ``thresholds[0, k]``/``weights[0, k]``.
 
     Spin states during growth, for the seed's spin σ: σ unvisited aligned,
-    −σ anti-aligned (never joins), 2σ on the stack, 3σ grown; the members
-    are set to −σ (flip) or back to σ (veto) at the end. With T the Σ J over
-    (member, neighbour) pairs, A over the anti-aligned ones and I over the
-    bonds inside the cluster, Σ_{boundary} J s_i s_j = T − 2A − 2I.
+    2σ on the stack, −σ anti-aligned or grown (flipped when popped). Each
+    time a grown site looks at a neighbour across a bond J it adds +J when
+    the neighbour reads σ or 2σ and −J when it reads −σ. An inner bond is
+    seen twice, once as +J (from the end grown first: the other reads σ or
+    2σ) and once as −J (from the other end: this one reads −σ), so the sum
+    is Σ_{boundary} J s_i s_j before the flip. Only a veto by the ghost needs
+    the list of members (kept when there is a field), to restore σ.
     """
     n = s.shape[0]
     lx = geometry[0]
@@ -195,22 +198,19 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
     seed = np.int64((_draw(key, counter) >> U64(11)) % U64(n))
     sigma = s[seed]
     pushed = np.int8(2 * sigma)
-    grown = np.int8(3 * sigma)
-    anti_aligned = np.int8(-sigma)
+    flipped = np.int8(-sigma)
     s[seed] = pushed
     stack[0] = seed
     members[0] = seed
     top = 1
     count = 1
-    total = 0.0
-    anti = 0.0
-    internal = 0.0
+    boundary = 0.0  # Σ_{boundary} J s_i s_j before the flip
     field_sum = 0.0  # Σ_{i∈C} h_i
     vetoed = False
     while top > 0:
         top -= 1
         i = np.int64(stack[top])
-        s[i] = grown
+        s[i] = flipped
         if has_field:
             hi = field[i]
             field_sum += hi
@@ -229,7 +229,6 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                         threshold, weight = threshold0, weight0
                     else:
                         threshold, weight = thresholds[d >> 1, b], weights[d >> 1, b]
-                    total += weight
                     # one draw per neighbour and one branch (open or not): the outcome of a random
                     # test cannot be predicted, so fewer branches beat fewer draws. Written out (no
                     # array-passing helper: that would cost reference counting per neighbour).
@@ -241,18 +240,17 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                         position = 0
                     word = buffer[position]
                     position += 1
-                    internal += weight * (v == grown)
-                    anti += weight * (v == anti_aligned)
+                    boundary += weight * (1 - 2 * np.int64(v == flipped))
                     if (v == sigma) & ((word >> U64(11)) < threshold):
                         s[j] = pushed
                         stack[top] = j
                         top += 1
-                        members[count] = j
+                        if has_field:
+                            members[count] = j
                         count += 1
         else:
             for k in range(indptr[i], indptr[i + 1]):
                 weight = weights[0, k]
-                total += weight
                 j = neighbors[k]
                 v = s[j]
                 if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
@@ -262,22 +260,18 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                     position = 0
                 word = buffer[position]
                 position += 1
-                internal += weight * (v == grown)
-                anti += weight * (v == anti_aligned)
+                boundary += weight * (1 - 2 * np.int64(v == flipped))
                 if (v == sigma) & ((word >> U64(11)) < thresholds[0, k]):
                     s[j] = pushed
                     stack[top] = j
                     top += 1
-                    members[count] = j
+                    if has_field:
+                        members[count] = j
                     count += 1
     if vetoed:
         for m in range(count):
             s[members[m]] = sigma
         return counter, position, 0, 0.0, 0
-    flipped = np.int8(-sigma)
-    for m in range(count):
-        s[members[m]] = flipped
-    boundary = total - 2.0 * anti - 2.0 * internal  # Σ_{boundary} J s_i s_j before the flip
     return counter, position, count, 2.0 * boundary + 2.0 * sigma * field_sum, -2 * np.int64(sigma) * count
 
 
