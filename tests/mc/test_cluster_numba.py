@@ -305,7 +305,7 @@ def test_swendsen_wang_kernel_clusters_match_scipy(model):
     open_bonds = random_open_bonds(model, 3, 0.5)
     lattice, geometry, graph, thresholds, weights = kernel_arrays(model, open_bonds, "swendsen-wang")
     n = model.n_sites
-    parent, size = np.empty(n + 1, np.int64), np.empty(n + 1, np.int64)
+    parent = np.empty(n + 1, np.int64)
     coins = np.empty(n // 64 + 1, np.uint64)
     history = np.empty((64, n), np.int8)
     counter, position, buffer = np.uint64(0), _cluster_numba.BUFFER, np.empty(_cluster_numba.BUFFER, np.uint64)
@@ -313,7 +313,7 @@ def test_swendsen_wang_kernel_clusters_match_scipy(model):
         s = np.ones(n, np.int8)
         counter, position = _cluster_numba._sw_step(
             s, lattice, geometry, graph.sources, graph.targets, thresholds, weights, np.uint64(0), 0.0, graph.field,
-            np.zeros(n, np.uint64), False, np.uint64(99), counter, buffer, position, parent, size, coins)[:2]
+            np.zeros(n, np.uint64), False, np.uint64(99), counter, buffer, position, parent, coins)[:2]
         history[k] = s
     _, cluster = np.unique(history.T, axis=0, return_inverse=True)
     cluster = cluster.ravel()

@@ -98,33 +98,39 @@ def random_words(key, start, n):
 # --------------------------------------------------------------------- union-find
 @nb.njit(cache=True)
 def _find(parent, x):
-    """Root of x, halving the path on the way (parent[x] ← parent[parent[x]])."""
-    while parent[x] != x:
-        parent[x] = parent[parent[x]]
-        x = parent[x]
+    """Root of x, halving the path on the way (parent[x] ← parent[parent[x]]).
+
+    A root r holds −(size of its tree) in parent[r] (one array, half the memory of parent + size).
+    """
+    while parent[x] >= 0:
+        p = parent[x]
+        grandparent = parent[p]
+        if grandparent < 0:
+            return p
+        parent[x] = grandparent
+        x = grandparent
     return x
 
 
 @nb.njit(cache=True)
-def _union(parent, size, a, b):
+def _union(parent, a, b):
     """Join the sets of a and b, the smaller tree under the larger root."""
     ra = _find(parent, a)
     rb = _find(parent, b)
     if ra != rb:
-        if size[ra] < size[rb]:
+        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
             ra, rb = rb, ra
+        parent[ra] += parent[rb]
         parent[rb] = ra
-        size[ra] += size[rb]
 
 
 @nb.njit(cache=True)
 def union_find_labels(n, sources, targets, active):
     """Label nodes 0..n−1 by the smallest node of their component over the ``active`` edges."""
-    parent = np.arange(n, dtype=np.int32)
-    size = np.ones(n, np.int32)
+    parent = np.full(n, -1, np.int64)
     for e in range(sources.shape[0]):
         if active[e]:
-            _union(parent, size, sources[e], targets[e])
+            _union(parent, sources[e], targets[e])
     smallest = np.full(n, n, np.int64)
     roots = np.empty(n, np.int64)
     for x in range(n):
@@ -277,7 +283,7 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
 
 @nb.njit(cache=True)
 def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
-             ghost_thresholds, has_field, key, counter, buffer, position, parent, size, coins):
+             ghost_thresholds, has_field, key, counter, buffer, position, parent, coins):
     """One Swendsen–Wang update in place.
 
     Bonds as in :func:`_wolff_step` (lattice: each site's +x, +y, +z bonds;
@@ -286,9 +292,7 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
     *before* the update, M after, Σ h_i s_i after).
     """
     n = s.shape[0]
-    for x in range(n + 1):
-        parent[x] = x
-        size[x] = 1
+    parent[:] = -1  # every node its own root of size 1 (a root holds −size)
     satisfied = 0.0
     if lattice:
         lx, ly, lz = geometry[0], geometry[1], geometry[2]
@@ -336,18 +340,26 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
                                 ra = root
                                 if ra < 0:
                                     ra = i
-                                    while parent[ra] != ra:
-                                        parent[ra] = parent[parent[ra]]
-                                        ra = parent[ra]
+                                    while parent[ra] >= 0:  # find with path halving (see _find)
+                                        up = parent[ra]
+                                        if parent[up] < 0:
+                                            ra = up
+                                            break
+                                        parent[ra] = parent[up]
+                                        ra = parent[up]
                                 rb = j
-                                while parent[rb] != rb:
-                                    parent[rb] = parent[parent[rb]]
-                                    rb = parent[rb]
+                                while parent[rb] >= 0:  # find with path halving (see _find)
+                                    up = parent[rb]
+                                    if parent[up] < 0:
+                                        rb = up
+                                        break
+                                    parent[rb] = parent[up]
+                                    rb = parent[up]
                                 if ra != rb:
-                                    if size[ra] < size[rb]:
+                                    if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
                                         ra, rb = rb, ra
+                                    parent[ra] += parent[rb]
                                     parent[rb] = ra
-                                    size[ra] += size[rb]
                                 root = ra
                                 joined_next = joined_next | ((a == 0) & inner)
                     carry = root if joined_next else -1
@@ -369,36 +381,52 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
                 position += 1
                 if same & ((word >> U64(11)) < thresholds[0, e]):
                     ra = a
-                    while parent[ra] != ra:  # union by size with path halving, written out (see _union): a helper
-                        parent[ra] = parent[parent[ra]]  # taking the arrays would cost reference counting per bond
-                        ra = parent[ra]
+                    while parent[ra] >= 0:  # find with path halving (see _find)
+                        up = parent[ra]
+                        if parent[up] < 0:
+                            ra = up
+                            break
+                        parent[ra] = parent[up]
+                        ra = parent[up]
                     rb = b
-                    while parent[rb] != rb:
-                        parent[rb] = parent[parent[rb]]
-                        rb = parent[rb]
+                    while parent[rb] >= 0:  # find with path halving (see _find)
+                        up = parent[rb]
+                        if parent[up] < 0:
+                            rb = up
+                            break
+                        parent[rb] = parent[up]
+                        rb = parent[up]
                     if ra != rb:
-                        if size[ra] < size[rb]:
+                        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
                             ra, rb = rb, ra
+                        parent[ra] += parent[rb]
                         parent[rb] = ra
-                        size[ra] += size[rb]
     if has_field:
         for i in range(n):
             if field[i] * s[i] > 0:
                 counter += U64(1)
                 if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
                     ra = i
-                    while parent[ra] != ra:  # union by size with path halving, written out (see _union): a helper
-                        parent[ra] = parent[parent[ra]]  # taking the arrays would cost reference counting per bond
-                        ra = parent[ra]
+                    while parent[ra] >= 0:  # find with path halving (see _find)
+                        up = parent[ra]
+                        if parent[up] < 0:
+                            ra = up
+                            break
+                        parent[ra] = parent[up]
+                        ra = parent[up]
                     rb = n
-                    while parent[rb] != rb:
-                        parent[rb] = parent[parent[rb]]
-                        rb = parent[rb]
+                    while parent[rb] >= 0:  # find with path halving (see _find)
+                        up = parent[rb]
+                        if parent[up] < 0:
+                            rb = up
+                            break
+                        parent[rb] = parent[up]
+                        rb = parent[up]
                     if ra != rb:
-                        if size[ra] < size[rb]:
+                        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
                             ra, rb = rb, ra
+                        parent[ra] += parent[rb]
                         parent[rb] = ra
-                        size[ra] += size[rb]
     for w in range(coins.shape[0]):
         counter += U64(1)
         coins[w] = _draw(key, counter)
@@ -408,9 +436,13 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
     field_term = 0.0
     for x in range(n):
         r = x
-        while parent[r] != r:  # find with path halving, written out (see _find)
-            parent[r] = parent[parent[r]]
-            r = parent[r]
+        while parent[r] >= 0:  # find with path halving (see _find)
+            up = parent[r]
+            if parent[up] < 0:
+                r = up
+                break
+            parent[r] = parent[up]
+            r = parent[up]
         flip = np.int64((coins[r >> 6] >> U64(r & 63)) & U64(1)) & np.int64(r != ghost)  # no branch on a coin
         value = s[x] * (1 - 2 * flip)
         s[x] = value
@@ -501,7 +533,6 @@ def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geome
         bond_total += bond_weights[e]
     s = np.empty(n, np.int8)
     parent = np.empty(n + 1, np.int64)
-    size = np.empty(n + 1, np.int64)
     coins = np.empty(n // 64 + 1, np.uint64)
     buffer = np.empty(BUFFER, np.uint64)
     for c in range(n_chains):
@@ -511,13 +542,13 @@ def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geome
         for _ in range(n_burn):
             counter, position, _, _, _, _ = _sw_step(
                 s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
-                ghost_thresholds, has_field, key, counter, buffer, position, parent, size, coins)
+                ghost_thresholds, has_field, key, counter, buffer, position, parent, coins)
         total = 0
         n_steps = n_draws * thin
         for t in range(n_steps):
             counter, position, count, satisfied, m, field_term = _sw_step(
                 s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
-                ghost_thresholds, has_field, key, counter, buffer, position, parent, size, coins)
+                ghost_thresholds, has_field, key, counter, buffer, position, parent, coins)
             total += count
             if t > 0 and t % thin == 0:
                 # the input of step t is the state after step t − 1, draw t // thin − 1
