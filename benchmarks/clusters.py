@@ -90,7 +90,7 @@ def throughput(anchors, quick):
     for L in sizes:
         model = sm.Ising.square(L)
         for method in ("wolff", "swendsen-wang"):
-            steps = {"wolff": 40 * max(1, int(2e6 / L**2)) + 200, "swendsen-wang": max(10, int(4e6 / L**2))}[method]
+            steps = {"wolff": 40 * max(1, int(2e6 / L**2)) + 200, "swendsen-wang": max(20, int(1.6e7 / L**2))}[method]
             if quick:
                 steps = max(10, steps // 4)
             ours = statistics.median(statmech_rate(method, model, steps) for _ in range(3))

@@ -638,14 +638,17 @@ def _graph(model) -> _Graph:
     self_bond = edges[:, 0] == edges[:, 1]
     keep = ~self_bond & (couplings > 0)
     sources, targets, weights = edges[keep, 0].copy(), edges[keep, 1].copy(), couplings[keep].copy()
-    ends = np.concatenate([sources, targets])
-    others = np.concatenate([targets, sources])
-    bond = np.concatenate([np.arange(len(sources)), np.arange(len(sources))])
-    order = np.argsort(ends, kind="stable")
-    indptr = np.zeros(n + 1, np.int64)
-    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
     geometry, lattice_weights = _lattice_geometry(model)
-    return _Graph(n, sources, targets, weights, indptr, others[order].copy(), bond[order].copy(),
+    indptr = np.zeros(n + 1, np.int64)
+    if geometry is None:  # the adjacency (CSR) is read only off the lattice path
+        ends = np.concatenate([sources, targets])
+        order = np.argsort(ends, kind="stable")
+        np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
+        neighbors = np.concatenate([targets, sources])[order]
+        adjacency_bond = np.concatenate([np.arange(len(sources)), np.arange(len(sources))])[order]
+    else:
+        neighbors = adjacency_bond = np.zeros(0, np.int64)
+    return _Graph(n, sources, targets, weights, indptr, neighbors, adjacency_bond,
                   -float(couplings[self_bond].sum()), field, bool(np.any(field != 0)), geometry, lattice_weights)
 
 
