@@ -17,6 +17,11 @@ the numba checkerboard anchor ``cb_sweeps`` (the same Markov chain as
 statmech's checkerboard Metropolis, much faster); its wall time per sweep is
 given for both the anchor and statmech's JAX checkerboard kernel.
 Independent samples per second = 1 / (2 τ_int · seconds per step).
+
+Times are CPU seconds of this process (``time.process_time``) with numba on
+one thread: on a shared machine they do not count time spent waiting for a
+core, and every kernel here is serial. ``run_chains`` is timed whole (set-up
+and energy/magnetisation recording included).
 """
 from __future__ import annotations
 
