@@ -9,6 +9,7 @@ broken bond probability, ghost bonds never opened) must fail.
 """
 import re
 
+import jax
 import numpy as np
 import pytest
 from scipy import sparse, stats
@@ -364,7 +365,8 @@ def test_front_door_backends():
     model = Ising.square(6)
     numba = sm.sample(model, 0.44, method="wolff", n_samples=20, n_chains=2, burn_in=5, seed=0, backend="numba")
     auto = sm.sample(model, 0.44, method="wolff", n_samples=20, n_chains=2, burn_in=5, seed=0)
-    np.testing.assert_array_equal(numba["spins"].values, auto["spins"].values)  # auto is numba on a CPU
+    if jax.default_backend() == "cpu":  # auto is numba when JAX runs on the CPU
+        np.testing.assert_array_equal(numba["spins"].values, auto["spins"].values)
     assert numba.attrs["kernel"] == "wolff[numba]"
     np.testing.assert_allclose(numba["energy"].values, model.energy(numba["spins"].values.astype(float)))
     reference = sm.sample(model, 0.44, method="swendsen-wang", n_samples=5, n_chains=1, burn_in=0, seed=0,
