@@ -19,14 +19,15 @@ import numpy as np
 
 from statmech._compile_cache import ensure_compile_cache
 from statmech._validation import as_beta_array, check_positive_int, check_seed, renamed_option
-from statmech.mc import _cluster, _local, _tempering
+from statmech.mc import _cluster, _cluster_numba, _local, _tempering
 from statmech.mc._base import Kernel
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics, jackknife
 from statmech.stats._autocorr import MIN_DRAWS
 from statmech._types import Method, Thermo
 
-BACKENDS = ("auto", "sequential", "checkerboard")
+BACKENDS = ("auto", "sequential", "checkerboard", "numba", "reference")
+CLUSTER_METHODS = ("wolff", "swendsen-wang")
 SINGLE_BETA_METHODS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 
 
@@ -35,17 +36,24 @@ def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
 
     ``backend="auto"`` uses the checkerboard (sublattice-parallel) kernels on
     chains, square and cubic lattices and the sequential single-site kernels
-    on general graphs; ``"sequential"`` / ``"checkerboard"`` force one.
-    Cluster methods have a single implementation.
+    on general graphs; ``"sequential"`` / ``"checkerboard"`` force one, and
+    ``"reference"`` means ``"auto"``. This returns the JAX kernels; the numba
+    cluster kernels (``backend="numba"``) have no JAX ``Kernel`` and run
+    through :func:`sample` and the ``thermo`` methods (see :func:`_numba_clusters`).
     """
     ensure_compile_cache()  # first use of a kernel: before anything compiles (statmech._compile_cache)
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if method in ("wolff", "swendsen-wang"):
-        if backend not in ("auto",):
-            raise ValueError(f"method {method!r} has one implementation; use backend='auto'")
+    if backend == "numba":
+        raise ValueError(
+            "backend='numba' runs method 'wolff' or 'swendsen-wang' through sm.sample or sm.thermo; "
+            "for other methods, and inside parallel tempering, use backend='auto' or 'reference'")
+    if method in CLUSTER_METHODS:
+        if backend not in ("auto", "reference"):
+            raise ValueError(f"method {method!r} runs on backend 'auto', 'numba' or 'reference', got {backend!r}")
         _cluster.check_ferromagnetic(model)
         return _cluster.wolff if method == "wolff" else _cluster.swendsen_wang
+    backend = "auto" if backend == "reference" else backend
     if method not in ("metropolis", "heatbath"):
         raise ValueError(f"unknown sampling method {method!r}; use one of {SINGLE_BETA_METHODS}")
     lattice_kinds = ("chain", "square", "cubic")
@@ -123,6 +131,11 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     update). Returns an ``xarray.Dataset`` with ``spins`` (chain, draw, site)
     int8, ``energy`` (chain, draw) float64 (H recomputed exactly) and
     ``magnetization`` (chain, draw); attributes record β, method, kernel and seed.
+
+    ``backend``: see :func:`select_kernel`; for ``"wolff"`` and
+    ``"swendsen-wang"``, ``"numba"`` runs the compiled CPU kernels of
+    ``statmech.mc._cluster_numba`` (``"auto"`` does when JAX runs on the
+    CPU) and ``"reference"`` the JAX kernels.
     """
     import xarray as xr
 
@@ -134,12 +147,17 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     n_samples = check_positive_int(n_samples, "n_samples")
     n_chains, burn_in, thin = _check_run(n_chains, burn_in, thin)
     seed = check_seed(seed)
-    kernel = select_kernel(model, method, backend)
     beta_value = float(betas[0])
-    traced_beta = _traced(beta_value)
-    keys, spins = _chains(model, traced_beta, kernel, n_chains, burn_in, jax.random.key(seed), start)
-    _, draws = _draw(kernel, keys, spins, model, traced_beta, n_samples * thin, thin)
-    draws = np.asarray(draws, dtype=np.int8)
+    if _numba_clusters(method, backend):
+        run = _cluster_numba.run_chains(model, beta_value, method, n_samples, n_chains=n_chains, burn_in=burn_in,
+                                        thin=thin, seed=seed, start=start, record_spins=True)
+        draws, kernel_name = run.spins, f"{method}[numba]"
+    else:
+        kernel = select_kernel(model, method, backend)
+        traced_beta = _traced(beta_value)
+        keys, spins = _chains(model, traced_beta, kernel, n_chains, burn_in, jax.random.key(seed), start)
+        _, draws = _draw(kernel, keys, spins, model, traced_beta, n_samples * thin, thin)
+        draws, kernel_name = np.asarray(draws, dtype=np.int8), kernel.name
     energy = model.energy(draws.astype(np.float64))
     return xr.Dataset(
         {
@@ -148,9 +166,32 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
             "magnetization": (("chain", "draw"), draws.sum(axis=-1, dtype=np.int64)),
         },
         coords={"chain": np.arange(n_chains), "draw": np.arange(n_samples), "site": np.arange(model.n_sites)},
-        attrs={"beta": beta_value, "method": method, "kernel": kernel.name, "seed": seed,
+        attrs={"beta": beta_value, "method": method, "kernel": kernel_name, "seed": seed,
                "burn_in": burn_in, "thin": thin, "n_sites": model.n_sites},
     )
+
+
+# ---------------------------------------------- numba cluster backend (Wolff, Swendsen–Wang)
+def _numba_clusters(method, backend) -> bool:
+    """True when ``method`` runs on the numba cluster kernels: ``backend="numba"``, or "auto" on a CPU.
+
+    ``"reference"`` (and every other backend) keeps the JAX kernels.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if method not in CLUSTER_METHODS:
+        return False
+    return backend == "numba" or (backend == "auto" and jax.default_backend() == "cpu")
+
+
+def _numba_cluster_series(model, betas, method, n_sweeps, n_chains, burn_in, thin, seed, start):
+    """Per-β (energy, magnetization) series (n_chains, n_sweeps // thin); β number k uses stream k of ``seed``."""
+    series = []
+    for k, b in enumerate(betas):
+        run = _cluster_numba.run_chains(model, float(b), method, n_sweeps // thin, n_chains=n_chains,
+                                        burn_in=burn_in, thin=thin, seed=seed, stream=k, start=start)
+        series.append((run.energy, run.magnetization))
+    return series
 
 
 # ------------------------------------------------------------------ thermo
@@ -222,16 +263,20 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
             f"use n_sweeps >= {MIN_DRAWS * thin} (and in practice >= 50 autocorrelation times)"
         )
     seed = check_seed(seed)
-    kernel = select_kernel(model, method, backend)
-    series = []
-    for k, b in enumerate(betas):
-        # β number k of a grid gets the stream fold_in(key(seed), k): a pure function of the seed.
-        key = jax.random.key(seed) if len(betas) == 1 else jax.random.fold_in(jax.random.key(seed), k)
-        keys, spins = _chains(model, _traced(b), kernel, n_chains, burn_in, key, start)
-        _, energy, magnetization = _observe(kernel, keys, spins, model, _traced(b), n_sweeps, thin)
-        series.append((np.asarray(energy), np.asarray(magnetization)))
+    if _numba_clusters(method, backend):
+        series, kernel_name = _numba_cluster_series(model, betas, method, n_sweeps, n_chains, burn_in, thin, seed,
+                                                    start), f"{method}[numba]"
+    else:
+        kernel = select_kernel(model, method, backend)
+        series, kernel_name = [], kernel.name
+        for k, b in enumerate(betas):
+            # β number k of a grid gets the stream fold_in(key(seed), k): a pure function of the seed.
+            key = jax.random.key(seed) if len(betas) == 1 else jax.random.fold_in(jax.random.key(seed), k)
+            keys, spins = _chains(model, _traced(b), kernel, n_chains, burn_in, key, start)
+            _, energy, magnetization = _observe(kernel, keys, spins, model, _traced(b), n_sweeps, thin)
+            series.append((np.asarray(energy), np.asarray(magnetization)))
     meta = {"seed": seed, "n_sweeps": n_sweeps, "n_chains": n_chains, "burn_in": burn_in, "thin": thin,
-            "kernel": kernel.name}
+            "kernel": kernel_name}
     return thermo_from_series(series, betas, model.n_sites, method, scalar, meta)
 
 

@@ -1,0 +1,738 @@
+"""Numba (CPU) Wolff and Swendsen–Wang updates for ferromagnetic Ising models.
+
+Same Markov chains as the JAX kernels of :mod:`statmech.mc._cluster`, on the
+same models (ferromagnetic couplings J_e ≥ 0 on any graph — chains, square
+and cubic lattices included — and any field through the ghost spin), built
+the way a serial CPU wants them:
+
+* **Wolff** grows only the seed's cluster, depth first with an explicit
+  stack: a satisfied bond to an unvisited aligned neighbour is activated with
+  p = 1 − exp(−2βJ), each bond tested once with its own uniform. Every
+  member of the cluster is tested against the ghost spin (activated with
+  p_i = 1 − exp(−2β|h_i|) when s_i·sign(h_i) = +1); the first activated
+  ghost bond vetoes the flip and ends the growth. One step is one cluster.
+  U. Wolff, Phys. Rev. Lett. 62, 361 (1989).
+* **Swendsen–Wang** draws every satisfied bond and joins its ends with
+  union-find (union by size, path halving: near-constant amortised cost per
+  operation, R. E. Tarjan, J. ACM 22, 215 (1975)); the ghost is node N.
+  Each cluster not joined to the ghost is flipped with probability ½, one
+  coin bit per root. R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
+
+The energy and magnetisation are kept along the way: Wolff adds
+ΔE = 2 Σ_{boundary bonds} J s_i s_j + 2 s_C Σ_{i∈C} h_i and ΔM = −2 s_C |C|;
+Swendsen–Wang reads the bond energy of its input state off the satisfied
+bonds it visits anyway.
+
+Random numbers are counter based: draw k of a stream is the splitmix64
+finaliser of key + k·γ (γ = 0x9E3779B97F4A7C15; G. Steele, D. Lea and
+C. Flood, OOPSLA 2014), the key a hash of (seed, stream, chain). Bond draws
+are hashed 64 at a time into a buffer, and every examined bond takes one
+(used only when the bond is satisfied): a branch on an unpredictable random
+test costs more than a hash, so each bond has one such branch, not two. A bond
+is activated when the top 53 bits of its draw fall below ⌊p·2⁵³⌋, so p is
+exact to 2⁻⁵³. Chains are independent streams, so the result for a seed does
+not depend on the number of chains or threads.
+
+Speed notes (measured): the neighbour test and the union-find are written
+out inside the hot loops; an ``inline="always"`` helper taking the arrays
+made numba emit reference counting per call (3.5x slower Wolff).
+``union_find_labels`` is the same union-find as a function, for tests.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numba as nb
+import numpy as np
+
+from statmech.mc import _cluster
+from statmech.mc._cluster import check_ferromagnetic
+
+U64 = np.uint64
+GAMMA = U64(0x9E3779B97F4A7C15)
+MASK64 = (1 << 64) - 1
+METHODS = ("wolff", "swendsen-wang")
+BUFFER = 64  # bond draws are hashed 64 at a time into a buffer
+STARTS = ("random", "up")
+
+
+# ------------------------------------------------------------------- random numbers
+@nb.njit(inline="always")
+def _mix64(z):
+    """splitmix64 finaliser (Stafford's Mix13): a bijection of 64-bit words."""
+    z = (z ^ (z >> U64(30))) * U64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> U64(27))) * U64(0x94D049BB133111EB)
+    return z ^ (z >> U64(31))
+
+
+@nb.njit(inline="always")
+def _draw(key, counter):
+    """Draw number ``counter`` of stream ``key``: mix64(key + counter·γ)."""
+    return _mix64(key + counter * GAMMA)
+
+
+def _mix64_int(z: int) -> int:
+    z &= MASK64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
+    return z ^ (z >> 31)
+
+
+def stream_key(seed: int, chain: int, stream: int = 0) -> int:
+    """64-bit key of chain ``chain`` in stream ``stream`` (e.g. the index of β in a grid) of ``seed``."""
+    key = _mix64_int(int(seed) * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019)
+    key = _mix64_int(key ^ _mix64_int(int(stream) + 0x8CB92BA72F3D8DD7))
+    return _mix64_int(key ^ _mix64_int(int(chain) + 0xD1B54A32D192ED03))
+
+
+@nb.njit(cache=True)
+def random_words(key, start, n):
+    """Draws start, …, start + n − 1 of stream ``key`` (uint64), for testing the generator."""
+    out = np.empty(n, np.uint64)
+    for k in range(n):
+        out[k] = _draw(U64(key), U64(start + k))
+    return out
+
+
+# --------------------------------------------------------------------- union-find
+@nb.njit(cache=True)
+def _find(parent, x):
+    """Root of x, halving the path on the way (parent[x] ← parent[parent[x]]).
+
+    A root r holds −(size of its tree) in parent[r] (one array, half the memory of parent + size).
+    """
+    while parent[x] >= 0:
+        p = parent[x]
+        grandparent = parent[p]
+        if grandparent < 0:
+            return p
+        parent[x] = grandparent
+        x = grandparent
+    return x
+
+
+@nb.njit(cache=True)
+def _union(parent, a, b):
+    """Join the sets of a and b, the smaller tree under the larger root."""
+    ra = _find(parent, a)
+    rb = _find(parent, b)
+    if ra != rb:
+        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
+            ra, rb = rb, ra
+        parent[ra] += parent[rb]
+        parent[rb] = ra
+
+
+@nb.njit(cache=True)
+def union_find_labels(n, sources, targets, active):
+    """Label nodes 0..n−1 by the smallest node of their component over the ``active`` edges."""
+    parent = np.full(n, -1, np.int64)
+    for e in range(sources.shape[0]):
+        if active[e]:
+            _union(parent, sources[e], targets[e])
+    smallest = np.full(n, n, np.int64)
+    roots = np.empty(n, np.int64)
+    for x in range(n):
+        r = _find(parent, x)
+        roots[x] = r
+        if x < smallest[r]:
+            smallest[r] = x
+    labels = np.empty(n, np.int64)
+    for x in range(n):
+        labels[x] = smallest[roots[x]]
+    return labels
+
+
+# ----------------------------------------------------------------------- kernels
+@nb.njit(inline="always")
+def _lattice_neighbor(d, i, x, r, lx, plane, n, periodic):
+    """Neighbour j of site i in direction d (+x, −x, +y, −y, +z, −z), the site b whose bond it is, and
+    whether it exists. x = i mod Lx, r = i mod (Lx·Ly)."""
+    if d == 0:
+        inner = x < lx - 1
+        j = i + 1 if inner else i + 1 - lx
+        return j, i, inner or periodic
+    if d == 1:
+        inner = x > 0
+        j = i - 1 if inner else i - 1 + lx
+        return j, j, inner or periodic
+    if d == 2:
+        inner = r < plane - lx
+        j = i + lx if inner else i + lx - plane
+        return j, i, inner or periodic
+    if d == 3:
+        inner = r >= lx
+        j = i - lx if inner else i - lx + plane
+        return j, j, inner or periodic
+    if d == 4:
+        inner = i < n - plane
+        j = i + plane if inner else i + plane - n
+        return j, i, inner or periodic
+    inner = i >= plane
+    j = i - plane if inner else i - plane + n
+    return j, j, inner or periodic
+
+
+@nb.njit(cache=True)
+def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
+                ghost_thresholds, has_field, key, counter, buffer, position, stack, members):
+    """One Wolff cluster flip in place. Returns (counter, buffer position, flipped, ΔE, ΔM).
+
+    ``lattice``: neighbours from ``geometry`` = (Lx, Ly, Lz, ndim, periodic,
+    uniform), bond (axis a, site b) with threshold ``thresholds[a, b]`` and
+    J ``weights[a, b]`` (or ``threshold0``/``weight0`` when uniform);
+    otherwise the adjacency ``indptr``/``neighbors`` with per-entry
+    ``thresholds[0, k]``/``weights[0, k]``.
+
+    Spin states during growth, for the seed's spin σ: σ unvisited aligned,
+    2σ on the stack, −σ anti-aligned or grown (flipped when popped). Each
+    time a grown site looks at a neighbour across a bond J it adds +J when
+    the neighbour reads σ or 2σ and −J when it reads −σ. An inner bond is
+    seen twice, once as +J (from the end grown first: the other reads σ or
+    2σ) and once as −J (from the other end: this one reads −σ), so the sum
+    is Σ_{boundary} J s_i s_j before the flip. Only a veto by the ghost needs
+    the list of members (kept when there is a field), to restore σ.
+    """
+    n = s.shape[0]
+    lx = geometry[0]
+    plane = geometry[0] * geometry[1]
+    n_dirs = 2 * geometry[3]
+    periodic = geometry[4] != 0
+    uniform = geometry[5] != 0
+    counter += U64(1)
+    seed = np.int64((_draw(key, counter) >> U64(11)) % U64(n))
+    sigma = s[seed]
+    pushed = np.int8(2 * sigma)
+    flipped = np.int8(-sigma)
+    s[seed] = pushed
+    stack[0] = seed
+    members[0] = seed
+    top = 1
+    count = 1
+    boundary = 0.0  # Σ_{boundary} J s_i s_j before the flip
+    field_sum = 0.0  # Σ_{i∈C} h_i
+    vetoed = False
+    while top > 0:
+        top -= 1
+        i = np.int64(stack[top])
+        s[i] = flipped
+        if has_field:
+            hi = field[i]
+            field_sum += hi
+            if hi * sigma > 0:
+                counter += U64(1)
+                if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
+                    vetoed = True
+                    break
+        if lattice:
+            x = i % lx
+            r = i % plane if n_dirs == 6 else i
+            for d in range(n_dirs):
+                j, b, exists = _lattice_neighbor(d, i, x, r, lx, plane, n, periodic)
+                if exists:
+                    if uniform:
+                        threshold, weight = threshold0, weight0
+                    else:
+                        threshold, weight = thresholds[d >> 1, b], weights[d >> 1, b]
+                    # one draw per neighbour and one branch (open or not): the outcome of a random
+                    # test cannot be predicted, so fewer branches beat fewer draws. Written out (no
+                    # array-passing helper: that would cost reference counting per neighbour).
+                    v = s[j]
+                    if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
+                        for q in range(BUFFER):
+                            buffer[q] = _draw(key, counter + U64(q + 1))
+                        counter += U64(BUFFER)
+                        position = 0
+                    word = buffer[position]
+                    position += 1
+                    boundary += weight * (1 - 2 * np.int64(v == flipped))
+                    if (v == sigma) & ((word >> U64(11)) < threshold):
+                        s[j] = pushed
+                        stack[top] = j
+                        top += 1
+                        if has_field:
+                            members[count] = j
+                        count += 1
+        else:
+            for k in range(indptr[i], indptr[i + 1]):
+                weight = weights[0, k]
+                j = neighbors[k]
+                v = s[j]
+                if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
+                    for q in range(BUFFER):
+                        buffer[q] = _draw(key, counter + U64(q + 1))
+                    counter += U64(BUFFER)
+                    position = 0
+                word = buffer[position]
+                position += 1
+                boundary += weight * (1 - 2 * np.int64(v == flipped))
+                if (v == sigma) & ((word >> U64(11)) < thresholds[0, k]):
+                    s[j] = pushed
+                    stack[top] = j
+                    top += 1
+                    if has_field:
+                        members[count] = j
+                    count += 1
+    if vetoed:
+        for m in range(count):
+            s[members[m]] = sigma
+        return counter, position, 0, 0.0, 0
+    return counter, position, count, 2.0 * boundary + 2.0 * sigma * field_sum, -2 * np.int64(sigma) * count
+
+
+@nb.njit(cache=True)
+def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
+             ghost_thresholds, has_field, key, counter, buffer, position, parent, coins):
+    """One Swendsen–Wang update in place.
+
+    Bonds as in :func:`_wolff_step` (lattice: each site's +x, +y, +z bonds;
+    otherwise the bond list ``sources``/``targets`` with ``thresholds[0, e]``).
+    Returns (counter, buffer position, flipped, Σ J over satisfied bonds
+    *before* the update, M after, Σ h_i s_i after).
+    """
+    n = s.shape[0]
+    parent[:] = -1  # every node its own root of size 1 (a root holds −size)
+    satisfied = 0.0
+    if lattice:
+        lx, ly, lz = geometry[0], geometry[1], geometry[2]
+        plane = lx * ly
+        n_axes = geometry[3]
+        periodic = geometry[4] != 0
+        uniform = geometry[5] != 0
+        n_same = 0
+        i = 0
+        carry = -1  # root of site i when the bond (i − 1, i) opened, else −1
+        for z in range(lz):
+            for y in range(ly):
+                for x in range(lx):
+                    si = s[i]
+                    root = carry  # root of i once known; stays a root while i's bonds are processed
+                    joined_next = False
+                    for a in range(n_axes):
+                        if a == 0:
+                            inner = x < lx - 1
+                            j = i + 1 if inner else i + 1 - lx
+                        elif a == 1:
+                            inner = y < ly - 1
+                            j = i + lx if inner else i + lx - plane
+                        else:
+                            inner = z < lz - 1
+                            j = i + plane if inner else i + plane - n
+                        if inner or periodic:
+                            same = si == s[j]
+                            if uniform:  # an integer count: no chain of float additions through the loop
+                                threshold = threshold0
+                                n_same += same
+                            else:
+                                threshold = thresholds[a, i]
+                                satisfied += weights[a, i] * same
+                            if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
+                                for q in range(BUFFER):
+                                    buffer[q] = _draw(key, counter + U64(q + 1))
+                                counter += U64(BUFFER)
+                                position = 0
+                            word = buffer[position]
+                            position += 1
+                            if same & ((word >> U64(11)) < threshold):
+                                # union by size with path halving, written out (see _union): a helper taking
+                                # the arrays would cost reference counting per bond
+                                ra = root
+                                if ra < 0:
+                                    ra = i
+                                    while parent[ra] >= 0:  # find with path halving (see _find)
+                                        up = parent[ra]
+                                        if parent[up] < 0:
+                                            ra = up
+                                            break
+                                        parent[ra] = parent[up]
+                                        ra = parent[up]
+                                rb = j
+                                while parent[rb] >= 0:  # find with path halving (see _find)
+                                    up = parent[rb]
+                                    if parent[up] < 0:
+                                        rb = up
+                                        break
+                                    parent[rb] = parent[up]
+                                    rb = parent[up]
+                                if ra != rb:
+                                    if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
+                                        ra, rb = rb, ra
+                                    parent[ra] += parent[rb]
+                                    parent[rb] = ra
+                                root = ra
+                                joined_next = joined_next | ((a == 0) & inner)
+                    carry = root if joined_next else -1
+                    i += 1
+        satisfied += weight0 * n_same
+    else:
+        for e in range(sources.shape[0]):
+            a = sources[e]
+            b = targets[e]
+            if True:  # one draw per bond, one branch (see _wolff_step)
+                same = s[a] == s[b]
+                satisfied += weights[0, e] * same
+                if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
+                    for q in range(BUFFER):
+                        buffer[q] = _draw(key, counter + U64(q + 1))
+                    counter += U64(BUFFER)
+                    position = 0
+                word = buffer[position]
+                position += 1
+                if same & ((word >> U64(11)) < thresholds[0, e]):
+                    ra = a
+                    while parent[ra] >= 0:  # find with path halving (see _find)
+                        up = parent[ra]
+                        if parent[up] < 0:
+                            ra = up
+                            break
+                        parent[ra] = parent[up]
+                        ra = parent[up]
+                    rb = b
+                    while parent[rb] >= 0:  # find with path halving (see _find)
+                        up = parent[rb]
+                        if parent[up] < 0:
+                            rb = up
+                            break
+                        parent[rb] = parent[up]
+                        rb = parent[up]
+                    if ra != rb:
+                        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
+                            ra, rb = rb, ra
+                        parent[ra] += parent[rb]
+                        parent[rb] = ra
+    if has_field:
+        for i in range(n):
+            if field[i] * s[i] > 0:
+                counter += U64(1)
+                if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
+                    ra = i
+                    while parent[ra] >= 0:  # find with path halving (see _find)
+                        up = parent[ra]
+                        if parent[up] < 0:
+                            ra = up
+                            break
+                        parent[ra] = parent[up]
+                        ra = parent[up]
+                    rb = n
+                    while parent[rb] >= 0:  # find with path halving (see _find)
+                        up = parent[rb]
+                        if parent[up] < 0:
+                            rb = up
+                            break
+                        parent[rb] = parent[up]
+                        rb = parent[up]
+                    if ra != rb:
+                        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
+                            ra, rb = rb, ra
+                        parent[ra] += parent[rb]
+                        parent[rb] = ra
+    for w in range(coins.shape[0]):
+        counter += U64(1)
+        coins[w] = _draw(key, counter)
+    ghost = _find(parent, n)
+    flipped = 0
+    magnetization = 0
+    field_term = 0.0
+    for x in range(n):
+        r = x
+        while parent[r] >= 0:  # find with path halving (see _find)
+            up = parent[r]
+            if parent[up] < 0:
+                r = up
+                break
+            parent[r] = parent[up]
+            r = parent[up]
+        flip = np.int64((coins[r >> 6] >> U64(r & 63)) & U64(1)) & np.int64(r != ghost)  # no branch on a coin
+        value = s[x] * (1 - 2 * flip)
+        s[x] = value
+        flipped += flip
+        magnetization += value
+        if has_field:
+            field_term += field[x] * s[x]
+    return counter, position, flipped, satisfied, magnetization, field_term
+
+
+@nb.njit(cache=True)
+def _bond_sum(s, sources, targets, weights):
+    """Σ_e J_e s_a s_b."""
+    total = 0.0
+    for e in range(sources.shape[0]):
+        total += weights[e] * s[sources[e]] * s[targets[e]]
+    return total
+
+
+@nb.njit(cache=True)
+def _field_sum(s, field):
+    total = 0.0
+    for i in range(s.shape[0]):
+        total += field[i] * s[i]
+    return total
+
+
+@nb.njit(cache=True)
+def _start_spins(s, key, counter, random_start):
+    """±1 from the stream (one bit per site) or all +1. Returns the counter."""
+    n = s.shape[0]
+    if not random_start:
+        s[:] = 1
+        return counter
+    for w in range((n + 63) // 64):
+        counter += U64(1)
+        word = _draw(key, counter)
+        for b in range(min(64, n - 64 * w)):
+            s[64 * w + b] = 1 - 2 * np.int8((word >> U64(b)) & U64(1))
+    return counter
+
+
+@nb.njit(cache=True)
+def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, indptr, neighbors, thresholds,
+               weights, threshold0, weight0, sources, targets, bond_weights, constant, field, ghost_thresholds,
+               has_field, energy, magnetization, flipped, spins_out, record_spins, final):
+    n_chains, n = final.shape
+    s = np.empty(n, np.int8)
+    stack = np.empty(n, np.int32)
+    members = np.empty(n, np.int32)
+    buffer = np.empty(BUFFER, np.uint64)
+    for c in range(n_chains):
+        key = keys[c]
+        counter = _start_spins(s, key, U64(0), random_start)
+        position = BUFFER
+        for _ in range(n_burn):
+            counter, position, _, _, _ = _wolff_step(
+                s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
+                ghost_thresholds, has_field, key, counter, buffer, position, stack, members)
+        e = constant - _bond_sum(s, sources, targets, bond_weights) - _field_sum(s, field)
+        m = np.int64(0)
+        for i in range(n):
+            m += s[i]
+        total = 0
+        for d in range(n_draws):
+            for _ in range(thin):
+                counter, position, count, d_e, d_m = _wolff_step(
+                    s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
+                    ghost_thresholds, has_field, key, counter, buffer, position, stack, members)
+                e += d_e
+                m += d_m
+                total += count
+            energy[c, d] = e
+            magnetization[c, d] = m
+            if record_spins:
+                spins_out[c, d, :] = s
+        flipped[c] = total
+        final[c, :] = s
+
+
+@nb.njit(cache=True)
+def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geometry, thresholds, weights,
+                       threshold0, weight0, sources, targets, bond_weights, constant, field, ghost_thresholds,
+                       has_field, energy, magnetization, flipped, spins_out, record_spins, final):
+    n_chains, n = final.shape
+    bond_total = 0.0
+    for e in range(bond_weights.shape[0]):
+        bond_total += bond_weights[e]
+    s = np.empty(n, np.int8)
+    parent = np.empty(n + 1, np.int64)
+    coins = np.empty(n // 64 + 1, np.uint64)
+    buffer = np.empty(BUFFER, np.uint64)
+    for c in range(n_chains):
+        key = keys[c]
+        counter = _start_spins(s, key, U64(0), random_start)
+        position = BUFFER
+        for _ in range(n_burn):
+            counter, position, _, _, _, _ = _sw_step(
+                s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
+                ghost_thresholds, has_field, key, counter, buffer, position, parent, coins)
+        total = 0
+        n_steps = n_draws * thin
+        for t in range(n_steps):
+            counter, position, count, satisfied, m, field_term = _sw_step(
+                s, lattice, geometry, sources, targets, thresholds, weights, threshold0, weight0, field,
+                ghost_thresholds, has_field, key, counter, buffer, position, parent, coins)
+            total += count
+            if t > 0 and t % thin == 0:
+                # the input of step t is the state after step t − 1, draw t // thin − 1
+                energy[c, t // thin - 1] += constant - (2.0 * satisfied - bond_total)
+            if (t + 1) % thin == 0:
+                d = (t + 1) // thin - 1
+                energy[c, d] = -field_term
+                magnetization[c, d] = m
+                if record_spins:
+                    spins_out[c, d, :] = s
+        energy[c, n_draws - 1] += constant - _bond_sum(s, sources, targets, bond_weights)
+        flipped[c] = total
+        final[c, :] = s
+
+
+# ---------------------------------------------------------------- model → arrays
+def _bond_probability(beta, coupling):
+    """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ)."""
+    return -np.expm1(-2.0 * beta * np.asarray(coupling, dtype=np.float64))
+
+
+def _ghost_probability(beta, field):
+    """Activation probability of a satisfied ghost bond, p_i = 1 − exp(−2β|h_i|)."""
+    return -np.expm1(-2.0 * beta * np.abs(np.asarray(field, dtype=np.float64)))
+
+
+def _thresholds(p):
+    """⌊p·2⁵³⌋ as uint64: a 53-bit uniform u activates when u < threshold (p exact to 2⁻⁵³)."""
+    return np.floor(np.asarray(p, dtype=np.float64) * 2.0**53).astype(np.uint64)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Graph:
+    """The model as the kernels read it: bond list, adjacency (CSR), lattice geometry, field."""
+
+    n_sites: int
+    sources: np.ndarray      # (B,) int64, bonds with J > 0 and i ≠ j
+    targets: np.ndarray
+    weights: np.ndarray      # (B,) float64 J
+    indptr: np.ndarray       # (N + 1,) int64
+    neighbors: np.ndarray    # (2B,) int64
+    adjacency_bond: np.ndarray  # (2B,) int64: bond index of each adjacency entry
+    constant: float          # energy of self-bonds, −Σ J_ii
+    field: np.ndarray        # (N,) float64
+    has_field: bool
+    geometry: np.ndarray | None  # (Lx, Ly, Lz, ndim, periodic, uniform) of a lattice with every side >= 3
+    lattice_weights: np.ndarray | None  # (ndim, N) J of the bond from each site along +x, +y, +z (0: none)
+
+
+def _lattice_geometry(model):
+    """(geometry, per-axis bond arrays) when the model's bonds are its lattice's and every side is >= 3, else None.
+
+    Sides 1 and 2 (self-bonds, doubled bonds) go through the adjacency path.
+    """
+    if _cluster._lattice_array_shape(model) is None or min(model.lattice.shape) < 3:
+        return None, None
+    sides = tuple(model.lattice.shape)          # (Lx[, Ly[, Lz]])
+    ndim = len(sides)
+    shape = tuple(reversed(sides))              # array shape [z, y, x]
+    periodic = model.lattice.periodic
+    couplings = np.asarray(model.couplings, dtype=np.float64)
+    arrays, start = [], 0
+    for lattice_axis in range(ndim):
+        axis = ndim - 1 - lattice_axis
+        block = list(shape)
+        if not periodic:
+            block[axis] -= 1
+        count = math.prod(block)
+        grid = couplings[start:start + count].reshape(block)
+        start += count
+        if not periodic:
+            widths = [(0, 0)] * ndim
+            widths[axis] = (0, 1)
+            grid = np.pad(grid, widths)
+        arrays.append(grid.reshape(-1))
+    uniform = bool(np.all(couplings == couplings[0])) if couplings.size else True
+    padded = tuple(sides) + (1,) * (3 - ndim)
+    geometry = np.array([*padded, ndim, int(periodic), int(uniform)], dtype=np.int64)
+    return geometry, np.stack(arrays)
+
+
+def _graph(model) -> _Graph:
+    edges = np.asarray(model.edges, dtype=np.int64).reshape(-1, 2)
+    couplings = np.asarray(model.couplings, dtype=np.float64)
+    field = np.ascontiguousarray(np.asarray(model.field, dtype=np.float64))
+    n = int(field.shape[-1])
+    self_bond = edges[:, 0] == edges[:, 1]
+    keep = ~self_bond & (couplings > 0)
+    sources, targets, weights = edges[keep, 0].copy(), edges[keep, 1].copy(), couplings[keep].copy()
+    geometry, lattice_weights = _lattice_geometry(model)
+    indptr = np.zeros(n + 1, np.int64)
+    if geometry is None:  # the adjacency (CSR) is read only off the lattice path
+        ends = np.concatenate([sources, targets])
+        order = np.argsort(ends, kind="stable")
+        np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
+        neighbors = np.concatenate([targets, sources])[order]
+        adjacency_bond = np.concatenate([np.arange(len(sources)), np.arange(len(sources))])[order]
+    else:
+        neighbors = adjacency_bond = np.zeros(0, np.int64)
+    return _Graph(n, sources, targets, weights, indptr, neighbors, adjacency_bond,
+                  -float(couplings[self_bond].sum()), field, bool(np.any(field != 0)), geometry, lattice_weights)
+
+
+def _check_beta(beta) -> float:
+    value = np.asarray(beta, dtype=np.float64)
+    if value.ndim != 0:
+        raise ValueError(f"beta must be a scalar, got shape {value.shape}; run one call per beta")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"beta must be finite and >= 0, got {float(value)}")
+    return float(value)
+
+
+def _check_count(value, name, minimum):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+@dataclasses.dataclass(frozen=True)
+class ClusterRun:
+    """Series of one run: ``energy`` H and ``magnetization`` M = Σ s_i, shape (n_chains, n_draws).
+
+    ``spins`` (n_chains, n_draws, N) int8 when recorded, else None; ``final``
+    (n_chains, N) the last configurations; ``flipped`` (n_chains,) the spins
+    flipped after burn-in; ``n_steps`` the steps after burn-in per chain.
+    """
+
+    energy: np.ndarray
+    magnetization: np.ndarray
+    spins: np.ndarray | None
+    final: np.ndarray
+    flipped: np.ndarray
+    n_steps: int
+
+
+def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, burn_in: int = 0, thin: int = 1,
+               seed: int = 0, stream: int = 0, start: str = "random", record_spins: bool = False) -> ClusterRun:
+    """Run ``n_chains`` independent Wolff or Swendsen–Wang chains of ``model`` at ``beta``.
+
+    Each chain starts from ``start`` ("random" ±1 or all "up"), makes
+    ``burn_in`` steps, then ``n_draws·thin`` steps, recording H and M after
+    every ``thin``-th (one step: one Wolff cluster or one Swendsen–Wang
+    update). Chain c draws from stream ``stream_key(seed, c, stream)``.
+    """
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    if start not in STARTS:
+        raise ValueError(f"start must be 'random' or 'up', got {start!r}")
+    check_ferromagnetic(model)
+    beta = _check_beta(beta)
+    n_draws = _check_count(n_draws, "n_draws", 1)
+    n_chains = _check_count(n_chains, "n_chains", 1)
+    burn_in = _check_count(burn_in, "burn_in", 0)
+    thin = _check_count(thin, "thin", 1)
+    seed = _check_count(seed, "seed", 0)
+    graph = _graph(model)
+    n = graph.n_sites
+    keys = np.array([stream_key(seed, c, stream) for c in range(n_chains)], dtype=np.uint64)
+    ghost_thresholds = _thresholds(_ghost_probability(beta, graph.field))
+    energy = np.zeros((n_chains, n_draws))
+    magnetization = np.zeros((n_chains, n_draws), np.int64)
+    flipped = np.zeros(n_chains, np.int64)
+    final = np.empty((n_chains, n), np.int8)
+    spins = np.empty((n_chains, n_draws, n) if record_spins else (1, 1, 1), np.int8)
+    lattice = graph.geometry is not None
+    if lattice:
+        geometry = graph.geometry
+        uniform = bool(geometry[5])
+        bond_weights = np.ascontiguousarray(graph.lattice_weights[:, :1] if uniform else graph.lattice_weights)
+        weight0 = float(graph.lattice_weights[0, 0])
+    else:
+        geometry = np.array([n, 1, 1, 1, 0, 0], np.int64)
+        bond_weights = (graph.weights[graph.adjacency_bond] if method == "wolff" else graph.weights)[None, :]
+        weight0 = 0.0
+    thresholds = _thresholds(_bond_probability(beta, bond_weights))
+    threshold0 = np.uint64(_thresholds(_bond_probability(beta, weight0)))
+    common = (keys, start == "random", burn_in, n_draws, thin, lattice, geometry)
+    tail = (graph.sources, graph.targets, graph.weights, graph.constant, graph.field, ghost_thresholds,
+            graph.has_field, energy, magnetization, flipped, spins, record_spins, final)
+    if method == "wolff":
+        _run_wolff(*common, graph.indptr, graph.neighbors, thresholds, bond_weights, threshold0, weight0, *tail)
+    else:
+        _run_swendsen_wang(*common, thresholds, bond_weights, threshold0, weight0, *tail)
+    return ClusterRun(energy=energy, magnetization=magnetization, spins=spins if record_spins else None,
+                      final=final, flipped=flipped, n_steps=n_draws * thin)
