@@ -30,6 +30,8 @@ from statmech.mc._cluster import (
     wolff,
 )
 from statmech.models import Ising
+from statmech import testing
+from statmech.testing import boltzmann_probabilities
 
 KERNELS = {"wolff": wolff, "swendsen_wang": swendsen_wang}
 JITTED_STEP = {name: jax.jit(kernel.step) for name, kernel in KERNELS.items()}
@@ -38,41 +40,9 @@ N_CHAINS = 20_000
 
 
 # ------------------------------------------------------------------ references
-def all_states(n):
-    codes = np.arange(2**n)
-    return 1 - 2 * ((codes[:, None] >> np.arange(n)) & 1)  # bit i set ↔ s_i = −1
-
-
-def state_codes(spins):
-    bits = (1 - np.asarray(spins, dtype=np.int64)) // 2
-    return bits @ (1 << np.arange(bits.shape[-1]))
-
-
-def boltzmann_probabilities(model, beta):
-    """p(s) ∝ exp(−βH(s)) over all 2^N states, H from the edge list (plain NumPy)."""
-    s = all_states(model.n_sites).astype(np.float64)
-    edges = np.asarray(model.edges)
-    energy = -(np.asarray(model.couplings) * s[:, edges[:, 0]] * s[:, edges[:, 1]]).sum(1)
-    energy -= s @ np.asarray(model.field)
-    log_w = -beta * energy
-    w = np.exp(log_w - log_w.max())
-    return w / w.sum()
-
-
 def chi2_pvalue(spins, probabilities, min_expected=20.0):
-    """Pearson χ² of the state histogram; states expected < 20 times are pooled into one bin.
-
-    (With a floor of 5, exact multinomial draws gave p < 0.01 in 1.75 % of
-    400 trials — Poisson tails of many sparse bins; with 20, 1.25 %.)
-    """
-    counts = np.bincount(state_codes(spins), minlength=probabilities.size)
-    expected = counts.sum() * probabilities
-    small = expected < min_expected
-    observed, expect = counts[~small], expected[~small]
-    if small.any():
-        observed = np.append(observed, counts[small].sum())
-        expect = np.append(expect, expected[small].sum())
-    return stats.chisquare(observed, expect).pvalue
+    """χ² with states expected < 20 times pooled (with 5, exact multinomial draws gave p < 0.01 in 1.75 % of 400 trials)."""
+    return testing.chi2_pvalue(spins, probabilities, min_expected)
 
 
 def make_sampler(kernel, model, beta, n_steps):

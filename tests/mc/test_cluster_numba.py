@@ -20,6 +20,8 @@ from statmech.mc import _cluster_numba
 from statmech.mc._cluster import FRUSTRATED_MESSAGE
 from statmech.mc._cluster_numba import run_chains
 from statmech.models import Ising
+from statmech import testing
+from statmech.testing import boltzmann_probabilities
 
 METHODS = ("wolff", "swendsen-wang")
 SEEDS = (11, 22, 33, 44)
@@ -28,37 +30,8 @@ N_STEPS = {"wolff": 60, "swendsen-wang": 30}
 
 
 # ------------------------------------------------------------------ references
-def all_states(n):
-    codes = np.arange(2**n)
-    return 1 - 2 * ((codes[:, None] >> np.arange(n)) & 1)  # bit i set ↔ s_i = −1
-
-
-def state_codes(spins):
-    bits = (1 - np.asarray(spins, dtype=np.int64)) // 2
-    return bits @ (1 << np.arange(bits.shape[-1]))
-
-
-def boltzmann_probabilities(model, beta):
-    """p(s) ∝ exp(−βH(s)) over all 2^N states, H from the edge list (plain NumPy)."""
-    s = all_states(model.n_sites).astype(np.float64)
-    edges = np.asarray(model.edges)
-    energy = -(np.asarray(model.couplings) * s[:, edges[:, 0]] * s[:, edges[:, 1]]).sum(1)
-    energy -= s @ np.asarray(model.field)
-    log_w = -beta * energy
-    w = np.exp(log_w - log_w.max())
-    return w / w.sum()
-
-
 def chi2_pvalue(spins, probabilities, min_expected=20.0):
-    """Pearson χ² of the state histogram; states expected < 20 times are pooled into one bin."""
-    counts = np.bincount(state_codes(spins), minlength=probabilities.size)
-    expected = counts.sum() * probabilities
-    small = expected < min_expected
-    observed, expect = counts[~small], expected[~small]
-    if small.any():
-        observed = np.append(observed, counts[small].sum())
-        expect = np.append(expect, expected[small].sum())
-    return stats.chisquare(observed, expect).pvalue
+    return testing.chi2_pvalue(spins, probabilities, min_expected)
 
 
 def final_states(method, model, beta, seed, n_chains=N_CHAINS):

@@ -30,47 +30,19 @@ from statmech.mc._local import (
     run_chain_observables,
 )
 from statmech.models import Ising
+from statmech.testing import boltzmann_probabilities, chi2_pvalue
 
 KERNELS = {k.name: k for k in (metropolis, heatbath, checkerboard_metropolis, checkerboard_heatbath)}
 SEEDS = (101, 202, 303, 404)
 
 
 # ------------------------------------------------------------------ references
-def all_states(n):
-    codes = np.arange(2**n)
-    return 1 - 2 * ((codes[:, None] >> np.arange(n)) & 1)  # bit i set ↔ s_i = −1
-
-
-def state_codes(spins):
-    bits = (1 - np.asarray(spins, dtype=np.int64)) // 2
-    return bits @ (1 << np.arange(bits.shape[-1]))
-
-
 def brute_energy(model, s):
-    """H(s) = −Σ_e J_e s_i s_j − Σ h_i s_i from the edge list, for s of shape (..., N)."""
+    """H(s) from the edge list (statmech.testing's reference), for s of shape (..., N)."""
     s = np.asarray(s, dtype=np.float64)
     edges = np.asarray(model.edges)
     bonds = (np.asarray(model.couplings) * s[..., edges[:, 0]] * s[..., edges[:, 1]]).sum(-1)
     return -bonds - s @ np.asarray(model.field)
-
-
-def boltzmann_probabilities(model, beta):
-    """p(s) ∝ exp(−βH(s)) over all 2^N states (log domain, max shift)."""
-    log_w = -beta * brute_energy(model, all_states(model.n_sites))
-    w = np.exp(log_w - log_w.max())
-    return w / w.sum()
-
-
-def chi2_pvalue(spins, probabilities, min_expected=5.0):
-    """Pearson χ² of the state histogram; states expected < 5 times are pooled into one bin."""
-    counts = np.bincount(state_codes(spins), minlength=probabilities.size)
-    expected = counts.sum() * probabilities
-    small = expected < min_expected
-    observed, expect = counts[~small], expected[~small]
-    if small.any():
-        observed = np.append(observed, counts[small].sum())
-        expect = np.append(expect, expected[small].sum())
-    return stats.chisquare(observed, expect).pvalue
 
 
 def random_spins(rng, n):

@@ -28,6 +28,9 @@ from statmech.mc._tempering import (
     tempering_step,
 )
 from statmech.models import Ising
+from statmech import testing
+from statmech.testing import boltzmann_probabilities, state_codes
+from statmech.testing import brute_force_energies as brute_energies
 
 KEYS = (5, 6, 7)
 N_CHAINS = 20_000
@@ -68,38 +71,8 @@ METROPOLIS = metropolis_kernel()
 
 
 # ------------------------------------------------------------------ references
-def all_states(n):
-    codes = np.arange(2**n)
-    return 1 - 2 * ((codes[:, None] >> np.arange(n)) & 1)
-
-
-def state_codes(spins):
-    bits = (1 - np.asarray(spins, dtype=np.int64)) // 2
-    return bits @ (1 << np.arange(bits.shape[-1]))
-
-
-def brute_energies(model):
-    s = all_states(model.n_sites).astype(np.float64)
-    edges = np.asarray(model.edges)
-    energy = -(np.asarray(model.couplings) * s[:, edges[:, 0]] * s[:, edges[:, 1]]).sum(1)
-    return energy - s @ np.asarray(model.field)
-
-
-def boltzmann_probabilities(model, beta):
-    log_w = -beta * brute_energies(model)
-    w = np.exp(log_w - log_w.max())
-    return w / w.sum()
-
-
 def chi2_pvalue(spins, probabilities, min_expected=20.0):
-    counts = np.bincount(state_codes(spins), minlength=probabilities.size)
-    expected = counts.sum() * probabilities
-    small = expected < min_expected
-    observed, expect = counts[~small], expected[~small]
-    if small.any():
-        observed = np.append(observed, counts[small].sum())
-        expect = np.append(expect, expected[small].sum())
-    return stats.chisquare(observed, expect).pvalue
+    return testing.chi2_pvalue(spins, probabilities, min_expected)
 
 
 def spin_glass(n=6, seed=3):
