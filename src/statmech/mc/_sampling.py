@@ -20,13 +20,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from statmech._validation import as_beta_array, check_positive_int
-from statmech.mc import _cluster, _local, _tempering
+from statmech.mc import _cluster, _fast, _local, _tempering
 from statmech.mc._base import Kernel
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics, jackknife
 from statmech._types import Method, Thermo
 
-BACKENDS = ("auto", "sequential", "checkerboard")
+BACKENDS = ("auto", "reference", "sequential", "checkerboard") + _fast.BACKENDS
+JAX_BACKENDS = ("auto", "reference", "sequential", "checkerboard")
 SINGLE_BETA_METHODS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 MIN_DRAWS = 32  # fewer draws per chain than this cannot give an autocorrelation time
 
@@ -40,25 +41,49 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
-def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
-    """The kernel for ``method`` on ``model``.
+def applicable_backends(model, method: str, n_chains: int = 1) -> tuple[str, ...]:
+    """The backends that can run ``method`` on ``model`` through ``sm.thermo`` / ``sm.sample``."""
+    if method not in ("metropolis", "heatbath"):
+        return ("auto",)
+    fast = tuple(b for b in _fast.BACKENDS if _fast.why_not(model, method, b, n_chains) is None)
+    return JAX_BACKENDS + fast
 
-    ``backend="auto"`` uses the checkerboard (sublattice-parallel) kernels on
-    chains, square and cubic lattices and the sequential single-site kernels
-    on general graphs; ``"sequential"`` / ``"checkerboard"`` force one.
+
+def _check_backend(model, method, backend, n_chains=1):
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
+    if backend in _fast.BACKENDS:
+        reason = _fast.why_not(model, method, backend, n_chains)
+        if reason is not None:
+            raise ValueError(f"backend {backend!r} does not apply ({reason}); backends that apply: "
+                             f"{', '.join(applicable_backends(model, method, n_chains))}")
+
+
+def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
+    """The JAX kernel for ``method`` on ``model`` (what estimators and tempering run inside ``jit``).
+
+    ``backend="auto"`` or ``"reference"`` uses the checkerboard
+    (sublattice-parallel) kernels on chains, square and cubic lattices and the
+    sequential single-site kernels on general graphs; ``"sequential"`` /
+    ``"checkerboard"`` force one. The numba backends (``"numba"``,
+    ``"multispin"``) run only through ``sm.thermo`` / ``sm.sample``.
     Cluster methods have a single implementation.
     """
+    if backend in _fast.BACKENDS:
+        _check_backend(model, method, backend)
+        raise ValueError(f"backend {backend!r} runs through sm.thermo and sm.sample only; kernels that run "
+                         f"inside JAX (estimators, tempering) take backend in {JAX_BACKENDS}")
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if method in ("wolff", "swendsen-wang"):
-        if backend not in ("auto",):
+        if backend != "auto":
             raise ValueError(f"method {method!r} has one implementation; use backend='auto'")
         _cluster.check_ferromagnetic(model)
         return _cluster.wolff if method == "wolff" else _cluster.swendsen_wang
     if method not in ("metropolis", "heatbath"):
         raise ValueError(f"unknown sampling method {method!r}; use one of {SINGLE_BETA_METHODS}")
     lattice_kinds = ("chain", "square", "cubic")
-    if backend == "checkerboard" or (backend == "auto" and model.lattice.kind in lattice_kinds):
+    if backend == "checkerboard" or (backend in ("auto", "reference") and model.lattice.kind in lattice_kinds):
         if not _local.two_colourable_lattice(model.lattice):
             # Periodic lattices with an odd side and graphs: colour classes built here, before tracing.
             return _local.colored_kernel(model, method)
@@ -143,12 +168,20 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     n_samples = check_positive_int(n_samples, "n_samples")
     n_chains, burn_in, thin = _check_run(n_chains, burn_in, thin)
     seed = check_seed(seed)
-    kernel = select_kernel(model, method, backend)
     beta_value = float(betas[0])
-    traced_beta = _traced(beta_value)
-    keys, spins = _chains(model, traced_beta, kernel, n_chains, burn_in, jax.random.key(seed), start)
-    _, draws = _draw(kernel, keys, spins, model, traced_beta, n_samples * thin, thin)
-    draws = np.asarray(draws, dtype=np.int8)
+    _check_backend(model, method, backend, n_chains)
+    fast = _fast.choose(model, method, backend, n_chains)
+    if fast is not None:
+        run = _fast.run(model, beta_value, method, fast, n_chains=n_chains, n_sweeps=n_samples * thin,
+                        burn_in=burn_in, thin=thin, seed=seed, start=start, record_spins=True)
+        draws, kernel_name = run.spins, run.kernel
+    else:
+        kernel = select_kernel(model, method, backend)
+        kernel_name = kernel.name
+        traced_beta = _traced(beta_value)
+        keys, spins = _chains(model, traced_beta, kernel, n_chains, burn_in, jax.random.key(seed), start)
+        _, draws = _draw(kernel, keys, spins, model, traced_beta, n_samples * thin, thin)
+        draws = np.asarray(draws, dtype=np.int8)
     energy = model.energy(draws.astype(np.float64))
     return xr.Dataset(
         {
@@ -157,7 +190,7 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
             "magnetization": (("chain", "draw"), draws.sum(axis=-1, dtype=np.int64)),
         },
         coords={"chain": np.arange(n_chains), "draw": np.arange(n_samples), "site": np.arange(model.n_sites)},
-        attrs={"beta": beta_value, "method": method, "kernel": kernel.name, "seed": seed,
+        attrs={"beta": beta_value, "method": method, "kernel": kernel_name, "seed": seed,
                "burn_in": burn_in, "thin": thin, "n_sites": model.n_sites},
     )
 
@@ -231,6 +264,16 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
             f"use n_sweeps >= {MIN_DRAWS * thin} (and in practice >= 50 autocorrelation times)"
         )
     seed = check_seed(seed)
+    _check_backend(model, method, backend, n_chains)
+    fast = _fast.choose(model, method, backend, n_chains)
+    if fast is not None:
+        # β number k of a grid runs the streams of key(seed, k): a pure function of the seed.
+        runs = [_fast.run(model, b, method, fast, n_chains=n_chains, n_sweeps=n_sweeps, burn_in=burn_in,
+                          thin=thin, seed=seed, start=start, stream=k) for k, b in enumerate(betas)]
+        meta = {"seed": seed, "n_sweeps": n_sweeps, "n_chains": n_chains, "burn_in": burn_in, "thin": thin,
+                "kernel": runs[0].kernel, "backend": fast}
+        series = [(run.energy, run.magnetization) for run in runs]
+        return thermo_from_series(series, betas, model.n_sites, method, scalar, meta)
     kernel = select_kernel(model, method, backend)
     series = []
     for k, b in enumerate(betas):
