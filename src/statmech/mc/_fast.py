@@ -200,7 +200,7 @@ _graph_serial = nb.njit(cache=True)(_graph_sweeps_py)
 # ------------------------------------------------------------ model layouts
 def _is_square_grid(model) -> bool:
     lattice = model.lattice
-    return lattice.kind == "square" and _local.two_colourable_lattice(lattice) and min(lattice.shape) >= 3
+    return lattice.kind == "square" and _local.two_colourable_lattice(lattice)
 
 
 class _SquareLayout:
@@ -297,9 +297,9 @@ def choose(model, method, backend, n_chains=1) -> str | None:
     return None
 
 
-def _layout(model, backend, n_chains):
+def _layout(model, backend, n_chains, multispin_layout=None, bits=None):
     if backend == "multispin":
-        return _multispin.layout(model, n_chains)
+        return _multispin.layout(model, n_chains, multispin_layout, bits)
     return _SquareLayout(model) if _is_square_grid(model) else _GraphLayout(model)
 
 
@@ -316,13 +316,15 @@ def start_spins(model, start, key, chain):
 
 
 def run(model, beta, method, backend, *, n_chains, n_sweeps, burn_in, thin, seed, start="random",
-        record_spins=False, stream=0) -> FastRun:
+        record_spins=False, stream=0, multispin_layout=None, bits=None) -> FastRun:
     """Run ``n_chains`` chains of ``method`` with a numba ``backend`` at one ``beta``.
 
     Sweeps 0 … burn_in − 1 are discarded; then H and M are recorded after
     every ``thin``-th of ``n_sweeps`` sweeps (and the spins, when
     ``record_spins``). Chain c uses the streams (key(seed, stream), c, sweep,
     …): the output is a pure function of (seed, stream, backend, arguments).
+    ``multispin_layout`` ("lattice" or "replica") and ``bits`` (spins per
+    word of the lattice layout) override the automatic choice.
     """
     if method not in RULES:
         raise ValueError(f"method must be one of {RULES}, got {method!r}")
@@ -331,7 +333,7 @@ def run(model, beta, method, backend, *, n_chains, n_sweeps, burn_in, thin, seed
         raise ValueError(f"beta must be one finite number >= 0, got {beta!r}; use 1e6 for the ground state")
     rule = RULES.index(method)
     key = _rng.key(seed, stream)
-    layout = _layout(model, backend, n_chains)
+    layout = _layout(model, backend, n_chains, multispin_layout, bits)
     n_draws = n_sweeps // thin
     n = model.n_sites
     starts = np.stack([start_spins(model, start, key, c) for c in range(n_chains)])

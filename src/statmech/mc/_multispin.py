@@ -375,11 +375,18 @@ def use_replicas(model, n_chains) -> bool:
     return n_chains / (64 * groups) >= word_bits(model) / 64
 
 
-def layout(model, n_chains=1):
+def layout(model, n_chains=1, kind=None, bits=None):
+    """The layout for ``n_chains`` chains of ``model``: ``kind`` "lattice" or "replica" (None: by fill)."""
     reason = why_not(model, n_chains)
     if reason is not None:
         raise ValueError(reason)
-    return ReplicaLayout([model], n_chains) if use_replicas(model, n_chains) else LatticeLayout(model)
+    if kind is None:
+        kind = "replica" if use_replicas(model, n_chains) else "lattice"
+    if kind == "replica":
+        return ReplicaLayout([model], n_chains)
+    if kind == "lattice":
+        return LatticeLayout(model, bits)
+    raise ValueError(f"multispin layout must be 'lattice' or 'replica', got {kind!r}")
 
 
 # ---------------------------------------------------------------- geometry
@@ -426,12 +433,14 @@ class LatticeLayout:
     name = "multispin_lattice"
     replicas = False
 
-    def __init__(self, model):
+    def __init__(self, model, bits=None):
         self.model = model
         self.n_rows, self.Lx, self.par, rows_nb, signs = _geometry(model)
         self.rows_nb = rows_nb
         self.z = 2 + rows_nb.shape[1]
-        self.bits = word_bits(model)
+        self.bits = word_bits(model) if bits is None else int(bits)
+        if self.bits < 1 or (self.Lx // 2) % self.bits or self.bits > 64:
+            raise ValueError(f"bits must divide Lx/2 = {self.Lx // 2} and be <= 64, got {bits}")
         self.nw = self.Lx // 2 // self.bits
         self.mask = ONES if self.bits == 64 else U64((1 << self.bits) - 1)
         self.coupling = float(np.abs(np.asarray(model.couplings, np.float64)[0]))
