@@ -33,7 +33,7 @@ import numpy as np
 from statmech.mc import _local, _multispin, _rng
 from statmech.models import Ising
 
-__all__ = ["BACKENDS", "FastRun", "choose", "run", "why_not"]
+__all__ = ["BACKENDS", "FastRun", "choose", "run", "run_instances", "why_not"]
 
 BACKENDS = ("numba", "multispin")
 RULES = ("metropolis", "heatbath")
@@ -384,3 +384,52 @@ def run(model, beta, method, backend, *, n_chains, n_sweeps, burn_in, thin, seed
         layout(state, beta, rule, key, chain, burn_in, n_sweeps, thin, e0, m0, energy[c], magnetization[c],
                out_s)
     return FastRun(energy, magnetization, spins, name)
+
+
+def run_instances(models, beta, method="metropolis", *, n_sweeps, burn_in=0, thin=1, seed=0,
+                  start="random") -> FastRun:
+    """One chain per disorder instance, 64 instances per word (multispin replicas, ±J bonds bit-packed).
+
+    ``models``: Ising models on one periodic square or cubic lattice (every
+    side even, no field) whose couplings share one magnitude |J| and differ
+    in sign, e.g. Edwards–Anderson ±J instances. Returns a :class:`FastRun`
+    with one row per instance: H and M after every ``thin``-th of
+    ``n_sweeps`` sweeps (after ``burn_in`` discarded ones). Instance k uses
+    the streams of chain k under key(seed).
+    """
+    models = list(models)
+    if not models:
+        raise ValueError("models is empty; pass at least one Ising model")
+    if method not in RULES:
+        raise ValueError(f"method must be one of {RULES}, got {method!r}")
+    first = models[0]
+    for k, model in enumerate(models):
+        if not isinstance(model, Ising):
+            raise TypeError(f"models[{k}] is a {type(model).__name__}, not an sm.Ising model")
+        reason = _multispin.why_not(model)
+        if reason is not None:
+            raise ValueError(f"models[{k}]: {reason}")
+        if model.lattice != first.lattice or not np.array_equal(np.asarray(model.edges), np.asarray(first.edges)):
+            raise ValueError(f"models[{k}] has another lattice than models[0]; replicas share one lattice")
+        if abs(float(model.couplings[0])) != abs(float(first.couplings[0])):
+            raise ValueError(f"models[{k}] has |J| = {abs(float(model.couplings[0]))}, models[0] "
+                             f"{abs(float(first.couplings[0]))}; replicas share one |J| (scale beta instead)")
+    beta = float(beta)
+    if not math.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be one finite number >= 0, got {beta!r}")
+    n_chains = len(models)
+    layout = _multispin.ReplicaLayout(models, n_chains)
+    key = _rng.key(seed)
+    n_draws = n_sweeps // thin
+    energy = np.empty((n_chains, n_draws))
+    magnetization = np.empty((n_chains, n_draws), np.int64)
+    for group in range(layout.groups):
+        chains = slice(64 * group, min(64 * (group + 1), n_chains))
+        count = chains.stop - chains.start
+        starts = np.stack([start_spins(first, start, key, c) for c in range(chains.start, chains.stop)])
+        state = layout.to_state(starts)
+        if burn_in:
+            layout.run_group(state, group, beta, method, key, 0, burn_in, 1, 0)
+        e, m = layout.run_group(state, group, beta, method, key, burn_in, n_sweeps, thin, n_draws)
+        energy[chains], magnetization[chains] = e.T[:count], m.T[:count]
+    return FastRun(energy, magnetization, None, f"{layout.name}_{method}")

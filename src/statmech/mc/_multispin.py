@@ -98,6 +98,11 @@ def digit_table(p: np.ndarray):
     return table, certain, undecided
 
 
+def few(undecided) -> bool:
+    """True when only classes 0, 1, 2 can be undecided (Metropolis): the kernel's shorter digit loop applies."""
+    return not np.any(np.asarray(undecided)[3:])
+
+
 # ----------------------------------------------------------- the word update
 @nb.njit(inline="always")
 def _count(a1, a2, a3, a4, a5, a6):
@@ -116,7 +121,7 @@ def _count(a1, a2, a3, a4, a5, a6):
 
 
 @nb.njit(inline="always")
-def _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, st):
+def _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, few, five, st):
     """Word of flips: bit set with probability p_c, c the bit's count of unsatisfied bonds."""
     b0, b1, b2 = _count(a1, a2, a3, a4, a5, a6)
     n0 = ~b0
@@ -134,12 +139,28 @@ def _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, st):
     und = mask & ((e0 & undecided[0]) | (e1 & undecided[1]) | (e2 & undecided[2]) | (e3 & undecided[3])
                   | (e4 & undecided[4]) | (e5 & undecided[5]) | (e6 & undecided[6]))
     k = 0
+    if few:  # only classes 0, 1, 2 undecided (Metropolis): a shorter digit loop
+        while und != ZERO and k < 64:
+            st, r = _rng.next_word(st)
+            p = (e0 & table[k, 0]) | (e1 & table[k, 1]) | (e2 & table[k, 2])
+            flip |= und & p & ~r      # U digit 0 < p digit 1: U < p decided
+            und &= ~(p ^ r)           # digits equal: still undecided
+            k += 1
+        return flip & mask, st
+    if five:  # counts up to 4 (square lattice): classes 5 and 6 never occur
+        while und != ZERO and k < 64:
+            st, r = _rng.next_word(st)
+            p = (e0 & table[k, 0]) | (e1 & table[k, 1]) | (e2 & table[k, 2]) | (e3 & table[k, 3]) | (e4 & table[k, 4])
+            flip |= und & p & ~r
+            und &= ~(p ^ r)
+            k += 1
+        return flip & mask, st
     while und != ZERO and k < 64:
         st, r = _rng.next_word(st)
         p = ((e0 & table[k, 0]) | (e1 & table[k, 1]) | (e2 & table[k, 2]) | (e3 & table[k, 3])
              | (e4 & table[k, 4]) | (e5 & table[k, 5]) | (e6 & table[k, 6]))
-        flip |= und & p & ~r      # U digit 0 < p digit 1: U < p decided
-        und &= ~(p ^ r)           # digits equal: still undecided
+        flip |= und & p & ~r
+        und &= ~(p ^ r)
         k += 1
     return flip & mask, st
 
@@ -156,8 +177,8 @@ def _add(counter, word, level):
 
 
 # ------------------------------------------------------------- lattice layout
-def _lattice_sweeps_py(S, J, has_j, rows_nb, par, bits, mask, table, certain, undecided, key, chain, sweep0,
-                       n_sweeps, thin, out_u, out_d, unsat, down):
+def _lattice_sweeps_py(S, J, has_j, rows_nb, par, bits, mask, table, certain, undecided, few, key, chain,
+                       sweep0, n_sweeps, thin, out_u, out_d, unsat, down):
     """Sweeps of a packed lattice: S (2, R, nw) uint64 spins, J (2, z, R, nw) sign bits.
 
     Directions: 0 = x+1, 1 = x−1, then the rows in ``rows_nb`` (R, z − 2).
@@ -180,8 +201,8 @@ def _lattice_sweeps_py(S, J, has_j, rows_nb, par, bits, mask, table, certain, un
                 offset = par[r] if colour == 0 else 1 - par[r]
                 ra = rows_nb[r, 0]
                 rb = rows_nb[r, 1]
-                rc = rows_nb[r, 2 % nd] if nd == 4 else r
-                rd = rows_nb[r, 3 % nd] if nd == 4 else r
+                rc = rows_nb[r, 2 % nd]
+                rd = rows_nb[r, 3 % nd]
                 u_row = 0
                 d_row = 0
                 for w in range(nw):
@@ -212,7 +233,7 @@ def _lattice_sweeps_py(S, J, has_j, rows_nb, par, bits, mask, table, certain, un
                         if nd == 4:
                             a5 ^= J[colour, 4, r, w]
                             a6 ^= J[colour, 5, r, w]
-                    flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, st)
+                    flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, few, nd == 2, st)
                     new = s ^ flip
                     S[colour, r, w] = new
                     if measure:
@@ -257,7 +278,7 @@ def _unpack_lattice(S, par, bits, Lx, out):
 
 
 # ------------------------------------------------------------- replica layout
-def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecided, key, chain, sweep0,
+def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecided, few, key, chain, sweep0,
                        n_sweeps, thin, out_u, out_d, chunk_u, chunk_d, rows_per_chunk):
     """Sweeps of 64 replicas: W (R, Lx) uint64 (bit b = replica b), J (z, R, Lx) sign bits.
 
@@ -281,8 +302,8 @@ def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecide
                     st = _rng.stream(key, chain, sweep, U64(colour), U64(r))
                     ra = rows_nb[r, 0]
                     rb = rows_nb[r, 1]
-                    rc = rows_nb[r, 2 % nd] if nd == 4 else r
-                    rd = rows_nb[r, 3 % nd] if nd == 4 else r
+                    rc = rows_nb[r, 2 % nd]
+                    rd = rows_nb[r, 3 % nd]
                     for x in range((colour + par[r]) & 1, Lx, 2):
                         s = W[r, x]
                         a1 = s ^ W[r, x + 1 if x < Lx - 1 else 0]
@@ -302,7 +323,7 @@ def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecide
                             if nd == 4:
                                 a5 ^= J[4, r, x]
                                 a6 ^= J[5, r, x]
-                        flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, st)
+                        flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, few, nd == 2, st)
                         new = s ^ flip
                         W[r, x] = new
                         if measure:
@@ -476,7 +497,7 @@ class LatticeLayout:
         out_u = np.zeros(n_rec, np.int64)
         out_d = np.zeros(n_rec, np.int64)
         self.sweeps(S, self.J, self.has_j, self.rows_nb, self.par, self.bits, self.mask, table, certain,
-                    undecided, key, chain, np.uint64(sweep0), n_sweeps, thin, out_u, out_d, self.unsat,
+                    undecided, few(undecided), key, chain, np.uint64(sweep0), n_sweeps, thin, out_u, out_d, self.unsat,
                     self.down)
         energy = -self.coupling * (self.n_bonds - 2.0 * out_u)
         magnetization = self.model.n_sites - 2 * out_d
@@ -536,7 +557,8 @@ class ReplicaLayout:
         out_d = np.zeros((n_rec, 64), np.int64)
         chunk_u = np.zeros((self.n_chunks, 2, 64), np.int64)
         chunk_d = np.zeros((self.n_chunks, 2, 64), np.int64)
-        self.sweeps(W, self.J[group], self.has_j, self.rows_nb, self.par, mask, table, certain, undecided, key,
+        self.sweeps(W, self.J[group], self.has_j, self.rows_nb, self.par, mask, table, certain, undecided,
+                    few(undecided), key,
                     U64(group), U64(sweep0), n_sweeps, thin, out_u, out_d, chunk_u, chunk_d,
                     self.rows_per_chunk)
         energy = -self.coupling * (self.n_bonds - 2.0 * out_u)
