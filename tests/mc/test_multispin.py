@@ -284,6 +284,17 @@ def test_same_seed_same_series_whatever_the_thread_count(backend, layout):
 
 
 # -------------------------------------------------------------- front door
+def test_auto_picks_multispin_when_words_are_well_filled():
+    choose = _fast.choose
+    assert choose(Ising.square(64), "metropolis", "auto", 4) == "multispin"        # lattice words of 32 bits
+    assert choose(Ising.square(8), "metropolis", "auto", 4) == "numba"             # 4-bit words: int8 is faster
+    assert choose(Ising.square(8), "heatbath", "auto", 64) == "multispin"          # 64 replicas fill a word
+    assert choose(Ising.square(64, h=0.1), "metropolis", "auto", 4) == "numba"     # a field is not bit-codable
+    assert choose(Ising.square(5), "metropolis", "auto", 4) == "numba"             # odd side: colour classes
+    assert choose(Ising.square(64), "wolff", "auto", 4) is None                    # cluster methods: JAX
+    assert choose(Ising.square(64), "metropolis", "reference", 4) is None
+
+
 def test_front_door_backends_and_errors():
     model = sm.Ising.square(8)
     t = sm.thermo(model, 0.3, method="metropolis", n_chains=64, backend="multispin", n_sweeps=64, seed=0)

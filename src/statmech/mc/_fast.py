@@ -285,7 +285,9 @@ def why_not(model, method, backend, n_chains=1) -> str | None:
 def choose(model, method, backend, n_chains=1) -> str | None:
     """The numba backend to run: ``backend`` when it applies (else ValueError), None for a JAX one.
 
-    ``"auto"`` takes ``"multispin"`` when the model is bit-codable, else ``"numba"``.
+    ``"auto"`` takes ``"multispin"`` when the model is bit-codable and its
+    words are at least a quarter full (16 of 64 bits: Lx/2 divisible by 16,
+    or enough chains to fill replica words), else ``"numba"``.
     """
     if backend in BACKENDS:
         reason = why_not(model, method, backend, n_chains)
@@ -293,7 +295,9 @@ def choose(model, method, backend, n_chains=1) -> str | None:
             raise ValueError(f"backend {backend!r} does not apply: {reason}")
         return backend
     if backend == "auto" and method in RULES and isinstance(model, Ising):
-        return "multispin" if why_not(model, method, "multispin", n_chains) is None else "numba"
+        if why_not(model, method, "multispin", n_chains) is None and _multispin.fill(model, n_chains) >= 0.25:
+            return "multispin"
+        return "numba"
     return None
 
 

@@ -396,6 +396,13 @@ def use_replicas(model, n_chains) -> bool:
     return n_chains / (64 * groups) >= word_bits(model) / 64
 
 
+def fill(model, n_chains) -> float:
+    """Fraction of each word's 64 bits that hold spins, in the layout ``layout`` would choose."""
+    if use_replicas(model, n_chains):
+        return n_chains / (64 * -(-n_chains // 64))
+    return word_bits(model) / 64
+
+
 def layout(model, n_chains=1, kind=None, bits=None):
     """The layout for ``n_chains`` chains of ``model``: ``kind`` "lattice" or "replica" (None: by fill)."""
     reason = why_not(model, n_chains)
