@@ -1,6 +1,6 @@
 """Monte Carlo throughput against the naive and numba baselines, and log Z estimators' error vs time.
 
-usage: python benchmarks/mc.py [--quick] [--full]
+usage: python benchmarks/mc.py [--quick] [--full] [--threads N]
 
 Part 0 (the default run, about 2 minutes) prints flips per ns of statmech's
 numba kernels (the ``backend="multispin"`` and ``backend="numba"`` kernels,
@@ -47,6 +47,7 @@ def load_baseline(path=BASELINE):
         raise SystemExit(f"baseline not found at {path}")
     spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # numba's cache finds the module's globals by name
     spec.loader.exec_module(module)
     return module
 
@@ -250,6 +251,8 @@ def fast_throughput(quick):
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
+    if "--threads" in sys.argv:  # numba threads for statmech and the numba anchors alike
+        numba.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
     print(f"JAX devices: {jax.devices()}; numba threads: {numba.get_num_threads()}")
     fast_throughput(quick)
     if "--full" in sys.argv:

@@ -72,13 +72,15 @@ def _heatbath_up(t, st):
 
 
 # ------------------------------------------------------------ square lattice
-def _square_sweeps_py(s, Jh, Jv, h, beta, rule, key, chain, sweep0, n_sweeps, thin, energy, magnetization,
-                      out_e, out_m, out_s, d_e, d_m):
+def _square_sweeps_py(s, Jh, Jv, h, uniform, J0, has_h, beta, rule, key, chain, sweep0, n_sweeps, thin, energy,
+                      magnetization, out_e, out_m, out_s, d_e, d_m):
     """``n_sweeps`` checkerboard sweeps of the int8 grid ``s`` [y, x] in place; returns (H, M).
 
     Black sites (x + y even) first, then white. φ = h + Jh[y,x] s[y,x+1] +
     Jh[y,x−1] s[y,x−1] + Jv[y,x] s[y+1,x] + Jv[y−1,x] s[y−1,x] (indices
-    periodic; open lattices have zero wrap bonds). Row y of colour c in sweep
+    periodic; open lattices have zero wrap bonds); with ``uniform`` every bond
+    is J0 and the bond arrays are not read, without ``has_h`` neither is h
+    (less memory traffic on large lattices). Row y of colour c in sweep
     t draws from the stream (chain, t, c, y). After sweep t with (t + 1) %
     thin == 0, record number (t + 1)//thin − 1 (when it fits in ``out_e``).
     """
@@ -96,8 +98,13 @@ def _square_sweeps_py(s, Jh, Jv, h, beta, rule, key, chain, sweep0, n_sweeps, th
                 for x in range((y + colour) & 1, Lx, 2):
                     left = x - 1 if x > 0 else Lx - 1
                     right = x + 1 if x < Lx - 1 else 0
-                    phi = (h[y, x] + Jh[y, x] * s[y, right] + Jh[y, left] * s[y, left]
-                           + Jv[y, x] * s[dn, x] + Jv[up, x] * s[up, x])
+                    if uniform:
+                        phi = J0 * np.float64(np.int64(s[y, right]) + s[y, left] + s[dn, x] + s[up, x])
+                    else:
+                        phi = (Jh[y, x] * s[y, right] + Jh[y, left] * s[y, left]
+                               + Jv[y, x] * s[dn, x] + Jv[up, x] * s[up, x])
+                    if has_h:
+                        phi += h[y, x]
                     spin = s[y, x]
                     if rule == 0:
                         de = 2.0 * spin * phi
@@ -211,10 +218,18 @@ class _SquareLayout:
     def __init__(self, model):
         Lx, Ly = model.lattice.shape
         self.shape = (Ly, Lx)
-        Jh, Jv = model.bond_arrays()
-        self.Jh = np.ascontiguousarray(Jh, np.float64)
-        self.Jv = np.ascontiguousarray(Jv, np.float64)
-        self.h = np.ascontiguousarray(np.asarray(model.field, np.float64).reshape(Ly, Lx))
+        J0 = model.uniform_coupling()
+        self.uniform = J0 is not None and model.lattice.periodic
+        self.J0 = float(J0) if self.uniform else 0.0
+        if self.uniform:
+            self.Jh = self.Jv = np.zeros((1, 1))
+        else:
+            Jh, Jv = model.bond_arrays()
+            self.Jh = np.ascontiguousarray(Jh, np.float64)
+            self.Jv = np.ascontiguousarray(Jv, np.float64)
+        self.has_h = model.has_field
+        self.h = (np.ascontiguousarray(np.asarray(model.field, np.float64).reshape(Ly, Lx)) if self.has_h
+                  else np.zeros((1, 1)))
         self.d_e = np.zeros(Ly)
         self.d_m = np.zeros(Ly, np.int64)
         self.sweeps = _square_serial if model.n_sites < _SERIAL_BELOW else _square_parallel
@@ -224,7 +239,8 @@ class _SquareLayout:
 
     def __call__(self, state, beta, rule, key, chain, sweep0, n_sweeps, thin, energy, magnetization,
                  out_e, out_m, out_s):
-        return self.sweeps(state, self.Jh, self.Jv, self.h, beta, rule, key, chain, np.uint64(sweep0),
+        return self.sweeps(state, self.Jh, self.Jv, self.h, self.uniform, self.J0, self.has_h, beta, rule, key,
+                           chain, np.uint64(sweep0),
                            n_sweeps, thin, energy, magnetization, out_e, out_m, out_s, self.d_e, self.d_m)
 
 

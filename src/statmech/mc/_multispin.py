@@ -294,10 +294,13 @@ def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecide
     for t in range(n_sweeps):
         sweep = U64(sweep0 + t)
         measure = (t + 1) % thin == 0 and (t + 1) // thin - 1 < n_rec
+        if measure:
+            chunk_u[:] = 0
+            chunk_d[:] = 0
         for colour in range(2):
             for q in nb.prange(n_chunks):
-                cu = np.zeros(_LEVELS, np.uint64)
-                cd = np.zeros(_LEVELS, np.uint64)
+                cu = chunk_u[q]
+                cd = chunk_d[q]
                 for r in range(q * rows_per_chunk, min((q + 1) * rows_per_chunk, n_rows)):
                     st = _rng.stream(key, chain, sweep, U64(colour), U64(r))
                     ra = rows_nb[r, 0]
@@ -337,25 +340,20 @@ def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecide
                                 _add(cu, c0 & mask, 0)
                                 _add(cu, c1 & mask, 1)
                                 _add(cu, c2 & mask, 2)
-                if measure:
-                    for b in range(64):
-                        total_d = 0
-                        total_u = 0
-                        for level in range(_LEVELS):
-                            total_d += np.int64((cd[level] >> U64(b)) & U64(1)) << level
-                            total_u += np.int64((cu[level] >> U64(b)) & U64(1)) << level
-                        chunk_d[q, colour, b] = total_d
-                        chunk_u[q, colour, b] = total_u
-        if measure:
+        if measure:  # per-replica totals from the bit-sliced counters of every chunk
             k = (t + 1) // thin - 1
             for b in range(64):
-                total_u = 0
-                total_d = 0
-                for q in range(n_chunks):
-                    total_u += chunk_u[q, 1, b]
-                    total_d += chunk_d[q, 0, b] + chunk_d[q, 1, b]
-                out_u[k, b] = total_u
-                out_d[k, b] = total_d
+                out_u[k, b] = 0
+                out_d[k, b] = 0
+            for q in range(n_chunks):
+                for level in range(_LEVELS):
+                    wu = chunk_u[q, level]
+                    wd = chunk_d[q, level]
+                    if wu == ZERO and wd == ZERO:
+                        continue
+                    for b in range(64):
+                        out_u[k, b] += np.int64((wu >> U64(b)) & U64(1)) << level
+                        out_d[k, b] += np.int64((wd >> U64(b)) & U64(1)) << level
 
 
 _replica_parallel = nb.njit(parallel=True, cache=True)(_replica_sweeps_py)
@@ -538,10 +536,11 @@ class ReplicaLayout:
                 words |= chosen.astype(np.uint64) << np.uint64(b)
             self.J.append(words)
         self.n_bonds = self.z // 2 * model.n_sites
-        self.rows_per_chunk = max(1, -(-self.n_rows // 16))
-        self.n_chunks = -(-self.n_rows // self.rows_per_chunk)
         n = model.n_sites
-        self.sweeps = _replica_serial if n < 2048 else _replica_parallel
+        serial = n < 2048
+        self.sweeps = _replica_serial if serial else _replica_parallel
+        self.rows_per_chunk = self.n_rows if serial else max(1, -(-self.n_rows // 16))
+        self.n_chunks = -(-self.n_rows // self.rows_per_chunk)
 
     def to_state(self, starts):
         """Starts (≤ 64, N) of one group of chains → words (R, Lx), bit b = chain b (1 = down)."""
@@ -562,8 +561,8 @@ class ReplicaLayout:
         mask = ONES if count == 64 else U64((1 << count) - 1)
         out_u = np.zeros((n_rec, 64), np.int64)
         out_d = np.zeros((n_rec, 64), np.int64)
-        chunk_u = np.zeros((self.n_chunks, 2, 64), np.int64)
-        chunk_d = np.zeros((self.n_chunks, 2, 64), np.int64)
+        chunk_u = np.zeros((self.n_chunks, _LEVELS), np.uint64)  # bit-sliced counters, one set per chunk
+        chunk_d = np.zeros((self.n_chunks, _LEVELS), np.uint64)
         self.sweeps(W, self.J[group], self.has_j, self.rows_nb, self.par, mask, table, certain, undecided,
                     few(undecided), key,
                     U64(group), U64(sweep0), n_sweeps, thin, out_u, out_d, chunk_u, chunk_d,
