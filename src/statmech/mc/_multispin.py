@@ -121,7 +121,7 @@ def _count(a1, a2, a3, a4, a5, a6):
 
 
 @nb.njit(inline="always")
-def _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, few, five, st):
+def _flip_word(a1, a2, a3, a4, a5, a6, mask, table, cert, und_c, few, five, st):
     """Word of flips: bit set with probability p_c, c the bit's count of unsatisfied bonds."""
     b0, b1, b2 = _count(a1, a2, a3, a4, a5, a6)
     n0 = ~b0
@@ -134,10 +134,10 @@ def _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, few, fiv
     e4 = n0 & n1 & b2
     e5 = b0 & n1 & b2
     e6 = n0 & b1 & b2
-    flip = ((e0 & certain[0]) | (e1 & certain[1]) | (e2 & certain[2]) | (e3 & certain[3])
-            | (e4 & certain[4]) | (e5 & certain[5]) | (e6 & certain[6]))
-    und = mask & ((e0 & undecided[0]) | (e1 & undecided[1]) | (e2 & undecided[2]) | (e3 & undecided[3])
-                  | (e4 & undecided[4]) | (e5 & undecided[5]) | (e6 & undecided[6]))
+    c0, c1, c2, c3, c4, c5, c6 = cert
+    u0, u1, u2, u3, u4, u5, u6 = und_c
+    flip = (e0 & c0) | (e1 & c1) | (e2 & c2) | (e3 & c3) | (e4 & c4) | (e5 & c5) | (e6 & c6)
+    und = mask & ((e0 & u0) | (e1 & u1) | (e2 & u2) | (e3 & u3) | (e4 & u4) | (e5 & u5) | (e6 & u6))
     k = 0
     if few:  # only classes 0, 1, 2 undecided (Metropolis): a shorter digit loop
         while und != ZERO and k < 64:
@@ -188,6 +188,8 @@ def _lattice_sweeps_py(S, J, has_j, rows_nb, par, bits, mask, table, certain, un
     """
     n_rows = S.shape[1]
     nw = S.shape[2]
+    cert = (certain[0], certain[1], certain[2], certain[3], certain[4], certain[5], certain[6])
+    und_c = (undecided[0], undecided[1], undecided[2], undecided[3], undecided[4], undecided[5], undecided[6])
     nd = rows_nb.shape[1]
     top = U64(bits - 1)
     n_rec = out_u.shape[0]
@@ -233,7 +235,7 @@ def _lattice_sweeps_py(S, J, has_j, rows_nb, par, bits, mask, table, certain, un
                         if nd == 4:
                             a5 ^= J[colour, 4, r, w]
                             a6 ^= J[colour, 5, r, w]
-                    flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, few, nd == 2, st)
+                    flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, cert, und_c, few, nd == 2, st)
                     new = s ^ flip
                     S[colour, r, w] = new
                     if measure:
@@ -289,6 +291,8 @@ def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecide
     """
     n_rows, Lx = W.shape
     nd = rows_nb.shape[1]
+    cert = (certain[0], certain[1], certain[2], certain[3], certain[4], certain[5], certain[6])
+    und_c = (undecided[0], undecided[1], undecided[2], undecided[3], undecided[4], undecided[5], undecided[6])
     n_rec = out_u.shape[0]
     n_chunks = chunk_u.shape[0]
     for t in range(n_sweeps):
@@ -326,7 +330,7 @@ def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecide
                             if nd == 4:
                                 a5 ^= J[4, r, x]
                                 a6 ^= J[5, r, x]
-                        flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, certain, undecided, few, nd == 2, st)
+                        flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, cert, und_c, few, nd == 2, st)
                         new = s ^ flip
                         W[r, x] = new
                         if measure:
