@@ -60,7 +60,7 @@ def next_word(state):
 @nb.njit(inline="always", cache=True)
 def uniform53(word):
     """A double in [0, 1) from the top 53 bits of ``word``."""
-    return np.float64(word >> _S11) * _INV53
+    return np.float64(np.int64(word >> _S11)) * _INV53  # < 2^53: the signed conversion is exact and cheap
 
 
 def key(seed: int, *more: int) -> np.uint64:
