@@ -1,6 +1,16 @@
-"""Monte Carlo throughput against the naive baseline, and log Z estimators' error vs time.
+"""Monte Carlo throughput against the naive and numba baselines, and log Z estimators' error vs time.
 
-usage: python benchmarks/mc.py [--quick]
+usage: python benchmarks/mc.py [--quick] [--full] [--threads N]
+
+Part 0 (the default run, about 2 minutes) prints flips per ns of statmech's
+numba kernels (the ``backend="multispin"`` and ``backend="numba"`` kernels,
+timed with energy and magnetisation recorded after every sweep) on the 2D
+Ising model at β_c for L = 256, 1024, 2048, on the 3D cubic lattice, on ±J
+glasses and for 64 replicas, next to three anchors run in the same process:
+the naive JAX checkerboard (../shared/baselines/naive_ising.py), a plain numba
+int8 checkerboard and a numba 64-replica multispin code
+(../shared/baselines/numba_ising.py), with the ratios. ``--full`` adds parts
+1 and 2.
 
 Part 1 prints spin flips (attempted single-spin updates; for cluster kernels,
 flipped spins) per ns of each kernel on the 2D Ising model at β_c, for
@@ -21,20 +31,23 @@ import time
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numba
 import numpy as np
 
 import statmech as sm
-from statmech.mc import _cluster, _local
+from statmech.mc import _cluster, _fast, _local, _multispin, _rng
 
 BASELINE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "baselines" / "naive_ising.py"
+NUMBA_BASELINE = BASELINE.with_name("numba_ising.py")
 BETA_C = 0.4406868  # the baseline's β
 
 
-def load_baseline():
-    if not BASELINE.exists():
-        raise SystemExit(f"baseline not found at {BASELINE}")
-    spec = importlib.util.spec_from_file_location("naive_ising", BASELINE)
+def load_baseline(path=BASELINE):
+    if not path.exists():
+        raise SystemExit(f"baseline not found at {path}")
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # numba's cache finds the module's globals by name
     spec.loader.exec_module(module)
     return module
 
@@ -123,8 +136,125 @@ def estimators(quick):
               f"{error / stderr:>6.2f} {seconds:>8.1f}")
 
 
+# ------------------------------------------------------------ part 0: numba
+def _best_rate(run, flips_per_call, repeats=3):
+    """Median flips/ns of ``run()`` over ``repeats`` timed calls (after one untimed warm-up call)."""
+    run()
+    rates = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run()
+        rates.append(flips_per_call / (time.perf_counter() - start) / 1e9)
+    return float(np.median(rates))
+
+
+def _sweeps(n_flips, per_sweep):
+    return max(2, int(n_flips / per_sweep))
+
+
+def _lattice_runner(model, method, n_flips):
+    """One chain, bit-packed by sublattice; E and M recorded every sweep."""
+    layout = _multispin.layout(model, 1, "lattice")
+    state = layout.to_state(np.ones(model.n_sites, np.int8))
+    n = _sweeps(n_flips, model.n_sites)
+    key = _rng.key(0)
+    return (lambda: layout.run_chain(state, BETA_C, method, key, np.uint64(0), 0, n, 1, n)), n * model.n_sites
+
+
+def _replica_runner(models, method, n_flips):
+    """64 replicas (one model, or one ±J instance per replica); E and M per replica recorded every sweep."""
+    layout = _multispin.ReplicaLayout(models, 64)
+    state = layout.to_state(np.ones((64, models[0].n_sites), np.int8))
+    per = 64 * models[0].n_sites
+    n = _sweeps(n_flips, per)
+    key = _rng.key(0)
+    return (lambda: layout.run_group(state, 0, BETA_C, method, key, 0, n, 1, n)), n * per
+
+
+def _int8_runner(model, method, n_flips):
+    """The numba int8 kernel (float couplings and fields); E and M recorded every sweep."""
+    layout = _fast._layout(model, "numba", 1)
+    state = layout.to_state(np.ones(model.n_sites, np.int8))
+    n = _sweeps(n_flips, model.n_sites)
+    out_e, out_m = np.empty(n), np.empty(n, np.int64)
+    no_spins = np.empty((0, model.n_sites), np.int8)
+    rule = _fast.RULES.index(method)
+    key = _rng.key(0)
+    return (lambda: layout(state, BETA_C, rule, key, np.uint64(0), 0, n, 1, 0.0, 0, out_e, out_m, no_spins)), \
+        n * model.n_sites
+
+
+def _anchor_rates(numba_anchor, L, n_flips):
+    """(int8 checkerboard, 64-replica multispin) flips/ns of the numba anchors at size L."""
+    s, rng, thresholds = numba_anchor.cb_setup(L, BETA_C)
+    n_cb = _sweeps(n_flips / 8, L * L)
+    cb = _best_rate(lambda: numba_anchor.cb_sweeps(s, rng, thresholds, n_cb), n_cb * L * L)
+    w, rng2, p_bits, nbits = numba_anchor.msc_setup(L, BETA_C)
+    n_msc = _sweeps(n_flips, 64 * L * L)
+    msc = _best_rate(lambda: numba_anchor.msc_sweeps(w, rng2, p_bits, nbits, n_msc), n_msc * 64 * L * L)
+    return cb, msc
+
+
+def _pm_j(model, seed):
+    rng = np.random.default_rng(seed)
+    return eqx.tree_at(lambda m: m.couplings, model,
+                       np.abs(np.asarray(model.couplings)) * rng.choice([-1.0, 1.0], model.n_edges))
+
+
+def fast_throughput(quick):
+    """Part 0: statmech's numba kernels next to the naive JAX and the two numba anchors, same process."""
+    naive = load_baseline()
+    anchor = load_baseline(NUMBA_BASELINE)
+    anchor.warm()
+    n_flips = 1e8 if quick else 6e8
+    sizes = (256,) if quick else (256, 1024, 2048)
+    print(f"{'kernel (statmech)':<40} {'L':>5} {'flips/ns':>9} {'naive':>7} {'int8':>7} {'msc':>7} "
+          f"{'/naive':>7} {'/int8':>6} {'/msc':>6}")
+
+    def row(name, L, rate, anchors):
+        nv, cb, msc = anchors
+        print(f"{name:<40} {L:>5} {rate:>9.3f} {nv:>7.3f} {cb:>7.3f} {msc:>7.3f} {rate / nv:>6.1f}x "
+              f"{rate / cb:>5.2f}x {rate / msc:>5.2f}x", flush=True)
+
+    rng = np.random.default_rng(0)
+    for L in sizes:
+        naive_sweeps = _sweeps(n_flips / 20, L * L)
+        naive_seconds, _ = naive.run_jax(L, naive_sweeps)
+        anchors = (L * L * naive_sweeps / naive_seconds / 1e9,) + _anchor_rates(anchor, L, n_flips)
+        model = sm.Ising.square(L)
+        for method in ("metropolis", "heatbath"):
+            row(f"multispin lattice {method}", L, _best_rate(*_lattice_runner(model, method, n_flips)), anchors)
+        glass = _pm_j(model, 1)
+        row("multispin lattice metropolis, ±J", L, _best_rate(*_lattice_runner(glass, "metropolis", n_flips)),
+            anchors)
+        row("numba int8 metropolis", L, _best_rate(*_int8_runner(model, "metropolis", n_flips / 8)), anchors)
+        gauss = sm.Ising.square(L, J=(rng.normal(size=(L, L)), rng.normal(size=(L, L))))
+        for method in ("metropolis", "heatbath"):
+            row(f"numba int8 {method}, Gaussian J", L,
+                _best_rate(*_int8_runner(gauss, method, n_flips / 8)), anchors)
+        if L == sizes[0]:
+            cube = sm.Ising.cubic(64)
+            for method in ("metropolis", "heatbath"):
+                row(f"multispin lattice {method}, cubic 64^3", L,
+                    _best_rate(*_lattice_runner(cube, method, n_flips)), anchors)
+            row("multispin lattice metropolis, cubic ±J", L,
+                _best_rate(*_lattice_runner(_pm_j(cube, 2), "metropolis", n_flips)), anchors)
+    for L, count in ((32, 64), (64, 1)):
+        anchors = (float("nan"),) + _anchor_rates(anchor, L, n_flips)
+        model = sm.Ising.square(L)
+        models = [_pm_j(model, seed) for seed in range(count)] if count > 1 else [model]
+        label = "64 EA instances (±J)" if count > 1 else "64 chains"
+        for method in ("metropolis", "heatbath"):
+            row(f"multispin replica {method}, {label}", L,
+                _best_rate(*_replica_runner(models, method, n_flips)), anchors)
+
+
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    print(f"JAX devices: {jax.devices()}")
-    throughput(quick)
-    estimators(quick)
+    if "--threads" in sys.argv:  # numba threads for statmech and the numba anchors alike
+        numba.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
+    print(f"JAX devices: {jax.devices()}; numba threads: {numba.get_num_threads()}")
+    fast_throughput(quick)
+    if "--full" in sys.argv:
+        throughput(quick)
+        estimators(quick)

@@ -3,10 +3,12 @@
 Kernels: ``metropolis``, ``heatbath`` (sequential single-site, any Ising
 model), ``checkerboard_metropolis``, ``checkerboard_heatbath``
 (sublattice-parallel), ``wolff``, ``swendsen_wang`` (ferromagnets), and
-parallel tempering over any of them.
+parallel tempering over any of them. ``run_instances`` runs one chain per
+±J disorder instance with multispin replicas (numba).
 """
 from statmech.mc._base import Kernel, SpinState, StepInfo
 from statmech.mc._cluster import check_ferromagnetic, swendsen_wang, wolff
+from statmech.mc._fast import run_instances
 from statmech.mc._local import (
     checkerboard_heatbath,
     checkerboard_metropolis,
@@ -33,5 +35,5 @@ __all__ = [
     "checkerboard_heatbath", "checkerboard_metropolis", "colored_kernel", "graph_coloring", "heatbath",
     "metropolis", "run_chain", "run_chain_observables", "TemperingInfo", "TemperingResult",
     "TemperingState", "check_ladder", "parallel_tempering", "run_tempering", "tempering_init",
-    "tempering_step",
+    "tempering_step", "run_instances",
 ]

@@ -19,35 +19,62 @@ import numpy as np
 
 from statmech._compile_cache import ensure_compile_cache
 from statmech._validation import as_beta_array, check_positive_int, check_seed, renamed_option
-from statmech.mc import _cluster, _cluster_numba, _local, _tempering
+from statmech.mc import _cluster, _cluster_numba, _fast, _local, _tempering
 from statmech.mc._base import Kernel
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics, jackknife
 from statmech.stats._autocorr import MIN_DRAWS
 from statmech._types import Method, Thermo
 
-BACKENDS = ("auto", "sequential", "checkerboard", "numba", "reference")
+BACKENDS = ("auto", "reference", "sequential", "checkerboard") + _fast.BACKENDS
+JAX_BACKENDS = ("auto", "reference", "sequential", "checkerboard")
 CLUSTER_METHODS = ("wolff", "swendsen-wang")
+CLUSTER_BACKENDS = ("auto", "reference", "numba")
 SINGLE_BETA_METHODS = ("metropolis", "heatbath", "wolff", "swendsen-wang")
 
 
-def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
-    """The kernel for ``method`` on ``model``.
+def applicable_backends(model, method: str, n_chains: int = 1) -> tuple[str, ...]:
+    """The backends that can run ``method`` on ``model`` through ``sm.thermo`` / ``sm.sample``."""
+    if method in CLUSTER_METHODS:
+        return CLUSTER_BACKENDS
+    if method not in ("metropolis", "heatbath"):
+        return ("auto",)
+    fast = tuple(b for b in _fast.BACKENDS if _fast.why_not(model, method, b, n_chains) is None)
+    return JAX_BACKENDS + fast
 
-    ``backend="auto"`` uses the checkerboard (sublattice-parallel) kernels on
-    chains, square and cubic lattices and the sequential single-site kernels
-    on general graphs; ``"sequential"`` / ``"checkerboard"`` force one, and
-    ``"reference"`` means ``"auto"``. This returns the JAX kernels; the numba
-    cluster kernels (``backend="numba"``) have no JAX ``Kernel`` and run
-    through :func:`sample` and the ``thermo`` methods (see :func:`_numba_clusters`).
-    """
-    ensure_compile_cache()  # first use of a kernel: before anything compiles (statmech._compile_cache)
+
+def _check_backend(model, method, backend, n_chains=1):
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
-    if backend == "numba":
-        raise ValueError(
-            "backend='numba' runs method 'wolff' or 'swendsen-wang' through sm.sample or sm.thermo; "
-            "for other methods, and inside parallel tempering, use backend='auto' or 'reference'")
+    if method in CLUSTER_METHODS:
+        if backend not in CLUSTER_BACKENDS:
+            raise ValueError(f"method {method!r} runs on backend {', '.join(map(repr, CLUSTER_BACKENDS))}, "
+                             f"got {backend!r}")
+        return
+    if backend in _fast.BACKENDS:
+        reason = _fast.why_not(model, method, backend, n_chains)
+        if reason is not None:
+            raise ValueError(f"backend {backend!r} does not apply ({reason}); backends that apply: "
+                             f"{', '.join(applicable_backends(model, method, n_chains))}")
+
+
+def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
+    """The JAX kernel for ``method`` on ``model`` (what estimators and tempering run inside ``jit``).
+
+    ``backend="auto"`` or ``"reference"`` uses the checkerboard
+    (sublattice-parallel) kernels on chains, square and cubic lattices and the
+    sequential single-site kernels on general graphs; ``"sequential"`` /
+    ``"checkerboard"`` force one. The numba backends (``"numba"``,
+    ``"multispin"``, and the numba Wolff / Swendsen–Wang kernels) run only
+    through ``sm.thermo`` / ``sm.sample``.
+    """
+    ensure_compile_cache()  # first use of a kernel: before anything compiles (statmech._compile_cache)
+    if backend in _fast.BACKENDS:
+        _check_backend(model, method, backend)
+        raise ValueError(f"backend {backend!r} runs through sm.thermo and sm.sample only; kernels that run "
+                         f"inside JAX (estimators, tempering) take backend in {JAX_BACKENDS}")
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
     if method in CLUSTER_METHODS:
         if backend not in ("auto", "reference"):
             raise ValueError(f"method {method!r} runs on backend 'auto', 'numba' or 'reference', got {backend!r}")
@@ -57,7 +84,7 @@ def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
     if method not in ("metropolis", "heatbath"):
         raise ValueError(f"unknown sampling method {method!r}; use one of {SINGLE_BETA_METHODS}")
     lattice_kinds = ("chain", "square", "cubic")
-    if backend == "checkerboard" or (backend == "auto" and model.lattice.kind in lattice_kinds):
+    if backend == "checkerboard" or (backend in ("auto", "reference") and model.lattice.kind in lattice_kinds):
         if not _local.two_colourable_lattice(model.lattice):
             # Periodic lattices with an odd side and graphs: colour classes built here, before tracing.
             return _local.colored_kernel(model, method)
@@ -148,10 +175,16 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     n_chains, burn_in, thin = _check_run(n_chains, burn_in, thin)
     seed = check_seed(seed)
     beta_value = float(betas[0])
+    _check_backend(model, method, backend, n_chains)
+    fast = None if method in CLUSTER_METHODS else _fast.choose(model, method, backend, n_chains)
     if _numba_clusters(method, backend):
         run = _cluster_numba.run_chains(model, beta_value, method, n_samples, n_chains=n_chains, burn_in=burn_in,
                                         thin=thin, seed=seed, start=start, record_spins=True)
         draws, kernel_name = run.spins, f"{method}[numba]"
+    elif fast is not None:
+        run = _fast.run(model, beta_value, method, fast, n_chains=n_chains, n_sweeps=n_samples * thin,
+                        burn_in=burn_in, thin=thin, seed=seed, start=start, record_spins=True)
+        draws, kernel_name = run.spins, run.kernel
     else:
         kernel = select_kernel(model, method, backend)
         traced_beta = _traced(beta_value)
@@ -263,9 +296,16 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
             f"use n_sweeps >= {MIN_DRAWS * thin} (and in practice >= 50 autocorrelation times)"
         )
     seed = check_seed(seed)
+    _check_backend(model, method, backend, n_chains)
+    fast = None if method in CLUSTER_METHODS else _fast.choose(model, method, backend, n_chains)
     if _numba_clusters(method, backend):
         series, kernel_name = _numba_cluster_series(model, betas, method, n_sweeps, n_chains, burn_in, thin, seed,
                                                     start), f"{method}[numba]"
+    elif fast is not None:
+        # β number k of a grid runs the streams of key(seed, k): a pure function of the seed.
+        runs = [_fast.run(model, b, method, fast, n_chains=n_chains, n_sweeps=n_sweeps, burn_in=burn_in,
+                          thin=thin, seed=seed, start=start, stream=k) for k, b in enumerate(betas)]
+        series, kernel_name = [(run.energy, run.magnetization) for run in runs], runs[0].kernel
     else:
         kernel = select_kernel(model, method, backend)
         series, kernel_name = [], kernel.name
@@ -276,7 +316,7 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
             _, energy, magnetization = _observe(kernel, keys, spins, model, _traced(b), n_sweeps, thin)
             series.append((np.asarray(energy), np.asarray(magnetization)))
     meta = {"seed": seed, "n_sweeps": n_sweeps, "n_chains": n_chains, "burn_in": burn_in, "thin": thin,
-            "kernel": kernel_name}
+            "kernel": kernel_name, "backend": fast or ("numba" if _numba_clusters(method, backend) else "reference")}
     return thermo_from_series(series, betas, model.n_sites, method, scalar, meta)
 
 

@@ -1,0 +1,455 @@
+"""Fast CPU Monte Carlo: numba kernels for local updates and the driver behind ``backend=``.
+
+Two families of kernels run here, both updating one colour class of sites at
+a time (sites of one class share no bond, so updating them together equals
+updating them one after the other; Newman & Barkema 1999, ch. 3):
+
+* ``"numba"``: int8 spins with float64 couplings and fields (any Ising model:
+  Gaussian or diluted bonds, fields). Square lattices (periodic with even
+  sides, or open) use the black/white checkerboard on the [y, x] grid; every
+  other model updates the classes of a greedy graph colouring through a
+  neighbour list. Metropolis accepts a move with ΔE = 2 s φ > 0 when
+  u < exp(−βΔE), deciding most draws without ``exp`` by the bounds
+  1 − x < e^{−x} < 1/(1 + x); heat bath sets s = +1 when u < 1/(1 + e^{−2βφ}).
+* ``"multispin"``: bit-coded spins (:mod:`statmech.mc._multispin`), 64 spins
+  per machine word, for periodic square and cubic lattices with couplings of
+  one magnitude (ferromagnets, antiferromagnets, ±J glasses) and no field.
+
+Random numbers come from :mod:`statmech.mc._rng`: each (sweep, colour, row or
+block of sites) has its own counter-based stream, so results depend on the
+seed and the backend, never on the number of numba threads.
+
+Energies are tracked incrementally (per-row partial sums added in a fixed
+order) from an exact start value; magnetisations exactly as integers.
+"""
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba as nb
+import numpy as np
+
+from statmech.mc import _local, _multispin, _rng
+from statmech.models import Ising
+
+__all__ = ["BACKENDS", "FastRun", "choose", "run", "run_instances", "why_not"]
+
+BACKENDS = ("numba", "multispin")
+RULES = ("metropolis", "heatbath")
+_START_SWEEP = np.uint64(0xFFFFFFFFFFFFFFFF)  # sweep index naming the random start's stream
+_SERIAL_BELOW = 8192  # sites: smaller systems run the serial build (no thread start-up per half sweep)
+_BLOCK = 1024  # sites per random stream in the graph kernel
+
+
+class FastRun(NamedTuple):
+    """Series from a numba run: energy H and magnetisation Σ s after each recorded sweep."""
+
+    energy: np.ndarray          # (chains, draws) float64
+    magnetization: np.ndarray   # (chains, draws) int64
+    spins: np.ndarray | None    # (chains, draws, N) int8 when recorded
+    kernel: str
+
+
+# ------------------------------------------------------------ shared helpers
+@nb.njit(inline="always")
+def _metropolis_accept(x, st):
+    """Accept a move with β ΔE = x > 0: u < exp(−x), deciding by 1 − x < e^{−x} < 1/(1 + x) first."""
+    st, word = _rng.next_word(st)
+    u = _rng.uniform53(word)
+    if u < 1.0 - x:
+        return True, st
+    if u * (1.0 + x) >= 1.0:
+        return False, st
+    return u < math.exp(-x), st
+
+
+@nb.njit(inline="always")
+def _heatbath_up(t, st):
+    """s = +1 with probability 1/(1 + e^{−t}), t = 2βφ."""
+    st, word = _rng.next_word(st)
+    return _rng.uniform53(word) * (1.0 + math.exp(-t)) < 1.0, st
+
+
+# ------------------------------------------------------------ square lattice
+def _square_sweeps_py(s, Jh, Jv, h, uniform, J0, has_h, beta, rule, key, chain, sweep0, n_sweeps, thin, energy,
+                      magnetization, out_e, out_m, out_s, d_e, d_m):
+    """``n_sweeps`` checkerboard sweeps of the int8 grid ``s`` [y, x] in place; returns (H, M).
+
+    Black sites (x + y even) first, then white. φ = h + Jh[y,x] s[y,x+1] +
+    Jh[y,x−1] s[y,x−1] + Jv[y,x] s[y+1,x] + Jv[y−1,x] s[y−1,x] (indices
+    periodic; open lattices have zero wrap bonds); with ``uniform`` every bond
+    is J0 and the bond arrays are not read, without ``has_h`` neither is h
+    (less memory traffic on large lattices). Row y of colour c in sweep
+    t draws from the stream (chain, t, c, y). After sweep t with (t + 1) %
+    thin == 0, record number (t + 1)//thin − 1 (when it fits in ``out_e``).
+    """
+    Ly, Lx = s.shape
+    n_rec = out_e.shape[0]
+    for t in range(n_sweeps):
+        sweep = np.uint64(sweep0 + t)
+        for colour in range(2):
+            for y in nb.prange(Ly):
+                st = _rng.stream(key, chain, sweep, np.uint64(colour), np.uint64(y))
+                up = y - 1 if y > 0 else Ly - 1
+                dn = y + 1 if y < Ly - 1 else 0
+                de_row = 0.0
+                dm_row = 0
+                for x in range((y + colour) & 1, Lx, 2):
+                    left = x - 1 if x > 0 else Lx - 1
+                    right = x + 1 if x < Lx - 1 else 0
+                    if uniform:
+                        phi = J0 * np.float64(np.int64(s[y, right]) + s[y, left] + s[dn, x] + s[up, x])
+                    else:
+                        phi = (Jh[y, x] * s[y, right] + Jh[y, left] * s[y, left]
+                               + Jv[y, x] * s[dn, x] + Jv[up, x] * s[up, x])
+                    if has_h:
+                        phi += h[y, x]
+                    spin = s[y, x]
+                    if rule == 0:
+                        de = 2.0 * spin * phi
+                        flip = True
+                        if de > 0.0:
+                            flip, st = _metropolis_accept(beta * de, st)
+                        if flip:
+                            s[y, x] = -spin
+                            de_row += de
+                            dm_row -= 2 * spin
+                    else:
+                        up_, st = _heatbath_up(2.0 * beta * phi, st)
+                        new = 1 if up_ else -1
+                        if new != spin:
+                            s[y, x] = new
+                            de_row += 2.0 * spin * phi
+                            dm_row += 2 * new
+                d_e[y] = de_row
+                d_m[y] = dm_row
+            for y in range(Ly):
+                energy += d_e[y]
+                magnetization += d_m[y]
+        if (t + 1) % thin == 0:
+            k = (t + 1) // thin - 1
+            if k < n_rec:
+                out_e[k] = energy
+                out_m[k] = magnetization
+                if out_s.shape[0] == n_rec:
+                    out_s[k] = s.reshape(-1)
+    return energy, magnetization
+
+
+_square_parallel = nb.njit(parallel=True, cache=True)(_square_sweeps_py)
+_square_serial = nb.njit(cache=True)(_square_sweeps_py)
+
+
+# ------------------------------------------------------------- any graph
+def _graph_sweeps_py(s, order, class_ptr, nb_ptr, nb_idx, nb_J, h, beta, rule, key, chain, sweep0, n_sweeps,
+                     thin, energy, magnetization, out_e, out_m, out_s, d_e, d_m):
+    """Colour-class sweeps of the int8 spins ``s`` (N,) in place; returns (H, M).
+
+    Class c holds the sites order[class_ptr[c]:class_ptr[c+1]]; they are
+    updated in blocks of 1024, block b of class c in sweep t drawing from the
+    stream (chain, t, c, b). φ_i = h_i + Σ_k nb_J[k] s[nb_idx[k]] over
+    k in nb_ptr[i]:nb_ptr[i+1] (self-bonds excluded).
+    """
+    n_classes = class_ptr.shape[0] - 1
+    n_rec = out_e.shape[0]
+    for t in range(n_sweeps):
+        sweep = np.uint64(sweep0 + t)
+        for c in range(n_classes):
+            first = class_ptr[c]
+            size = class_ptr[c + 1] - first
+            n_blocks = (size + _BLOCK - 1) // _BLOCK
+            for b in nb.prange(n_blocks):
+                st = _rng.stream(key, chain, sweep, np.uint64(c), np.uint64(b))
+                de_block = 0.0
+                dm_block = 0
+                for q in range(first + b * _BLOCK, min(first + (b + 1) * _BLOCK, first + size)):
+                    i = order[q]
+                    phi = h[i]
+                    for k in range(nb_ptr[i], nb_ptr[i + 1]):
+                        phi += nb_J[k] * s[nb_idx[k]]
+                    spin = s[i]
+                    if rule == 0:
+                        de = 2.0 * spin * phi
+                        flip = True
+                        if de > 0.0:
+                            flip, st = _metropolis_accept(beta * de, st)
+                        if flip:
+                            s[i] = -spin
+                            de_block += de
+                            dm_block -= 2 * spin
+                    else:
+                        up_, st = _heatbath_up(2.0 * beta * phi, st)
+                        new = 1 if up_ else -1
+                        if new != spin:
+                            s[i] = new
+                            de_block += 2.0 * spin * phi
+                            dm_block += 2 * new
+                d_e[b] = de_block
+                d_m[b] = dm_block
+            for b in range(n_blocks):
+                energy += d_e[b]
+                magnetization += d_m[b]
+        if (t + 1) % thin == 0:
+            k = (t + 1) // thin - 1
+            if k < n_rec:
+                out_e[k] = energy
+                out_m[k] = magnetization
+                if out_s.shape[0] == n_rec:
+                    out_s[k] = s
+    return energy, magnetization
+
+
+_graph_parallel = nb.njit(parallel=True, cache=True)(_graph_sweeps_py)
+_graph_serial = nb.njit(cache=True)(_graph_sweeps_py)
+
+
+# ------------------------------------------------------------ model layouts
+def _is_square_grid(model) -> bool:
+    lattice = model.lattice
+    return lattice.kind == "square" and _local.two_colourable_lattice(lattice)
+
+
+class _SquareLayout:
+    """[y, x] grid of int8 spins with (Jh, Jv) bond arrays and the field, for the checkerboard kernel."""
+
+    name = "numba_checkerboard"
+
+    def __init__(self, model):
+        Lx, Ly = model.lattice.shape
+        self.shape = (Ly, Lx)
+        J0 = model.uniform_coupling()
+        self.uniform = J0 is not None and model.lattice.periodic
+        self.J0 = float(J0) if self.uniform else 0.0
+        if self.uniform:
+            self.Jh = self.Jv = np.zeros((1, 1))
+        else:
+            Jh, Jv = model.bond_arrays()
+            self.Jh = np.ascontiguousarray(Jh, np.float64)
+            self.Jv = np.ascontiguousarray(Jv, np.float64)
+        self.has_h = model.has_field
+        self.h = (np.ascontiguousarray(np.asarray(model.field, np.float64).reshape(Ly, Lx)) if self.has_h
+                  else np.zeros((1, 1)))
+        self.d_e = np.zeros(Ly)
+        self.d_m = np.zeros(Ly, np.int64)
+        self.sweeps = _square_serial if model.n_sites < _SERIAL_BELOW else _square_parallel
+
+    def to_state(self, spins):
+        return np.ascontiguousarray(spins.reshape(self.shape), np.int8)
+
+    def __call__(self, state, beta, rule, key, chain, sweep0, n_sweeps, thin, energy, magnetization,
+                 out_e, out_m, out_s):
+        return self.sweeps(state, self.Jh, self.Jv, self.h, self.uniform, self.J0, self.has_h, beta, rule, key,
+                           chain, np.uint64(sweep0),
+                           n_sweeps, thin, energy, magnetization, out_e, out_m, out_s, self.d_e, self.d_m)
+
+
+class _GraphLayout:
+    """Neighbour list (CSR) and colour classes of any Ising model, for the graph kernel."""
+
+    name = "numba_colored"
+
+    def __init__(self, model):
+        n = model.n_sites
+        edges = np.asarray(model.edges, np.int64)
+        couplings = np.asarray(model.couplings, np.float64)
+        off = edges[:, 0] != edges[:, 1]
+        ends = np.concatenate([edges[off, 0], edges[off, 1]])
+        others = np.concatenate([edges[off, 1], edges[off, 0]])
+        values = np.concatenate([couplings[off], couplings[off]])
+        order = np.argsort(ends, kind="stable")
+        self.nb_idx = others[order].astype(np.int32)
+        self.nb_J = values[order]
+        self.nb_ptr = np.concatenate([[0], np.cumsum(np.bincount(ends, minlength=n))]).astype(np.int64)
+        if _local.two_colourable_lattice(model.lattice):
+            coords = np.indices(tuple(reversed(model.lattice.shape))).reshape(len(model.lattice.shape), -1)
+            colours = coords.sum(0) % 2
+        else:
+            colours = np.asarray(_local.graph_coloring(model))
+        self.order = np.argsort(colours, kind="stable").astype(np.int32)
+        self.class_ptr = np.concatenate([[0], np.cumsum(np.bincount(colours))]).astype(np.int64)
+        self.h = np.asarray(model.field, np.float64)
+        n_blocks = max(1, int(np.max(np.diff(self.class_ptr)) + _BLOCK - 1) // _BLOCK)
+        self.d_e = np.zeros(n_blocks)
+        self.d_m = np.zeros(n_blocks, np.int64)
+        self.sweeps = _graph_serial if n < _SERIAL_BELOW else _graph_parallel
+
+    def to_state(self, spins):
+        return np.ascontiguousarray(spins, np.int8)
+
+    def __call__(self, state, beta, rule, key, chain, sweep0, n_sweeps, thin, energy, magnetization,
+                 out_e, out_m, out_s):
+        return self.sweeps(state, self.order, self.class_ptr, self.nb_ptr, self.nb_idx, self.nb_J, self.h,
+                           beta, rule, key, chain, np.uint64(sweep0), n_sweeps, thin, energy, magnetization,
+                           out_e, out_m, out_s, self.d_e, self.d_m)
+
+
+# ------------------------------------------------------------- selection
+def why_not(model, method, backend, n_chains=1) -> str | None:
+    """Why ``backend`` cannot run ``method`` on ``model`` (None when it can)."""
+    if method not in RULES:
+        return f"the numba backends run local updates ({', '.join(RULES)}), not {method!r}"
+    if not isinstance(model, Ising):
+        return f"needs an sm.Ising model, got {type(model).__name__}"
+    if backend == "numba":
+        return None
+    if backend == "multispin":
+        return _multispin.why_not(model, n_chains)
+    raise ValueError(f"unknown fast backend {backend!r}; use one of {BACKENDS}")
+
+
+def choose(model, method, backend, n_chains=1) -> str | None:
+    """The numba backend to run: ``backend`` when it applies (else ValueError), None for a JAX one.
+
+    ``"auto"`` takes ``"multispin"`` when the model is bit-codable and its
+    words are at least a quarter full (16 of 64 bits: Lx/2 divisible by 16,
+    or enough chains to fill replica words), else ``"numba"``.
+    """
+    if backend in BACKENDS:
+        reason = why_not(model, method, backend, n_chains)
+        if reason is not None:
+            raise ValueError(f"backend {backend!r} does not apply: {reason}")
+        return backend
+    if backend == "auto" and method in RULES and isinstance(model, Ising):
+        if why_not(model, method, "multispin", n_chains) is None and _multispin.fill(model, n_chains) >= 0.25:
+            return "multispin"
+        return "numba"
+    return None
+
+
+def _layout(model, backend, n_chains, multispin_layout=None, bits=None):
+    if backend == "multispin":
+        return _multispin.layout(model, n_chains, multispin_layout, bits)
+    return _SquareLayout(model) if _is_square_grid(model) else _GraphLayout(model)
+
+
+def start_spins(model, start, key, chain):
+    """Start configuration of one chain: all +1, or ±1 from the stream (chain, start, 0, 0)."""
+    n = model.n_sites
+    if start == "up":
+        return np.ones(n, np.int8)
+    if start == "random":
+        words = _rng.words(key, chain, _START_SWEEP, 0, 0, (n + 63) // 64)
+        bits = (words[:, None] >> np.arange(64, dtype=np.uint64)) & np.uint64(1)
+        return (1 - 2 * bits.reshape(-1)[:n].astype(np.int8)).astype(np.int8)
+    raise ValueError(f"start must be 'random' or 'up', got {start!r}")
+
+
+def run(model, beta, method, backend, *, n_chains, n_sweeps, burn_in, thin, seed, start="random",
+        record_spins=False, stream=0, multispin_layout=None, bits=None) -> FastRun:
+    """Run ``n_chains`` chains of ``method`` with a numba ``backend`` at one ``beta``.
+
+    Sweeps 0 … burn_in − 1 are discarded; then H and M are recorded after
+    every ``thin``-th of ``n_sweeps`` sweeps (and the spins, when
+    ``record_spins``). Chain c uses the streams (key(seed, stream), c, sweep,
+    …): the output is a pure function of (seed, stream, backend, arguments).
+    ``multispin_layout`` ("lattice" or "replica") and ``bits`` (spins per
+    word of the lattice layout) override the automatic choice.
+    """
+    if method not in RULES:
+        raise ValueError(f"method must be one of {RULES}, got {method!r}")
+    beta = float(beta)
+    if not math.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be one finite number >= 0, got {beta!r}; use 1e6 for the ground state")
+    rule = RULES.index(method)
+    key = _rng.key(seed, stream)
+    layout = _layout(model, backend, n_chains, multispin_layout, bits)
+    n_draws = n_sweeps // thin
+    n = model.n_sites
+    starts = np.stack([start_spins(model, start, key, c) for c in range(n_chains)])
+    energy = np.empty((n_chains, n_draws))
+    magnetization = np.empty((n_chains, n_draws), np.int64)
+    spins = np.empty((n_chains, n_draws, n), np.int8) if record_spins else None
+    name = f"{layout.name}_{method}"
+    if isinstance(layout, _multispin.ReplicaLayout):
+        for group in range(layout.groups):
+            chains = slice(64 * group, min(64 * (group + 1), n_chains))
+            count = chains.stop - chains.start
+            state = layout.to_state(starts[chains])
+            if burn_in:
+                layout.run_group(state, group, beta, method, key, 0, burn_in, 1, 0)
+            if not record_spins:
+                e, m = layout.run_group(state, group, beta, method, key, burn_in, n_sweeps, thin, n_draws)
+                energy[chains], magnetization[chains] = e.T[:count], m.T[:count]
+                continue
+            for d in range(n_draws):
+                e, m = layout.run_group(state, group, beta, method, key, burn_in + d * thin, thin, thin, 1)
+                energy[chains, d], magnetization[chains, d] = e[0, :count], m[0, :count]
+                spins[chains, d] = layout.spins(state, count)
+        return FastRun(energy, magnetization, spins, name)
+    if isinstance(layout, _multispin.LatticeLayout):
+        for c in range(n_chains):
+            state = layout.to_state(starts[c])
+            chain = np.uint64(c)
+            if burn_in:
+                layout.run_chain(state, beta, method, key, chain, 0, burn_in, 1, 0)
+            if not record_spins:
+                energy[c], magnetization[c] = layout.run_chain(state, beta, method, key, chain, burn_in, n_sweeps,
+                                                               thin, n_draws)
+                continue
+            for d in range(n_draws):
+                e, m = layout.run_chain(state, beta, method, key, chain, burn_in + d * thin, thin, thin, 1)
+                energy[c, d], magnetization[c, d] = e[0], m[0]
+                spins[c, d] = layout.spins(state)
+        return FastRun(energy, magnetization, spins, name)
+    empty_e, empty_m, empty_s = np.empty(0), np.empty(0, np.int64), np.empty((0, n), np.int8)
+    for c in range(n_chains):
+        state = layout.to_state(starts[c])
+        e0 = float(model.energy(starts[c].astype(np.float64)))
+        m0 = int(starts[c].sum(dtype=np.int64))
+        chain = np.uint64(c)
+        if burn_in:
+            e0, m0 = layout(state, beta, rule, key, chain, 0, burn_in, 1, e0, m0, empty_e, empty_m, empty_s)
+        out_s = spins[c] if record_spins else empty_s
+        layout(state, beta, rule, key, chain, burn_in, n_sweeps, thin, e0, m0, energy[c], magnetization[c],
+               out_s)
+    return FastRun(energy, magnetization, spins, name)
+
+
+def run_instances(models, beta, method="metropolis", *, n_sweeps, burn_in=0, thin=1, seed=0,
+                  start="random") -> FastRun:
+    """One chain per disorder instance, 64 instances per word (multispin replicas, ±J bonds bit-packed).
+
+    ``models``: Ising models on one periodic square or cubic lattice (every
+    side even, no field) whose couplings share one magnitude |J| and differ
+    in sign, e.g. Edwards–Anderson ±J instances. Returns a :class:`FastRun`
+    with one row per instance: H and M after every ``thin``-th of
+    ``n_sweeps`` sweeps (after ``burn_in`` discarded ones). Instance k uses
+    the streams of chain k under key(seed).
+    """
+    models = list(models)
+    if not models:
+        raise ValueError("models is empty; pass at least one Ising model")
+    if method not in RULES:
+        raise ValueError(f"method must be one of {RULES}, got {method!r}")
+    first = models[0]
+    for k, model in enumerate(models):
+        if not isinstance(model, Ising):
+            raise TypeError(f"models[{k}] is a {type(model).__name__}, not an sm.Ising model")
+        reason = _multispin.why_not(model)
+        if reason is not None:
+            raise ValueError(f"models[{k}]: {reason}")
+        if model.lattice != first.lattice or not np.array_equal(np.asarray(model.edges), np.asarray(first.edges)):
+            raise ValueError(f"models[{k}] has another lattice than models[0]; replicas share one lattice")
+        if abs(float(model.couplings[0])) != abs(float(first.couplings[0])):
+            raise ValueError(f"models[{k}] has |J| = {abs(float(model.couplings[0]))}, models[0] "
+                             f"{abs(float(first.couplings[0]))}; replicas share one |J| (scale beta instead)")
+    beta = float(beta)
+    if not math.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be one finite number >= 0, got {beta!r}")
+    n_chains = len(models)
+    layout = _multispin.ReplicaLayout(models, n_chains)
+    key = _rng.key(seed)
+    n_draws = n_sweeps // thin
+    energy = np.empty((n_chains, n_draws))
+    magnetization = np.empty((n_chains, n_draws), np.int64)
+    for group in range(layout.groups):
+        chains = slice(64 * group, min(64 * (group + 1), n_chains))
+        count = chains.stop - chains.start
+        starts = np.stack([start_spins(first, start, key, c) for c in range(chains.start, chains.stop)])
+        state = layout.to_state(starts)
+        if burn_in:
+            layout.run_group(state, group, beta, method, key, 0, burn_in, 1, 0)
+        e, m = layout.run_group(state, group, beta, method, key, burn_in, n_sweeps, thin, n_draws)
+        energy[chains], magnetization[chains] = e.T[:count], m.T[:count]
+    return FastRun(energy, magnetization, None, f"{layout.name}_{method}")
