@@ -207,6 +207,20 @@ def _rank_normalise(chains: np.ndarray) -> np.ndarray:
     return special.ndtri((ranks - 0.375) / (chains.size + 0.25))
 
 
+def _snap(values: np.ndarray) -> np.ndarray:
+    """Values equal up to float rounding (1e-10 of their range) made equal, so that ranks see them as ties.
+
+    A discrete observable accumulated incrementally (E += ΔE) carries rounding
+    noise of ~1e-16 that would otherwise split its ties at random and bias the
+    rank-normalised R̂.
+    """
+    spread = float(np.max(values) - np.min(values))
+    if not np.isfinite(spread) or spread == 0.0:
+        return values
+    quantum = 1e-10 * spread
+    return np.round(values / quantum) * quantum
+
+
 def split_rhat(samples) -> float:
     """Rank-normalised split-R̂ (Vehtari et al. 2021): max of bulk and tail R̂.
 
@@ -223,11 +237,11 @@ def split_rhat(samples) -> float:
     if n_draws < 4:
         raise ValueError(f"split_rhat needs at least 4 draws per chain, got {n_draws}; run longer")
     half = n_draws // 2
-    split = np.concatenate([chains[:, :half], chains[:, n_draws - half :]], axis=0)
+    split = _snap(np.concatenate([chains[:, :half], chains[:, n_draws - half :]], axis=0))
     if _is_constant(split):
         return 1.0
     bulk = _rhat_basic(_rank_normalise(split))
-    folded = np.abs(split - np.median(split))
+    folded = _snap(np.abs(split - np.median(split)))
     tail = 1.0 if _is_constant(folded) else _rhat_basic(_rank_normalise(folded))
     return float(max(bulk, tail))
 
