@@ -59,7 +59,7 @@ def test_beta_grid_and_table(capsys):
     (["thermo", "ising-square", "--L", "4", "--beta", "1", "--h", "0.5", "--method", "kaufman"], "h = 0"),
     (["thermo", "ising-squar", "--L", "4", "--beta", "1"], "ising-squar"),
     (["thermo", "ising-square", "--L", "4"], "--beta"),
-    (["thermo", "ising-cubic", "--L", "4", "--beta", "1"], "no exact method applies"),
+    (["thermo", "ising-cubic", "--L", "8", "--beta", "1"], "no exact method applies"),
     (["thermo", "ising-square", "--L", "4", "--beta", "1", "--method", "kaufman", "--seed", "1"], "is exact"),
     (["thermo", "ising-square", "--L", "4", "--beta", "1", "--method", "wang-landau", "--n-chains", "2"],
      "takes no option 'n_chains'"),
