@@ -85,6 +85,17 @@ def as_beta_array(beta) -> tuple[np.ndarray, bool]:
     return array, scalar
 
 
+def as_nonnegative_array(value, name: str, strictly_positive: bool = False) -> np.ndarray:
+    """Finite float64 array of ``value`` whose entries are >= 0 (> 0 with ``strictly_positive``)."""
+    if isinstance(value, (str, bytes, bool)) or value is None:
+        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
+    array = as_finite_float_array(value, name)
+    bad = array <= 0 if strictly_positive else array < 0
+    if np.any(bad):
+        raise ValueError(f"{name} must be {'> 0' if strictly_positive else '>= 0'}, got {array[bad].flat[0]}")
+    return array
+
+
 def as_finite_float_array(value, name: str) -> np.ndarray:
     """float64 array copy of ``value``; raise on NaN/inf, complex or non-numeric input."""
     check_real(value, name)

@@ -15,7 +15,7 @@ import dataclasses
 
 import numpy as np
 
-from statmech._validation import check_positive_int
+from statmech._validation import check_positive_int, as_nonnegative_array
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,18 +44,7 @@ class RidgeSimulation:
 
 
 def _grid(value, name: str, strictly_positive: bool) -> np.ndarray:
-    if isinstance(value, (str, bytes, bool)) or value is None:
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from error
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or inf; pass finite values")
-    bad = array <= 0 if strictly_positive else array < 0
-    if np.any(bad):
-        raise ValueError(f"{name} must be {'> 0' if strictly_positive else '>= 0'}, got {array[bad].flat[0]}")
-    return array
+    return as_nonnegative_array(value, name, strictly_positive)
 
 
 def ridge_simulation(alpha, lam, noise=0.0, n_features: int = 200, n_seeds: int = 20,

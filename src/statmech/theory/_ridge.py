@@ -31,6 +31,8 @@ import dataclasses
 
 import numpy as np
 
+from statmech._validation import as_nonnegative_array
+
 
 @dataclasses.dataclass(frozen=True)
 class RidgeTheory:
@@ -59,19 +61,7 @@ class RidgeTheory:
 
 
 def _as_array(value, name: str, strictly_positive: bool) -> np.ndarray:
-    if isinstance(value, (str, bytes)) or value is None or isinstance(value, bool):
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}")
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be a number or an array of numbers, got {value!r}") from error
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or inf; pass finite values")
-    bad = array <= 0 if strictly_positive else array < 0
-    if np.any(bad):
-        need = "> 0" if strictly_positive else ">= 0"
-        raise ValueError(f"{name} must be {need}, got {array[bad].flat[0]}")
-    return array
+    return as_nonnegative_array(value, name, strictly_positive)
 
 
 def ridge(alpha, lam, noise=0.0) -> RidgeTheory:
