@@ -47,3 +47,25 @@ def test_energy_refuses_spins_that_are_not_plus_or_minus_one():
     with pytest.raises(ValueError, match="must be \\+1 or -1"):
         model.energy(np.array([0, 1, 1, 0]))
     assert model.energy(np.array([1, -1, 1, 1])) == pytest.approx(-(-1 - 1 + 1 + 1) - 0.2 * 2)
+
+
+@pytest.mark.parametrize("front_door", ["thermo", "sample"])
+def test_metropolis_at_infinite_temperature_is_refused_and_heatbath_is_right(front_door):
+    """Systematic-scan Metropolis at β = 0 is periodic (E = 3 ± 0.27 against 0 was reported); heat bath is not."""
+    model = sm.Ising.square(4)
+    run = sm.thermo if front_door == "thermo" else sm.sample
+    with pytest.raises(ValueError, match="flips every spin every sweep.*heatbath"):
+        run(model, 0.0, method="metropolis", seed=0)
+    result = sm.thermo(model, 0.0, method="heatbath", n_sweeps=2000, n_chains=4, seed=0)
+    assert abs(float(result.energy)) < 4 * float(result.energy.stderr)
+
+
+def test_parallel_tempering_at_one_beta_builds_a_ladder_and_reports_the_top_rung():
+    model = sm.Ising.square(4)
+    result = sm.thermo(model, 0.5, method="pt", n_sweeps=1000, n_chains=2, seed=0)
+    np.testing.assert_allclose(result.meta["ladder"][[0, -1]], [0.125, 0.5])
+    assert np.ndim(result.energy.value) == 0 and float(result.beta) == 0.5
+    exact = float(sm.thermo(model, 0.5, method="kaufman").energy)
+    assert abs(float(result.energy) - exact) < 4 * float(result.energy.stderr)
+    with pytest.raises(ValueError, match="beta = 0"):
+        sm.thermo(model, 0.0, method="pt")

@@ -248,10 +248,10 @@ def test_a_study_name_with_markup_is_shown_as_written(capsys, tmp_path, monkeypa
 
 
 def test_suggestions_come_from_what_applies(capsys):
-    code, out, err = run(capsys, "thermo", "ising-cubic", "--L", "4", "--beta", "0.3")
+    code, out, err = run(capsys, "thermo", "ising-cubic", "--L", "8", "--beta", "0.3")
     one_line_exit_2(code, out, err)
     suggested = err.split("methods that apply: ")[1].split(" (")[0].split(", ")
-    model = sm.Ising.cubic(4)
+    model = sm.Ising.cubic(8)
     assert suggested and "transfer" not in suggested
     for name in suggested:
         method = get_method(name, model)

@@ -43,6 +43,14 @@ def applicable_backends(model, method: str, n_chains: int = 1) -> tuple[str, ...
     return JAX_BACKENDS + fast
 
 
+def _check_not_periodic(method, betas) -> None:
+    """Metropolis at β = 0 accepts every flip: a sweep flips every spin, a chain of period 2, not a sampler."""
+    if method == "metropolis" and np.any(np.asarray(betas) == 0):
+        raise ValueError("method 'metropolis' at beta = 0 flips every spin every sweep (a periodic chain, "
+                         "wrong with small error bars); use method='heatbath' there, or an exact method "
+                         "(at beta = 0 every configuration is equally likely)")
+
+
 def _check_backend(model, method, backend, n_chains=1):
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -175,6 +183,7 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     n_chains, burn_in, thin = _check_run(n_chains, burn_in, thin)
     seed = check_seed(seed)
     beta_value = float(betas[0])
+    _check_not_periodic(method, betas)
     _check_backend(model, method, backend, n_chains)
     fast = None if method in CLUSTER_METHODS else _fast.choose(model, method, backend, n_chains)
     if _numba_clusters(method, backend):
@@ -296,6 +305,7 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
             f"use n_sweeps >= {MIN_DRAWS * thin} (and in practice >= 50 autocorrelation times)"
         )
     seed = check_seed(seed)
+    _check_not_periodic(method, betas)
     _check_backend(model, method, backend, n_chains)
     fast = None if method in CLUSTER_METHODS else _fast.choose(model, method, backend, n_chains)
     if _numba_clusters(method, backend):
@@ -320,12 +330,28 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
     return thermo_from_series(series, betas, model.n_sites, method, scalar, meta)
 
 
+#: rungs of the default ladder that parallel tempering builds for a single β
+DEFAULT_RUNGS = 8
+
+
+def default_ladder(beta: float, n_rungs: int = DEFAULT_RUNGS) -> np.ndarray:
+    """The ladder for a single target β: ``n_rungs`` geometric rungs from β/4 to β (the hottest mixes fast)."""
+    return np.geomspace(beta / 4.0, beta, n_rungs)
+
+
 def _pt_thermo(model, beta, *, n_sweeps=2000, n_chains=4, burn_in=None, seed=0, kernel=None,
                backend="auto", n_sweeps_between_swaps=1, inner=None):
-    """Parallel tempering on the ladder ``beta``: a sampled Thermo at every rung, with swap diagnostics."""
-    if np.ndim(beta) == 0:
-        raise ValueError("method 'pt' needs a beta ladder: pass beta as an increasing 1-D array, "
-                         "e.g. np.linspace(0.2, 1.0, 8)")
+    """Parallel tempering on the ladder ``beta``: a sampled Thermo at every rung, with swap diagnostics.
+
+    A single β gets the ladder :func:`default_ladder` (geometric, β/4 … β,
+    recorded in ``meta["ladder"]``) and the Thermo of its top rung.
+    """
+    single = np.ndim(beta) == 0
+    if single:
+        if float(beta) <= 0:
+            raise ValueError("method 'pt' at beta = 0: every configuration is equally likely, nothing to temper; "
+                             "use an exact method, or pass a ladder of beta > 0")
+        beta = default_ladder(float(beta))
     ladder = _tempering.check_ladder(beta)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
     burn_in = n_sweeps // 5 if burn_in is None else burn_in
@@ -349,7 +375,9 @@ def _pt_thermo(model, beta, *, n_sweeps=2000, n_chains=4, burn_in=None, seed=0, 
     meta = {"seed": seed, "n_sweeps": n_sweeps, "n_chains": n_chains, "burn_in": burn_in,
             "kernel": f"pt({kernel.name})", "n_sweeps_between_swaps": n_between,
             "swap_acceptance": np.mean([run.swap_acceptance for run in runs], axis=0),
-            "round_trips": int(sum(run.round_trips for run in runs))}
+            "round_trips": int(sum(run.round_trips for run in runs)), "ladder": ladder}
+    if single:
+        return thermo_from_series(series[-1:], ladder[-1:], model.n_sites, "pt", True, meta)
     return thermo_from_series(series, ladder, model.n_sites, "pt", False, meta)
 
 
