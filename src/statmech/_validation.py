@@ -46,11 +46,13 @@ def check_seed(seed, name: str = "seed") -> int:
 
 def check_real(value, name: str) -> None:
     """Complex input would lose its imaginary part in a float64 cast: refuse it by name."""
-    try:
-        is_complex = np.iscomplexobj(value) or (np.ndim(value) > 0 and any(
-            isinstance(x, complex) for x in np.asarray(value, dtype=object).ravel()))
-    except (TypeError, ValueError):
-        return
+    if isinstance(value, np.ndarray) or np.isscalar(value):
+        is_complex = np.iscomplexobj(value)
+    else:  # a list or tuple: look at its entries without building a large copy first
+        try:
+            is_complex = np.iscomplexobj(np.asarray(value))
+        except (TypeError, ValueError):
+            return
     if is_complex:
         raise TypeError(f"{name} must be real; got complex values (take .real if the imaginary part is zero)")
 

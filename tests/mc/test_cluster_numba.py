@@ -369,8 +369,8 @@ def test_bad_input_is_refused(method):
         run_chains(model, 0.4, method, 10, thin=1.5)
     with pytest.raises(ValueError, match="method must be one of"):
         run_chains(model, 0.4, "metropolis", 10)
-    with pytest.raises(ValueError, match="through sm.sample or sm.thermo"):
-        sm.thermo(model, 0.4, method="metropolis", backend="numba", n_sweeps=100)
+    with pytest.raises(ValueError, match="method 'wolff' runs on backend"):
+        sm.thermo(model, 0.4, method="wolff", backend="multispin", n_sweeps=100)
 
 
 # ----------------------------------------------------------- random numbers
