@@ -11,18 +11,13 @@ import concurrent.futures
 import multiprocessing
 import numbers
 import os
-import pathlib
 import threading
 import time
 
+from statmech._compile_cache import ensure_compile_cache
+
 PARENT_POLL_SECONDS = 0.5
 """How often a worker checks that the process that started it is still alive."""
-
-
-def jax_cache_dir() -> pathlib.Path:
-    """Where workers keep JAX's persistent compilation cache: ``$XDG_CACHE_HOME/statmech/jax``."""
-    base = os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache"
-    return pathlib.Path(base) / "statmech" / "jax"
 
 
 def exit_with_parent(parent_pid: int | None = None, poll: float = PARENT_POLL_SECONDS) -> threading.Thread:
@@ -50,21 +45,13 @@ def init_worker() -> None:
     compiled kernels cached on disk.
 
     Compiling the Monte Carlo and sampling kernels is most of a short task's
-    time; JAX's persistent compilation cache (set in the worker processes
-    only, never in the caller's) makes a second run start warm. Results do
-    not depend on it. If the cache folder cannot be made, there is no cache.
+    time; the persistent compilation cache (:func:`statmech._compile_cache.ensure_compile_cache`,
+    the same folder and the same ``STATMECH_COMPILE_CACHE`` switch as in the
+    caller) makes a second run start warm. Results do not depend on it.
     """
     exit_with_parent()
     os.environ.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")
-    try:
-        folder = jax_cache_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        import jax
-
-        jax.config.update("jax_compilation_cache_dir", str(folder))
-        jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
-    except Exception:  # noqa: BLE001 - a cache is an optimisation; without it the work is only slower
-        pass
+    ensure_compile_cache()
 
 
 def check_workers(workers) -> int:
