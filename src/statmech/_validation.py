@@ -98,11 +98,12 @@ def as_nonnegative_array(value, name: str, strictly_positive: bool = False) -> n
     return array
 
 
-def as_finite_float_array(value, name: str) -> np.ndarray:
-    """float64 array copy of ``value``; raise on NaN/inf, complex or non-numeric input."""
+def as_finite_float_array(value, name: str, copy: bool = True) -> np.ndarray:
+    """float64 array of ``value`` (a copy unless ``copy=False`` and it already is one); raise on NaN/inf,
+    complex or non-numeric input."""
     check_real(value, name)
     try:
-        array = np.array(value, dtype=np.float64)
+        array = np.array(value, dtype=np.float64) if copy else np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be numeric, got {value!r}") from error
     if not np.all(np.isfinite(array)):

@@ -17,7 +17,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from statmech._validation import as_finite_float_array, check_positive_int, check_real
+from statmech._validation import as_finite_float_array, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -574,14 +574,7 @@ def _owned(values, name, fresh=False) -> np.ndarray:
 
 def _finite(value, name) -> np.ndarray:
     """``value`` as a float64 array (no copy when it already is one); raise on NaN/inf, complex or non-numbers."""
-    check_real(value, name)
-    try:
-        array = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"{name} must be numeric, got {value!r}") from error
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} contains NaN or inf; every entry must be a finite number")
-    return array
+    return as_finite_float_array(value, name, copy=False)
 
 
 def _bond_values(J, shape, name, hint) -> np.ndarray:
