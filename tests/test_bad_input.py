@@ -69,3 +69,14 @@ def test_parallel_tempering_at_one_beta_builds_a_ladder_and_reports_the_top_rung
     assert abs(float(result.energy) - exact) < 4 * float(result.energy.stderr)
     with pytest.raises(ValueError, match="beta = 0"):
         sm.thermo(model, 0.0, method="pt")
+
+
+def test_a_nan_loss_is_named_not_a_numpy_error_deep_inside():
+    import jax.numpy as jnp
+
+    model = sm.ml.GibbsModel(lambda theta: jnp.sum(theta**2) * jnp.nan, 2)
+    for call in (lambda: sm.ml.minimize(model), lambda: sm.log_z(model, 1.0, method="laplace")):
+        with pytest.raises(ValueError, match="loss .* is not finite at theta"):
+            call()
+    finite = sm.ml.GibbsModel(lambda theta: jnp.sum(theta**2), 2)  # negative control: a good loss minimises
+    assert sm.ml.minimize(finite).loss == pytest.approx(0.0, abs=1e-12)

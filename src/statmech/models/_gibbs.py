@@ -481,6 +481,10 @@ def _argmin(model, beta: float, prior_weight: float, init=None, gtol: float = 1e
                     hess = np.asarray(hess, dtype=np.float64)
                 else:
                     (value, grad), hess = _objective_value_grad(model, jnp.asarray(theta), *args), None
+                if not (np.isfinite(value) and np.all(np.isfinite(grad))
+                        and (hess is None or np.all(np.isfinite(hess)))):
+                    raise ValueError(f"the loss (or its gradient/Hessian) is not finite at theta = {theta.tolist()}"
+                                     f" (value {float(value)!r}); check loss_fn for NaN or overflow there")
                 cache[key] = (float(value), np.asarray(grad, dtype=np.float64), hess)
             return cache[key]
 
