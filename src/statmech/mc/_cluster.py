@@ -272,10 +272,10 @@ def _lattice_array_shape(model):
     return shape
 
 
-def _bond_grids(values, shape, periodic):
+def _bond_grids(values, shape, periodic, xp=jnp):
     """Per-axis arrays (x, then y, then z), of the spin array shape, of an (E,) bond array in lattice order.
 
-    Missing wrap-around bonds of open lattices get 0 (False).
+    Missing wrap-around bonds of open lattices get 0 (False). ``xp`` is ``jax.numpy`` (default) or ``numpy``.
     """
     grids, start = [], 0
     ndim = len(shape)
@@ -290,7 +290,7 @@ def _bond_grids(values, shape, periodic):
         if not periodic:
             widths = [(0, 0)] * ndim
             widths[axis] = (0, 1)
-            grid = jnp.pad(grid, widths)
+            grid = xp.pad(grid, widths)
         grids.append(grid)
     return grids
 

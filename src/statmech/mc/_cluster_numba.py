@@ -41,7 +41,6 @@ made numba emit reference counting per call (3.5x slower Wolff).
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import numba as nb
 import numpy as np
@@ -610,20 +609,7 @@ def _lattice_geometry(model):
     shape = tuple(reversed(sides))              # array shape [z, y, x]
     periodic = model.lattice.periodic
     couplings = np.asarray(model.couplings, dtype=np.float64)
-    arrays, start = [], 0
-    for lattice_axis in range(ndim):
-        axis = ndim - 1 - lattice_axis
-        block = list(shape)
-        if not periodic:
-            block[axis] -= 1
-        count = math.prod(block)
-        grid = couplings[start:start + count].reshape(block)
-        start += count
-        if not periodic:
-            widths = [(0, 0)] * ndim
-            widths[axis] = (0, 1)
-            grid = np.pad(grid, widths)
-        arrays.append(grid.reshape(-1))
+    arrays = [grid.reshape(-1) for grid in _cluster._bond_grids(couplings, shape, periodic, xp=np)]
     uniform = bool(np.all(couplings == couplings[0])) if couplings.size else True
     padded = tuple(sides) + (1,) * (3 - ndim)
     geometry = np.array([*padded, ndim, int(periodic), int(uniform)], dtype=np.int64)
