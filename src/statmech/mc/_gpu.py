@@ -1,0 +1,340 @@
+"""Fused checkerboard Metropolis and heat bath in JAX, for accelerators: the ``"jax-fused"`` backend.
+
+Applies to the periodic square lattice (both sides even, at least 2) with no
+field and couplings of one magnitude: a uniform J of either sign, or ±|J|
+bonds (Edwards–Anderson ±J glasses). Spins are int8, stored as two packed
+sublattices of shape (Ly, Lx/2): colour c (0 = black, x + y even) holds the
+sites x = 2k + o_c(y) of row y, o_c(y) = (y + c) mod 2. The four neighbours
+of a site of one colour are the other colour's entries (y, k), (y, k ∓ 1)
+(by the row's offset) and (y ± 1, k), read by static rolls. With
+σ = Σ_j ε_j s_j (ε_j = ±1 the bond signs, all +1 for a uniform J) the local
+field is φ = J_eff σ, σ ∈ {−4, −2, 0, 2, 4}, so
+
+* Metropolis flips s with probability p(sσ) = min(1, exp(−2β J_eff s σ));
+* heat bath sets s = +1 with probability q(σ) = 1 / (1 + exp(−2β J_eff σ)).
+
+Each half sweep (one colour) is one elementwise computation: XLA fuses the
+rolls, the neighbour sum, the random number and the table look-up into one
+loop over the sites, and no array of random numbers is ever written to
+memory. The random word of site k of colour c in sweep t of chain a is a
+counter-based hash computed in registers with uint32 operations:
+
+    w = 2t + c,  A = f(f(w ⊕ K₀) ⊕ K₁),  B = f(A + K₁ ⊕ 0x9E3779B9),
+    u = f(f(k + A) ⊕ B),
+
+with (K₀, K₁) the chain's key (the two halves of the 64-bit
+``statmech.mc._rng.key(seed, stream, chain)``) and f Wellons's "lowbias32"
+finaliser (x ⊕= x≫16; x ·= 0x7FEB352D; x ⊕= x≫15; x ·= 0x846CA68B;
+x ⊕= x≫16), a bijection of 32-bit words with low avalanche bias
+(C. Wellons, "Prospecting for hash functions", 2018). Two keyed rounds per
+site make the words of different sweeps unrelated (one round would repeat a
+sweep's words shifted along the lattice). A move is accepted when
+u < T, with T = round(p · 2³²) (or always, when that rounds to 2³²): the
+acceptance probability is p to within 2⁻³³, from a float64 ``exp`` on the host.
+
+Energies and magnetisations are exact integers (H = −J_eff Σ_black s σ,
+M = Σ s) computed on the recorded sweeps. References: Preis et al.,
+J. Comput. Phys. 228, 4468 (2009); Romero, Bisson, Fatica & Bernaschi,
+Comput. Phys. Commun. 256, 107473 (2020).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from statmech._compile_cache import ensure_compile_cache
+from statmech.mc import _rng
+from statmech.mc._fast import FastRun
+from statmech.models import Ising
+
+__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "hash_words", "sweeps"]
+
+BACKEND = "jax-fused"
+RULES = ("metropolis", "heatbath")
+_START_WORD = 0xFFFFFFFE  # stream word of the random start (colour c uses _START_WORD + c); sweeps use 2t + c
+_GOLDEN = 0x9E3779B9
+
+
+# ------------------------------------------------------------------- hashing
+def _u32(value):
+    return jnp.uint32(value)
+
+
+def _lowbias32(x):
+    """Wellons's lowbias32 finaliser on uint32 arrays (a bijection)."""
+    x = x ^ (x >> _u32(16))
+    x = x * _u32(0x7FEB352D)
+    x = x ^ (x >> _u32(15))
+    x = x * _u32(0x846CA68B)
+    return x ^ (x >> _u32(16))
+
+
+def _stream_keys(keys, word):
+    """Per-chain (A, B) of the stream word ``word`` (uint32 scalar) under ``keys`` (..., 2) uint32."""
+    k0, k1 = keys[..., 0], keys[..., 1]
+    a = _lowbias32(_lowbias32(word ^ k0) ^ k1)
+    b = _lowbias32((a + k1) ^ _u32(_GOLDEN))
+    return a, b
+
+
+def hash_words(keys, word, shape):
+    """Random uint32 words u[a, y, k] = f(f(k_site + A_a) ⊕ B_a) of stream ``word``, k_site = y·W + k.
+
+    ``keys``: (chains, 2) uint32; ``shape``: (Ly, W). Returns (chains, Ly, W) uint32.
+    """
+    a, b = _stream_keys(keys, word)
+    rows = jax.lax.broadcasted_iota(jnp.uint32, shape, 0)
+    cols = jax.lax.broadcasted_iota(jnp.uint32, shape, 1)
+    site = rows * _u32(shape[1]) + cols
+    return _lowbias32(_lowbias32(site[None] + a[:, None, None]) ^ b[:, None, None])
+
+
+def chain_keys(seed: int, stream: int, n_chains: int) -> np.ndarray:
+    """(n_chains, 2) uint32: the halves of ``_rng.key(seed, stream, chain)`` for every chain."""
+    words = np.array([int(_rng.key(seed, stream, c)) for c in range(n_chains)], dtype=np.uint64)
+    return np.stack([(words & np.uint64(0xFFFFFFFF)).astype(np.uint32),
+                     (words >> np.uint64(32)).astype(np.uint32)], axis=-1)
+
+
+# ------------------------------------------------------------------ geometry
+def why_not(model, method, n_chains=1) -> str | None:
+    """Why ``"jax-fused"`` cannot run ``method`` on ``model`` (None when it can)."""
+    if method not in RULES:
+        return f"backend 'jax-fused' runs local updates ({', '.join(RULES)}), not {method!r}"
+    if not isinstance(model, Ising):
+        return f"needs an sm.Ising model, got {type(model).__name__}"
+    lattice = model.lattice
+    if lattice.kind != "square" or not model.bonds_from_lattice:
+        return "backend 'jax-fused' runs the square lattice (Ising.square) only"
+    if not lattice.periodic or any(side % 2 or side < 2 for side in lattice.shape):
+        return f"backend 'jax-fused' needs a periodic square lattice with even sides >= 2, got {lattice.shape}"
+    if np.ndim(model.couplings) != 1 or np.ndim(model.field) != 1:
+        return "backend 'jax-fused' runs one model (no batch axes on couplings or field)"
+    if model.has_field:
+        return "backend 'jax-fused' needs h = 0 (use backend 'numba' or 'reference' with a field)"
+    if _magnitude(model) is None:
+        return "backend 'jax-fused' needs couplings of one magnitude |J| > 0 (uniform J or ±J bonds)"
+    return None
+
+
+def _magnitude(model):
+    """(J_eff, signed): the common J when uniform (signed=False), else |J| when all |J_e| agree, else None."""
+    uniform = model.uniform_coupling()
+    if uniform is not None:
+        return (float(uniform), False) if uniform != 0 else None
+    couplings = np.asarray(model.couplings, dtype=np.float64)
+    magnitude = abs(float(couplings[0]))
+    if magnitude == 0 or not np.all(np.abs(couplings) == magnitude):
+        return None
+    return magnitude, True
+
+
+class FusedLattice:
+    """Static layout of one model: shape (Ly, Lx/2) per colour, J_eff and the packed bond-sign bits.
+
+    ``signs[c]`` (uint8, (Ly, Lx/2)) has bit j set when the bond from a site
+    of colour c to its neighbour slot j is negative; slots are 0: (y, k),
+    1: (y, k − 1) for offset 0 and (y, k + 1) for offset 1, 2: (y + 1, k),
+    3: (y − 1, k) of the other colour. None for a uniform J.
+    """
+
+    def __init__(self, model):
+        Lx, Ly = model.lattice.shape
+        self.Lx, self.Ly, self.width = Lx, Ly, Lx // 2
+        self.shape = (Ly, Lx // 2)
+        self.coupling, signed = _magnitude(model)
+        self.signs = self._sign_bits(model) if signed else None
+
+    def _sign_bits(self, model):
+        Jh, Jv = model.bond_arrays()  # Jh[y, x]: (y, x)–(y, x+1); Jv[y, x]: (y, x)–(y+1, x)
+        y = np.arange(self.Ly)[:, None]
+        k = np.arange(self.width)[None, :]
+        out = []
+        for colour in (0, 1):
+            o = (y + colour) % 2
+            x = 2 * k + o
+            left = (x - 1) % self.Lx
+            bonds = (np.where(o == 0, Jh[y, x], Jh[y, left]),   # slot 0: x + 1 (o = 0) or x − 1 (o = 1)
+                     np.where(o == 0, Jh[y, left], Jh[y, x]),   # slot 1: the other horizontal neighbour
+                     Jv[y, x],                                   # slot 2: y + 1
+                     Jv[(y - 1) % self.Ly, x])                   # slot 3: y − 1
+            bits = sum((bond < 0).astype(np.uint8) << j for j, bond in enumerate(bonds))
+            out.append(bits.astype(np.uint8))
+        return np.stack(out)
+
+    def pack(self, spins):
+        """(chains, N) ±1 in site order y·Lx + x → (chains, 2, Ly, Lx/2) int8."""
+        grid = np.asarray(spins, np.int8).reshape(-1, self.Ly, self.Lx)
+        even, odd = grid[..., 0::2], grid[..., 1::2]
+        odd_row = (np.arange(self.Ly) % 2 == 1)[:, None]
+        black = np.where(odd_row, odd, even)
+        white = np.where(odd_row, even, odd)
+        return np.stack([black, white], axis=1)
+
+    def unpack(self, packed):
+        """Inverse of :meth:`pack` (JAX arrays): (..., 2, Ly, Lx/2) → (..., N)."""
+        black, white = packed[..., 0, :, :], packed[..., 1, :, :]
+        odd_row = (jnp.arange(self.Ly) % 2 == 1)[:, None]
+        even = jnp.where(odd_row, white, black)
+        odd = jnp.where(odd_row, black, white)
+        grid = jnp.stack([even, odd], axis=-1)
+        return grid.reshape(grid.shape[:-3] + (self.Ly * self.Lx,))
+
+
+def acceptance_table(beta: float, method: str, coupling: float):
+    """(thresholds uint32 (5,), always bool (5,)) for index i = (v + 4)/2, v ∈ {−4, −2, 0, 2, 4}.
+
+    Metropolis: v = sσ, p = min(1, exp(−2β J_eff v)); heat bath: v = σ,
+    p = 1/(1 + exp(−2β J_eff σ)). A move with index i is taken when the
+    uniform word u < thresholds[i] or always[i]; thresholds = round(p·2³²),
+    so P(taken) = thresholds/2³² differs from p by at most 2⁻³³.
+    """
+    values = np.arange(-4, 5, 2, dtype=np.float64)
+    x = 2.0 * beta * coupling * values
+    if method == "metropolis":
+        p = np.exp(-np.maximum(x, 0.0))
+    else:
+        p = np.array([1.0 / (1.0 + math.exp(-v)) if v > -700 else 0.0 for v in x])
+    scaled = np.rint(p * 2.0**32)
+    always = scaled >= 2.0**32
+    return np.where(always, 0, scaled).astype(np.uint32), always
+
+
+# ------------------------------------------------------------------- kernels
+def _neighbour_sum(other, parity, signs):
+    """σ = Σ_j ε_j n_j over the four neighbour slots (int8), ``other`` (chains, Ly, W)."""
+    slots = (other,
+             jnp.where(parity, jnp.roll(other, -1, axis=-1), jnp.roll(other, 1, axis=-1)),
+             jnp.roll(other, -1, axis=-2),
+             jnp.roll(other, 1, axis=-2))
+    if signs is None:
+        return slots[0] + slots[1] + slots[2] + slots[3]
+    total = jnp.zeros_like(other)
+    for j, n in enumerate(slots):
+        negative = ((signs >> np.uint8(j)) & np.uint8(1)).astype(bool)
+        total = total + jnp.where(negative, -n, n)
+    return total
+
+
+def _lookup(index, u, thresholds, always):
+    """u < thresholds[index] or always[index], by a chain of selects (elementwise, fuses)."""
+    taken = always[4] | (u < thresholds[4])
+    for i in (3, 2, 1, 0):
+        taken = jnp.where(index == i, always[i] | (u < thresholds[i]), taken)
+    return taken
+
+
+def _half_sweep(rule, spins, other, colour, keys, word, signs, thresholds, always):
+    """New spins of ``colour`` (chains, Ly, W) int8, all updated at once given the other colour's."""
+    shape = spins.shape[1:]
+    parity = (jax.lax.broadcasted_iota(jnp.int32, (shape[0], 1), 0) + colour) % 2 == 1
+    sigma = _neighbour_sum(other, parity, None if signs is None else signs[colour])
+    u = hash_words(keys, word, shape)
+    if rule == "metropolis":
+        index = ((spins * sigma + 4) >> 1).astype(jnp.int32)
+        return jnp.where(_lookup(index, u, thresholds, always), -spins, spins)
+    index = ((sigma + 4) >> 1).astype(jnp.int32)
+    return jnp.where(_lookup(index, u, thresholds, always), jnp.int8(1), jnp.int8(-1))
+
+
+def _sweep_body(rule, keys, signs, thresholds, always, sweep0):
+    """fori_loop body over (black, white): sweep sweep0 + t, black then white."""
+    def body(t, colours):
+        black, white = colours
+        word = (sweep0 + t.astype(jnp.uint32)) * _u32(2)
+        black = _half_sweep(rule, black, white, 0, keys, word, signs, thresholds, always)
+        white = _half_sweep(rule, white, black, 1, keys, word + _u32(1), signs, thresholds, always)
+        return black, white
+    return body
+
+
+@functools.partial(jax.jit, static_argnames=("rule",), donate_argnums=(0,))
+def sweeps(packed, keys, signs, thresholds, always, sweep0, n_sweeps, *, rule):
+    """``n_sweeps`` (traced) checkerboard sweeps numbered sweep0, sweep0 + 1, …; ``packed`` is donated.
+
+    ``packed``: (chains, 2, Ly, W) int8; ``keys``: (chains, 2) uint32;
+    ``signs``: (2, Ly, W) uint8 or None; ``thresholds``, ``always``: the
+    :func:`acceptance_table`; ``sweep0``: uint32.
+    """
+    body = _sweep_body(rule, keys, signs, thresholds, always, sweep0)
+    black, white = jax.lax.fori_loop(0, n_sweeps, body, (packed[:, 0], packed[:, 1]))
+    return jnp.stack([black, white], axis=1)
+
+
+def _observables(packed, signs):
+    """(Σ_black s σ, Σ s) per chain, int32: H = −J_eff · the first."""
+    black, white = packed[:, 0], packed[:, 1]
+    parity = (jax.lax.broadcasted_iota(jnp.int32, (black.shape[1], 1), 0)) % 2 == 1
+    sigma = _neighbour_sum(white, parity, None if signs is None else signs[0])
+    bonds = jnp.sum(black.astype(jnp.int32) * sigma.astype(jnp.int32), axis=(1, 2))
+    return bonds, jnp.sum(packed.astype(jnp.int32), axis=(1, 2, 3))
+
+
+@functools.partial(jax.jit, static_argnames=("rule", "n_draws", "record_spins", "lattice_shape"),
+                   donate_argnums=(0,))
+def _record(packed, keys, signs, thresholds, always, sweep0, thin, *, rule, n_draws, record_spins,
+            lattice_shape):
+    """``n_draws`` blocks of ``thin`` sweeps; after each, the observables (and the packed spins)."""
+    def draw(packed, d):
+        start = sweep0 + (d * thin).astype(jnp.uint32)
+        black, white = jax.lax.fori_loop(0, thin, _sweep_body(rule, keys, signs, thresholds, always, start),
+                                         (packed[:, 0], packed[:, 1]))
+        packed = jnp.stack([black, white], axis=1)
+        bonds, magnetization = _observables(packed, signs)
+        return packed, (bonds, magnetization, packed if record_spins else None)
+
+    return jax.lax.scan(draw, packed, jnp.arange(n_draws, dtype=jnp.int32))
+
+
+def start_spins(lattice, start, keys):
+    """(chains, 2, Ly, W) int8: all +1, or ±1 from the top bit of the hash words of the start stream."""
+    n_chains = keys.shape[0]
+    if start == "up":
+        return jnp.ones((n_chains, 2) + lattice.shape, jnp.int8)
+    if start == "random":
+        colours = [hash_words(jnp.asarray(keys), _u32(_START_WORD + c), lattice.shape) for c in (0, 1)]
+        bits = jnp.stack(colours, axis=1) >> _u32(31)
+        return (1 - 2 * bits.astype(jnp.int32)).astype(jnp.int8)
+    raise ValueError(f"start must be 'random' or 'up', got {start!r}")
+
+
+# -------------------------------------------------------------------- driver
+def run(model, beta, method, backend=BACKEND, *, n_chains, n_sweeps, burn_in, thin, seed, start="random",
+        record_spins=False, stream=0) -> FastRun:
+    """Run ``n_chains`` chains of ``method`` with the fused JAX kernels at one ``beta``.
+
+    Same contract as :func:`statmech.mc._fast.run`: sweeps 0 … burn_in − 1
+    are discarded, then H and M are recorded after every ``thin``-th of
+    ``n_sweeps`` sweeps (and the spins, in site order, when
+    ``record_spins``). Chain c uses the key ``_rng.key(seed, stream, c)``:
+    the output is a pure function of (seed, stream, arguments), on any device.
+    """
+    ensure_compile_cache()
+    if backend != BACKEND:
+        raise ValueError(f"backend must be {BACKEND!r}, got {backend!r}")
+    reason = why_not(model, method, n_chains)
+    if reason is not None:
+        raise ValueError(reason)
+    beta = float(beta)
+    if not math.isfinite(beta) or beta < 0:
+        raise ValueError(f"beta must be one finite number >= 0, got {beta!r}; use 1e6 for the ground state")
+    lattice = FusedLattice(model)
+    keys = jnp.asarray(chain_keys(seed, stream, n_chains))
+    thresholds, always = (jnp.asarray(a) for a in acceptance_table(beta, method, lattice.coupling))
+    signs = None if lattice.signs is None else jnp.asarray(lattice.signs)
+    packed = start_spins(lattice, start, keys)
+    if burn_in:
+        packed = sweeps(packed, keys, signs, thresholds, always, jnp.uint32(0), jnp.int32(burn_in), rule=method)
+    n_draws = n_sweeps // thin
+    _, (bonds, magnetization, spins) = _record(
+        packed, keys, signs, thresholds, always, jnp.uint32(burn_in), jnp.int32(thin), rule=method,
+        n_draws=n_draws, record_spins=record_spins, lattice_shape=lattice.shape)
+    energy = -lattice.coupling * np.asarray(bonds, dtype=np.float64).T
+    magnetization = np.asarray(magnetization, dtype=np.int64).T
+    if record_spins:
+        spins = np.asarray(lattice.unpack(jnp.swapaxes(spins, 0, 1)), dtype=np.int8)
+    return FastRun(energy, magnetization, spins, f"jax_fused_{method}")
