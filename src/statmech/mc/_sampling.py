@@ -19,14 +19,14 @@ import numpy as np
 
 from statmech._compile_cache import ensure_compile_cache
 from statmech._validation import as_beta_array, check_positive_int, check_seed, renamed_option
-from statmech.mc import _cluster, _cluster_numba, _fast, _local, _tempering
+from statmech.mc import _cluster, _cluster_numba, _fast, _gpu, _local, _tempering
 from statmech.mc._base import Kernel
 from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics, jackknife
 from statmech.stats._autocorr import MIN_DRAWS
 from statmech._types import Method, Thermo
 
-BACKENDS = ("auto", "reference", "sequential", "checkerboard") + _fast.BACKENDS
+BACKENDS = ("auto", "reference", "sequential", "checkerboard") + _fast.BACKENDS + (_gpu.BACKEND,)
 JAX_BACKENDS = ("auto", "reference", "sequential", "checkerboard")
 CLUSTER_METHODS = ("wolff", "swendsen-wang")
 CLUSTER_BACKENDS = ("auto", "reference", "numba")
@@ -40,7 +40,21 @@ def applicable_backends(model, method: str, n_chains: int = 1) -> tuple[str, ...
     if method not in ("metropolis", "heatbath"):
         return ("auto",)
     fast = tuple(b for b in _fast.BACKENDS if _fast.why_not(model, method, b, n_chains) is None)
-    return JAX_BACKENDS + fast
+    fused = (_gpu.BACKEND,) if _gpu.why_not(model, method, n_chains) is None else ()
+    return JAX_BACKENDS + fast + fused
+
+
+def _choose_fast(model, method, backend, n_chains):
+    """The driver backend (numba ones, or "jax-fused": forced, or by "auto" when JAX runs on a GPU), or None."""
+    if backend == _gpu.BACKEND or (backend == "auto" and jax.default_backend() == "gpu"
+                                   and _gpu.why_not(model, method, n_chains) is None):
+        return _gpu.BACKEND
+    return _fast.choose(model, method, backend, n_chains)
+
+
+def _run_fast(model, beta, method, backend, **options):
+    """Run a driver backend chosen by :func:`_choose_fast`; returns a ``_fast.FastRun``."""
+    return (_gpu.run if backend == _gpu.BACKEND else _fast.run)(model, beta, method, backend, **options)
 
 
 def _check_not_periodic(method, betas) -> None:
@@ -59,6 +73,9 @@ def _check_backend(model, method, backend, n_chains=1):
             raise ValueError(f"method {method!r} runs on backend {', '.join(map(repr, CLUSTER_BACKENDS))}, "
                              f"got {backend!r}")
         return
+    if backend == _gpu.BACKEND and _gpu.why_not(model, method, n_chains) is not None:
+        raise ValueError(f"backend {backend!r} does not apply ({_gpu.why_not(model, method, n_chains)}); "
+                         f"backends that apply: {', '.join(applicable_backends(model, method, n_chains))}")
     if backend in _fast.BACKENDS:
         reason = _fast.why_not(model, method, backend, n_chains)
         if reason is not None:
@@ -77,7 +94,7 @@ def select_kernel(model, method: str, backend: str = "auto") -> Kernel:
     through ``sm.thermo`` / ``sm.sample``.
     """
     ensure_compile_cache()  # first use of a kernel: before anything compiles (statmech._compile_cache)
-    if backend in _fast.BACKENDS:
+    if backend in _fast.BACKENDS + (_gpu.BACKEND,):
         _check_backend(model, method, backend)
         raise ValueError(f"backend {backend!r} runs through sm.thermo and sm.sample only; kernels that run "
                          f"inside JAX (estimators, tempering) take backend in {JAX_BACKENDS}")
@@ -185,13 +202,13 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     beta_value = float(betas[0])
     _check_not_periodic(method, betas)
     _check_backend(model, method, backend, n_chains)
-    fast = None if method in CLUSTER_METHODS else _fast.choose(model, method, backend, n_chains)
+    fast = None if method in CLUSTER_METHODS else _choose_fast(model, method, backend, n_chains)
     if _numba_clusters(method, backend):
         run = _cluster_numba.run_chains(model, beta_value, method, n_samples, n_chains=n_chains, burn_in=burn_in,
                                         thin=thin, seed=seed, start=start, record_spins=True)
         draws, kernel_name = run.spins, f"{method}[numba]"
     elif fast is not None:
-        run = _fast.run(model, beta_value, method, fast, n_chains=n_chains, n_sweeps=n_samples * thin,
+        run = _run_fast(model, beta_value, method, fast, n_chains=n_chains, n_sweeps=n_samples * thin,
                         burn_in=burn_in, thin=thin, seed=seed, start=start, record_spins=True)
         draws, kernel_name = run.spins, run.kernel
     else:
@@ -307,13 +324,13 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
     seed = check_seed(seed)
     _check_not_periodic(method, betas)
     _check_backend(model, method, backend, n_chains)
-    fast = None if method in CLUSTER_METHODS else _fast.choose(model, method, backend, n_chains)
+    fast = None if method in CLUSTER_METHODS else _choose_fast(model, method, backend, n_chains)
     if _numba_clusters(method, backend):
         series, kernel_name = _numba_cluster_series(model, betas, method, n_sweeps, n_chains, burn_in, thin, seed,
                                                     start), f"{method}[numba]"
     elif fast is not None:
         # β number k of a grid runs the streams of key(seed, k): a pure function of the seed.
-        runs = [_fast.run(model, b, method, fast, n_chains=n_chains, n_sweeps=n_sweeps, burn_in=burn_in,
+        runs = [_run_fast(model, b, method, fast, n_chains=n_chains, n_sweeps=n_sweeps, burn_in=burn_in,
                           thin=thin, seed=seed, start=start, stream=k) for k, b in enumerate(betas)]
         series, kernel_name = [(run.energy, run.magnetization) for run in runs], runs[0].kernel
     else:
