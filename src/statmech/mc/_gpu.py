@@ -274,29 +274,35 @@ def _observables(packed, signs):
     return bonds, jnp.sum(packed.astype(jnp.int32), axis=(1, 2, 3))
 
 
-@functools.partial(jax.jit, static_argnames=("rule", "n_draws", "record_spins", "lattice_shape"),
-                   donate_argnums=(0,))
-def _record(packed, keys, signs, thresholds, always, sweep0, thin, *, rule, n_draws, record_spins,
-            lattice_shape):
-    """``n_draws`` blocks of ``thin`` sweeps; after each, the observables (and the packed spins)."""
-    def draw(packed, d):
-        start = sweep0 + (d * thin).astype(jnp.uint32)
-        black, white = jax.lax.fori_loop(0, thin, _sweep_body(rule, keys, signs, thresholds, always, start),
-                                         (packed[:, 0], packed[:, 1]))
-        packed = jnp.stack([black, white], axis=1)
+@functools.partial(jax.jit, static_argnames=("shape", "rule", "n_draws", "record_spins", "start"))
+def _run_chains(keys, signs, thresholds, always, burn_in, thin, *, shape, rule, n_draws, record_spins, start):
+    """Start, ``burn_in`` sweeps, then ``n_draws`` blocks of ``thin`` sweeps, recording the observables.
+
+    One compiled program per (shape, rule, n_draws, record_spins, start);
+    ``burn_in`` and ``thin`` are traced. Returns (Σ_black s σ, M, packed
+    spins or None), each with the draw axis first.
+    """
+    packed = start_spins(shape, start, keys)
+    body = _sweep_body(rule, keys, signs, thresholds, always, jnp.uint32(0))
+    colours = jax.lax.fori_loop(0, burn_in, body, (packed[:, 0], packed[:, 1]))
+
+    def draw(colours, d):
+        first = burn_in.astype(jnp.uint32) + (d * thin).astype(jnp.uint32)
+        colours = jax.lax.fori_loop(0, thin, _sweep_body(rule, keys, signs, thresholds, always, first), colours)
+        packed = jnp.stack(colours, axis=1)
         bonds, magnetization = _observables(packed, signs)
-        return packed, (bonds, magnetization, packed if record_spins else None)
+        return colours, (bonds, magnetization, packed if record_spins else None)
 
-    return jax.lax.scan(draw, packed, jnp.arange(n_draws, dtype=jnp.int32))
+    return jax.lax.scan(draw, colours, jnp.arange(n_draws, dtype=jnp.int32))[1]
 
 
-def start_spins(lattice, start, keys):
+def start_spins(shape, start, keys):
     """(chains, 2, Ly, W) int8: all +1, or ±1 from the top bit of the hash words of the start stream."""
     n_chains = keys.shape[0]
     if start == "up":
-        return jnp.ones((n_chains, 2) + lattice.shape, jnp.int8)
+        return jnp.ones((n_chains, 2) + tuple(shape), jnp.int8)
     if start == "random":
-        colours = [hash_words(jnp.asarray(keys), _u32(_START_WORD + c), lattice.shape) for c in (0, 1)]
+        colours = [hash_words(jnp.asarray(keys), _u32(_START_WORD + c), tuple(shape)) for c in (0, 1)]
         bits = jnp.stack(colours, axis=1) >> _u32(31)
         return (1 - 2 * bits.astype(jnp.int32)).astype(jnp.int8)
     raise ValueError(f"start must be 'random' or 'up', got {start!r}")
@@ -326,13 +332,11 @@ def run(model, beta, method, backend=BACKEND, *, n_chains, n_sweeps, burn_in, th
     keys = jnp.asarray(chain_keys(seed, stream, n_chains))
     thresholds, always = (jnp.asarray(a) for a in acceptance_table(beta, method, lattice.coupling))
     signs = None if lattice.signs is None else jnp.asarray(lattice.signs)
-    packed = start_spins(lattice, start, keys)
-    if burn_in:
-        packed = sweeps(packed, keys, signs, thresholds, always, jnp.uint32(0), jnp.int32(burn_in), rule=method)
-    n_draws = n_sweeps // thin
-    _, (bonds, magnetization, spins) = _record(
-        packed, keys, signs, thresholds, always, jnp.uint32(burn_in), jnp.int32(thin), rule=method,
-        n_draws=n_draws, record_spins=record_spins, lattice_shape=lattice.shape)
+    if start not in ("random", "up"):
+        raise ValueError(f"start must be 'random' or 'up', got {start!r}")
+    bonds, magnetization, spins = _run_chains(
+        keys, signs, thresholds, always, jnp.int32(burn_in), jnp.int32(thin), shape=lattice.shape, rule=method,
+        n_draws=n_sweeps // thin, record_spins=record_spins, start=start)
     energy = -lattice.coupling * np.asarray(bonds, dtype=np.float64).T
     magnetization = np.asarray(magnetization, dtype=np.int64).T
     if record_spins:
