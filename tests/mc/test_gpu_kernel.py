@@ -172,7 +172,8 @@ def test_acceptance_table_resolves_p_to_two_to_the_minus_32():
 
 def test_hash_words_are_uniform_and_differ_between_streams():
     keys = jnp.asarray(_gpu.chain_keys(0, 0, 2))
-    words = [np.asarray(_gpu.hash_words(keys, jnp.uint32(w), (64, 32))) for w in (0, 1)]
+    a, b = _gpu.stream_keys(keys, jnp.arange(2, dtype=jnp.uint32))
+    words = [np.asarray(_gpu.hash_words(a[w], b[w], (64, 32))) for w in (0, 1)]
     u = np.concatenate([w.ravel() for w in words]) / 2.0**32
     counts = np.histogram(u, bins=16, range=(0, 1))[0]
     expected = u.size / 16

@@ -20,7 +20,7 @@ memory. The random word of site k of colour c in sweep t of chain a is a
 counter-based hash computed in registers with uint32 operations:
 
     w = 2t + c,  A = f(f(w ⊕ K₀) ⊕ K₁),  B = f(A + K₁ ⊕ 0x9E3779B9),
-    u = f(f(k + A) ⊕ B),
+    u = f(f((y + A)·W + k) ⊕ B)   (W = Lx/2; (y + A)·W + k = yW + k + AW mod 2³²),
 
 with (K₀, K₁) the chain's key (the two halves of the 64-bit
 ``statmech.mc._rng.key(seed, stream, chain)``) and f Wellons's "lowbias32"
@@ -51,7 +51,8 @@ from statmech.mc import _rng
 from statmech.mc._fast import FastRun
 from statmech.models import Ising
 
-__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "hash_words", "sweeps"]
+__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "hash_words",
+           "stream_keys", "sweeps", "chain_keys", "start_spins"]
 
 BACKEND = "jax-fused"
 RULES = ("metropolis", "heatbath")
@@ -73,24 +74,31 @@ def _lowbias32(x):
     return x ^ (x >> _u32(16))
 
 
-def _stream_keys(keys, word):
-    """Per-chain (A, B) of the stream word ``word`` (uint32 scalar) under ``keys`` (..., 2) uint32."""
-    k0, k1 = keys[..., 0], keys[..., 1]
-    a = _lowbias32(_lowbias32(word ^ k0) ^ k1)
+def stream_keys(keys, words):
+    """(A, B) of the stream words ``words`` (uint32, any shape) for every chain: shape words.shape + (chains,).
+
+    A = f(f(w ⊕ K₀) ⊕ K₁), B = f((A + K₁) ⊕ 0x9E3779B9), with ``keys`` (chains, 2) uint32.
+    """
+    words = jnp.asarray(words, jnp.uint32)[..., None]
+    k0, k1 = keys[:, 0], keys[:, 1]
+    a = _lowbias32(_lowbias32(words ^ k0) ^ k1)
     b = _lowbias32((a + k1) ^ _u32(_GOLDEN))
     return a, b
 
 
-def hash_words(keys, word, shape):
-    """Random uint32 words u[a, y, k] = f(f(k_site + A_a) ⊕ B_a) of stream ``word``, k_site = y·W + k.
+def hash_words(a, b, shape):
+    """Random uint32 words u[chain, y, k] = f(f((y + A)·W + k) ⊕ B) for stream keys ``a``, ``b`` (chains,).
 
-    ``keys``: (chains, 2) uint32; ``shape``: (Ly, W). Returns (chains, Ly, W) uint32.
+    (y + A)·W + k = y·W + k + A·W (mod 2³²): distinct sites get distinct
+    inputs. A is added to the row first so that no part of the expression is
+    loop-invariant (XLA would hoist a site-index array out of the sweep loop
+    and read it from memory, 4 bytes per site). ``shape``: (Ly, W). Returns
+    (chains, Ly, W) uint32.
     """
-    a, b = _stream_keys(keys, word)
-    rows = jax.lax.broadcasted_iota(jnp.uint32, shape, 0)
-    cols = jax.lax.broadcasted_iota(jnp.uint32, shape, 1)
-    site = rows * _u32(shape[1]) + cols
-    return _lowbias32(_lowbias32(site[None] + a[:, None, None]) ^ b[:, None, None])
+    rows = jax.lax.broadcasted_iota(jnp.uint32, (1,) + tuple(shape), 1)
+    cols = jax.lax.broadcasted_iota(jnp.uint32, (1,) + tuple(shape), 2)
+    site = (rows + a[:, None, None]) * _u32(shape[1]) + cols
+    return _lowbias32(_lowbias32(site) ^ b[:, None, None])
 
 
 def chain_keys(seed: int, stream: int, n_chains: int) -> np.ndarray:
@@ -228,12 +236,12 @@ def _lookup(index, u, thresholds, always):
     return taken
 
 
-def _half_sweep(rule, spins, other, colour, keys, word, signs, thresholds, always):
+def _half_sweep(rule, spins, other, colour, a, b, signs, thresholds, always):
     """New spins of ``colour`` (chains, Ly, W) int8, all updated at once given the other colour's."""
     shape = spins.shape[1:]
     parity = (jax.lax.broadcasted_iota(jnp.int32, (shape[0], 1), 0) + colour) % 2 == 1
     sigma = _neighbour_sum(other, parity, None if signs is None else signs[colour])
-    u = hash_words(keys, word, shape)
+    u = hash_words(a, b, shape)
     if rule == "metropolis":
         index = ((spins * sigma + 4) >> 1).astype(jnp.int32)
         return jnp.where(_lookup(index, u, thresholds, always), -spins, spins)
@@ -241,15 +249,42 @@ def _half_sweep(rule, spins, other, colour, keys, word, signs, thresholds, alway
     return jnp.where(_lookup(index, u, thresholds, always), jnp.int8(1), jnp.int8(-1))
 
 
-def _sweep_body(rule, keys, signs, thresholds, always, sweep0):
-    """fori_loop body over (black, white): sweep sweep0 + t, black then white."""
-    def body(t, colours):
-        black, white = colours
-        word = (sweep0 + t.astype(jnp.uint32)) * _u32(2)
-        black = _half_sweep(rule, black, white, 0, keys, word, signs, thresholds, always)
-        white = _half_sweep(rule, white, black, 1, keys, word + _u32(1), signs, thresholds, always)
-        return black, white
-    return body
+#: sweeps per iteration of the sweep loop (unrolled): fewer loop-condition round trips on a GPU
+UNROLL = 4
+
+
+def _words(first, size):
+    """Stream words 2t + c of the sweeps t = first … first + size − 1 (uint32), shape (size, 2)."""
+    sweeps = first + jnp.arange(size, dtype=jnp.uint32)
+    return sweeps[:, None] * _u32(2) + jnp.arange(2, dtype=jnp.uint32)
+
+
+def _advance(rule, colours, keys, signs, thresholds, always, first, n_sweeps):
+    """``n_sweeps`` (traced) sweeps numbered first, first + 1, … (``first`` uint32) of (black, white).
+
+    Blocks of UNROLL sweeps, then the rest one by one. The stream keys of a
+    block are computed by the previous loop iteration and carried, so they
+    reach the site updates as loop parameters: computed in the same
+    iteration, XLA would fuse (and repeat) their scalar hashing into every
+    site's update.
+    """
+    n_sweeps = jnp.asarray(n_sweeps, jnp.int32)
+    n_blocks = n_sweeps // UNROLL
+
+    def loop(count, size, start, colours):
+        def body(i, carry):
+            (black, white), (a, b) = carry
+            for j in range(size):
+                black = _half_sweep(rule, black, white, 0, a[j, 0], b[j, 0], signs, thresholds, always)
+                white = _half_sweep(rule, white, black, 1, a[j, 1], b[j, 1], signs, thresholds, always)
+            upcoming = stream_keys(keys, _words(start + ((i + 1) * size).astype(jnp.uint32), size))
+            return (black, white), upcoming
+
+        carry = (colours, stream_keys(keys, _words(start, size)))
+        return jax.lax.fori_loop(0, count, body, carry)[0]
+
+    colours = loop(n_blocks, UNROLL, first, colours)
+    return loop(n_sweeps - n_blocks * UNROLL, 1, first + (n_blocks * UNROLL).astype(jnp.uint32), colours)
 
 
 @functools.partial(jax.jit, static_argnames=("rule",), donate_argnums=(0,))
@@ -258,11 +293,12 @@ def sweeps(packed, keys, signs, thresholds, always, sweep0, n_sweeps, *, rule):
 
     ``packed``: (chains, 2, Ly, W) int8; ``keys``: (chains, 2) uint32;
     ``signs``: (2, Ly, W) uint8 or None; ``thresholds``, ``always``: the
-    :func:`acceptance_table`; ``sweep0``: uint32.
+    :func:`acceptance_table`; ``sweep0``: uint32. Sweep t, colour c uses the
+    stream word 2t + c.
     """
-    body = _sweep_body(rule, keys, signs, thresholds, always, sweep0)
-    black, white = jax.lax.fori_loop(0, n_sweeps, body, (packed[:, 0], packed[:, 1]))
-    return jnp.stack([black, white], axis=1)
+    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, always,
+                       jnp.asarray(sweep0, jnp.uint32), n_sweeps)
+    return jnp.stack(colours, axis=1)
 
 
 def _observables(packed, signs):
@@ -283,12 +319,11 @@ def _run_chains(keys, signs, thresholds, always, burn_in, thin, *, shape, rule, 
     spins or None), each with the draw axis first.
     """
     packed = start_spins(shape, start, keys)
-    body = _sweep_body(rule, keys, signs, thresholds, always, jnp.uint32(0))
-    colours = jax.lax.fori_loop(0, burn_in, body, (packed[:, 0], packed[:, 1]))
+    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, always, jnp.uint32(0), burn_in)
 
     def draw(colours, d):
         first = burn_in.astype(jnp.uint32) + (d * thin).astype(jnp.uint32)
-        colours = jax.lax.fori_loop(0, thin, _sweep_body(rule, keys, signs, thresholds, always, first), colours)
+        colours = _advance(rule, colours, keys, signs, thresholds, always, first, thin)
         packed = jnp.stack(colours, axis=1)
         bonds, magnetization = _observables(packed, signs)
         return colours, (bonds, magnetization, packed if record_spins else None)
@@ -302,7 +337,8 @@ def start_spins(shape, start, keys):
     if start == "up":
         return jnp.ones((n_chains, 2) + tuple(shape), jnp.int8)
     if start == "random":
-        colours = [hash_words(jnp.asarray(keys), _u32(_START_WORD + c), tuple(shape)) for c in (0, 1)]
+        a, b = stream_keys(keys, jnp.arange(2, dtype=jnp.uint32) + _u32(_START_WORD))
+        colours = [hash_words(a[c], b[c], tuple(shape)) for c in (0, 1)]
         bits = jnp.stack(colours, axis=1) >> _u32(31)
         return (1 - 2 * bits.astype(jnp.int32)).astype(jnp.int8)
     raise ValueError(f"start must be 'random' or 'up', got {start!r}")
