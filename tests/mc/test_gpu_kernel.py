@@ -139,11 +139,11 @@ def test_zero_temperature_sweeps_are_the_checkerboard_quench(make):
 
 
 def test_recorded_observables_and_reproducibility():
-    model = pm_j(Ising.square((6, 4), J=0.7), 3)
-    options = dict(n_chains=2, n_sweeps=12, burn_in=5, thin=3, record_spins=True)
-    first = _gpu.run(model, 0.3, "heatbath", seed=3, **options)
-    again = _gpu.run(model, 0.3, "heatbath", seed=3, **options)
-    other = _gpu.run(model, 0.3, "heatbath", seed=4, **options)
+    model = pm_j(Ising.square((8, 6), J=0.7), 3)  # the shapes of the quench test: no new compilation
+    options = dict(n_chains=3, n_sweeps=12, burn_in=5, thin=6, record_spins=True)
+    first = _gpu.run(model, 0.3, "metropolis", seed=3, **options)
+    again = _gpu.run(model, 0.3, "metropolis", seed=3, **options)
+    other = _gpu.run(model, 0.3, "metropolis", seed=4, **options)
     np.testing.assert_allclose(first.energy, model.energy(first.spins.astype(np.float64)), atol=1e-9)
     np.testing.assert_array_equal(first.magnetization, first.spins.sum(-1, dtype=np.int64))
     np.testing.assert_array_equal(first.spins, again.spins)
@@ -184,7 +184,7 @@ def test_hash_words_are_uniform_and_differ_between_streams():
 
 def test_front_door_runs_the_backend_and_rejects_what_it_cannot_run():
     model = Ising.square(8)
-    thermo = sm.thermo(model, 0.3, method="metropolis", backend="jax-fused", n_sweeps=400, seed=0)
+    thermo = sm.thermo(model, 0.3, method="metropolis", backend="jax-fused", n_sweeps=200, n_chains=2, seed=0)
     assert thermo.meta["backend"] == "jax-fused" and thermo.meta["kernel"] == "jax_fused_metropolis"
     sample = sm.sample(model, 0.3, method="heatbath", backend="jax-fused", n_samples=5, n_chains=2, seed=1)
     assert sample.spins.shape == (2, 5, 64)
