@@ -11,8 +11,8 @@ sizes=("$@")
 [ ${#sizes[@]} -eq 0 ] && sizes=(4096 16384)
 status=0
 start=$(date +%s)
-timeout 150 "$PYTHON" -m pytest -o addopts="" -p no:cacheprovider -m gpu tests/test_gpu.py -q || status=$?
+timeout 140 "$PYTHON" -m pytest -o addopts="" -p no:cacheprovider -m gpu tests/test_gpu.py -q || status=$?
 echo "gpu tests: $(( $(date +%s) - start )) s"
-timeout 150 "$PYTHON" benchmarks/gpu.py "${sizes[@]}" || status=$?
+timeout 100 "$PYTHON" benchmarks/gpu.py "${sizes[@]}" || status=$?
 echo "gpu check: $(( $(date +%s) - start )) s, exit status $status"
 exit $status
