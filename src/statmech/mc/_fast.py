@@ -40,6 +40,8 @@ RULES = ("metropolis", "heatbath")
 _START_SWEEP = np.uint64(0xFFFFFFFFFFFFFFFF)  # sweep index naming the random start's stream
 _SERIAL_BELOW = 8192  # sites: smaller systems run the serial build (no thread start-up per half sweep)
 _BLOCK = 1024  # sites per random stream in the graph kernel
+_CHUNKS = 64  # row chunks of the checkerboard kernel (the unit of work of a thread; fixed, so results never
+              # depend on the thread count)
 _TABLES = {}  # rule -> (table, offset) of flip_table
 _SQUARE = {}  # (uniform, has_h, parallel) -> compiled checkerboard kernel
 
@@ -137,52 +139,55 @@ def _square_kernel(uniform: bool, has_h: bool, parallel: bool):
         """
         Ly, Lx = s.shape
         n_rec = out_e.shape[0]
+        n_chunks = buf_k.shape[0]
+        per_chunk = (Ly + n_chunks - 1) // n_chunks
         for t in range(n_sweeps):
             sweep = np.uint64(sweep0 + t)
             for colour in range(2):
-                for y in nb.prange(Ly):
-                    base = _rng.stream(key, chain, sweep, np.uint64(colour), np.uint64(y))
-                    amb_k = buf_k[nb.get_thread_id()]
-                    amb_de = buf_de[nb.get_thread_id()]
-                    up = y - 1 if y > 0 else Ly - 1
-                    dn = y + 1 if y < Ly - 1 else 0
-                    x0 = (y + colour) & 1
-                    de_row = 0.0
-                    dm_row = 0
-                    n_amb = 0
-                    for k in range((Lx - x0 + 1) // 2):  # no branch on the data: flips decided by the bounds
-                        x = x0 + 2 * k
-                        left = x - 1 if x > 0 else Lx - 1
-                        right = x + 1 if x < Lx - 1 else 0
-                        if uniform:
-                            phi = J0 * np.float64(np.int64(s[y, right]) + s[y, left] + s[dn, x] + s[up, x])
-                        else:
-                            phi = (Jh[y, x] * s[y, right] + Jh[y, left] * s[y, left]
-                                   + Jv[y, x] * s[dn, x] + Jv[up, x] * s[up, x])
-                        if has_h:
-                            phi += h[y, x]
-                        spin = s[y, x]
-                        de = 2.0 * spin * phi
-                        u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
-                        lo, hi = _bounds(beta * de, table, offset)
-                        flip = u < lo
-                        s[y, x] = spin - 2 * spin * np.int8(flip)
-                        dm_row -= 2 * spin * np.int64(flip)
-                        de_row += de if flip else 0.0
-                        amb_k[n_amb] = k  # kept only when u lies between the bounds
-                        amb_de[n_amb] = de
-                        n_amb += (u < hi) & (u >= lo)
-                    for a in range(n_amb):  # u between the bounds (probability < 1/32 per site): the exact g
-                        k = amb_k[a]
-                        u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
-                        if u < _flip_probability(beta * amb_de[a], rule):
+                for q in nb.prange(n_chunks):  # chunks of rows, each with its own scratch rows
+                    amb_k = buf_k[q]
+                    amb_de = buf_de[q]
+                    for y in range(q * per_chunk, min((q + 1) * per_chunk, Ly)):
+                        base = _rng.stream(key, chain, sweep, np.uint64(colour), np.uint64(y))
+                        up = y - 1 if y > 0 else Ly - 1
+                        dn = y + 1 if y < Ly - 1 else 0
+                        x0 = (y + colour) & 1
+                        de_row = 0.0
+                        dm_row = 0
+                        n_amb = 0
+                        for k in range((Lx - x0 + 1) // 2):  # no branch on the data: flips decided by the bounds
                             x = x0 + 2 * k
+                            left = x - 1 if x > 0 else Lx - 1
+                            right = x + 1 if x < Lx - 1 else 0
+                            if uniform:
+                                phi = J0 * np.float64(np.int64(s[y, right]) + s[y, left] + s[dn, x] + s[up, x])
+                            else:
+                                phi = (Jh[y, x] * s[y, right] + Jh[y, left] * s[y, left]
+                                       + Jv[y, x] * s[dn, x] + Jv[up, x] * s[up, x])
+                            if has_h:
+                                phi += h[y, x]
                             spin = s[y, x]
-                            s[y, x] = -spin
-                            dm_row -= 2 * spin
-                            de_row += amb_de[a]
-                    d_e[y] = de_row
-                    d_m[y] = dm_row
+                            de = 2.0 * spin * phi
+                            u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
+                            lo, hi = _bounds(beta * de, table, offset)
+                            flip = u < lo
+                            s[y, x] = spin - 2 * spin * np.int8(flip)
+                            dm_row -= 2 * spin * np.int64(flip)
+                            de_row += de if flip else 0.0
+                            amb_k[n_amb] = k  # kept only when u lies between the bounds
+                            amb_de[n_amb] = de
+                            n_amb += (u < hi) & (u >= lo)
+                        for a in range(n_amb):  # u between the bounds (probability < 1/32 per site): the exact g
+                            k = amb_k[a]
+                            u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
+                            if u < _flip_probability(beta * amb_de[a], rule):
+                                x = x0 + 2 * k
+                                spin = s[y, x]
+                                s[y, x] = -spin
+                                dm_row -= 2 * spin
+                                de_row += amb_de[a]
+                        d_e[y] = de_row
+                        d_m[y] = dm_row
                 for y in range(Ly):
                     energy += d_e[y]
                     magnetization += d_m[y]
@@ -282,9 +287,9 @@ class _SquareLayout:
                   else np.zeros((1, 1)))
         self.d_e = np.zeros(Ly)
         self.d_m = np.zeros(Ly, np.int64)
-        threads = nb.config.NUMBA_NUM_THREADS
-        self.buf_k = np.zeros((threads, (Lx + 1) // 2 + 1), np.int64)
-        self.buf_de = np.zeros((threads, (Lx + 1) // 2 + 1))
+        chunks = min(Ly, _CHUNKS)
+        self.buf_k = np.zeros((chunks, (Lx + 1) // 2 + 1), np.int64)
+        self.buf_de = np.zeros((chunks, (Lx + 1) // 2 + 1))
         self.sweeps = _square_kernel(self.uniform, self.has_h, model.n_sites >= _SERIAL_BELOW)
 
     def to_state(self, spins):
