@@ -8,16 +8,18 @@ updating them one after the other; Newman & Barkema 1999, ch. 3):
   Gaussian or diluted bonds, fields). Square lattices (periodic with even
   sides, or open) use the black/white checkerboard on the [y, x] grid; every
   other model updates the classes of a greedy graph colouring through a
-  neighbour list. Metropolis accepts a move with ΔE = 2 s φ > 0 when
-  u < exp(−βΔE), deciding most draws without ``exp`` by the bounds
-  1 − x < e^{−x} < 1/(1 + x); heat bath sets s = +1 when u < 1/(1 + e^{−2βφ}).
+  neighbour list. A site flips iff u < g(βΔE), ΔE = 2sφ, with g(x) =
+  min(1, e^{−x}) (Metropolis) or 1/(1 + e^{x}) (heat bath) and u a 53-bit
+  uniform; g is bracketed by a table on a grid of step 1/32 and computed
+  only when u falls between the bounds (see docs/guides/monte_carlo.md).
 * ``"multispin"``: bit-coded spins (:mod:`statmech.mc._multispin`), 64 spins
   per machine word, for periodic square and cubic lattices with couplings of
   one magnitude (ferromagnets, antiferromagnets, ±J glasses) and no field.
 
 Random numbers come from :mod:`statmech.mc._rng`: each (sweep, colour, row or
-block of sites) has its own counter-based stream, so results depend on the
-seed and the backend, never on the number of numba threads.
+block of sites) has its own counter-based stream, site k of it using word k,
+so results depend on the seed and the backend, never on the number of numba
+threads.
 
 Energies are tracked incrementally (per-row partial sums added in a fixed
 order) from an exact start value; magnetisations exactly as integers.
@@ -79,7 +81,9 @@ def _fill_table(rule, offset, out):
 
 
 def flip_table(rule: int):
-    """(table, offset) bracketing the flip probability g on the grid x_j = (j − offset)/32 (see _decide)."""
+    """(table, offset): table[j + 1] = g(x_j) on the grid x_j = (j − offset)/32, x_j from 0 (Metropolis) or
+    −40 (heat bath) to 40, with table[0] = 1 and a final 0 (see :func:`_bounds`). g is computed by the
+    kernels' own ``exp``, so the bounds bracket exactly the g(x) of the exact path."""
     if rule in _TABLES:
         return _TABLES[rule]
     offset = 0 if rule == 0 else int(_XMAX * _GRID)
@@ -92,19 +96,6 @@ def flip_table(rule: int):
 
 
 @nb.njit(inline="always")
-def _decide(x, u, table, offset, rule):
-    """Flip iff u < g(x), deciding by the grid bounds g(x_j) <= g(x) <= g(x_{j−1}) on x in (x_{j−1}, x_j]
-    and computing g(x) only when u falls between them (probability below 1/32)."""
-    c = min(max(x * _GRID, -np.float64(offset)), table.shape[0] - 2.0 - offset)  # x·32 is exact (a power of two)
-    m = np.int64(math.ceil(c)) + offset
-    flip = u < table[m + 1]
-    if not flip and u < table[m]:
-        flip = u < _flip_probability(x, rule)
-    return flip
-
-
-# ------------------------------------------------------------ square lattice
-@nb.njit(inline="always")
 def _bounds(x, table, offset):
     """(lo, hi) with lo <= g(x) <= hi from the grid x_j = (j − offset)/32: x in (x_{j−1}, x_j] gives
     lo = g(x_j), hi = g(x_{j−1}) (table[0] = 1 and table[K + 2] = 0 cover x beyond the grid)."""
@@ -113,6 +104,18 @@ def _bounds(x, table, offset):
     return table[m + 1], table[m]
 
 
+@nb.njit(inline="always")
+def _decide(x, u, table, offset, rule):
+    """Flip iff u < g(x): by the bounds of :func:`_bounds`, computing g(x) only when u lies between them
+    (probability hi − lo <= max|g'|/32: below 1/32 for Metropolis, 1/128 for heat bath)."""
+    lo, hi = _bounds(x, table, offset)
+    flip = u < lo
+    if (u >= lo) & (u < hi):
+        flip = u < _flip_probability(x, rule)
+    return flip
+
+
+# ------------------------------------------------------------ square lattice
 def _square_kernel(uniform: bool, has_h: bool, parallel: bool):
     """The checkerboard kernel with ``uniform`` and ``has_h`` fixed at compile time (closure constants).
 
