@@ -1,12 +1,17 @@
 """Monte Carlo throughput against the naive and numba baselines, and log Z estimators' error vs time.
 
-usage: python benchmarks/mc.py [--quick] [--full] [--threads N]
+usage: python benchmarks/mc.py [--quick] [--full] [--threads N] [--cpu-time]
+
+``--cpu-time`` times part 0 by the process's CPU time instead of the wall
+clock: steadier on a shared machine, meaningful with ``--threads 1`` (the naive JAX
+column stays wall-clock time).
 
 Part 0 (the default run, about 2 minutes) prints flips per ns of statmech's
 numba kernels (the ``backend="multispin"`` and ``backend="numba"`` kernels,
-timed with energy and magnetisation recorded after every sweep) on the 2D
-Ising model at β_c for L = 256, 1024, 2048, on the 3D cubic lattice, on ±J
-glasses and for 64 replicas, next to three anchors run in the same process:
+timed with energy and magnetisation recorded after every sweep unless the
+row says otherwise) on the 2D Ising model at β_c for L = 256, 1024, 2048, on
+the 3D cubic lattice, on ±J glasses, with Gaussian couplings or a random
+field, and for 64 replicas, next to three anchors run in the same process:
 the naive JAX checkerboard (../shared/baselines/naive_ising.py), a plain numba
 int8 checkerboard and a numba 64-replica multispin code
 (../shared/baselines/numba_ising.py), with the ratios. ``--full`` adds parts
@@ -137,14 +142,17 @@ def estimators(quick):
 
 
 # ------------------------------------------------------------ part 0: numba
+CLOCK = time.perf_counter  # time.process_time with --cpu-time
+
+
 def _best_rate(run, flips_per_call, repeats=3):
     """Median flips/ns of ``run()`` over ``repeats`` timed calls (after one untimed warm-up call)."""
     run()
     rates = []
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = CLOCK()
         run()
-        rates.append(flips_per_call / (time.perf_counter() - start) / 1e9)
+        rates.append(flips_per_call / (CLOCK() - start) / 1e9)
     return float(np.median(rates))
 
 
@@ -161,14 +169,14 @@ def _lattice_runner(model, method, n_flips):
     return (lambda: layout.run_chain(state, BETA_C, method, key, np.uint64(0), 0, n, 1, n)), n * model.n_sites
 
 
-def _replica_runner(models, method, n_flips):
-    """64 replicas (one model, or one ±J instance per replica); E and M per replica recorded every sweep."""
+def _replica_runner(models, method, n_flips, thin=1):
+    """64 replicas (one model, or one ±J instance per replica); E and M per replica every ``thin`` sweeps."""
     layout = _multispin.ReplicaLayout(models, 64)
     state = layout.to_state(np.ones((64, models[0].n_sites), np.int8))
     per = 64 * models[0].n_sites
-    n = _sweeps(n_flips, per)
+    n = thin * max(1, _sweeps(n_flips, per) // thin)
     key = _rng.key(0)
-    return (lambda: layout.run_group(state, 0, BETA_C, method, key, 0, n, 1, n)), n * per
+    return (lambda: layout.run_group(state, 0, BETA_C, method, key, 0, n, thin, n // thin)), n * per
 
 
 def _int8_runner(model, method, n_flips):
@@ -232,6 +240,9 @@ def fast_throughput(quick):
         for method in ("metropolis", "heatbath"):
             row(f"numba int8 {method}, Gaussian J", L,
                 _best_rate(*_int8_runner(gauss, method, n_flips / 8)), anchors)
+        field = sm.Ising.square(L, h=rng.normal(0.0, 0.3, L * L))
+        row("numba int8 metropolis, random field", L, _best_rate(*_int8_runner(field, "metropolis", n_flips / 8)),
+            anchors)
         if L == sizes[0]:
             cube = sm.Ising.cubic(64)
             for method in ("metropolis", "heatbath"):
@@ -247,13 +258,19 @@ def fast_throughput(quick):
         for method in ("metropolis", "heatbath"):
             row(f"multispin replica {method}, {label}", L,
                 _best_rate(*_replica_runner(models, method, n_flips)), anchors)
+        if count > 1:
+            row(f"  same, E and M every 10 sweeps", L,
+                _best_rate(*_replica_runner(models, "metropolis", n_flips, thin=10)), anchors)
 
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
     if "--threads" in sys.argv:  # numba threads for statmech and the numba anchors alike
         numba.set_num_threads(int(sys.argv[sys.argv.index("--threads") + 1]))
-    print(f"JAX devices: {jax.devices()}; numba threads: {numba.get_num_threads()}")
+    if "--cpu-time" in sys.argv:
+        CLOCK = time.process_time
+    print(f"JAX devices: {jax.devices()}; numba threads: {numba.get_num_threads()}; "
+          f"clock: {CLOCK.__name__}")
     fast_throughput(quick)
     if "--full" in sys.argv:
         throughput(quick)

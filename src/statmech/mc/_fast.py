@@ -8,16 +8,18 @@ updating them one after the other; Newman & Barkema 1999, ch. 3):
   Gaussian or diluted bonds, fields). Square lattices (periodic with even
   sides, or open) use the black/white checkerboard on the [y, x] grid; every
   other model updates the classes of a greedy graph colouring through a
-  neighbour list. Metropolis accepts a move with ΔE = 2 s φ > 0 when
-  u < exp(−βΔE), deciding most draws without ``exp`` by the bounds
-  1 − x < e^{−x} < 1/(1 + x); heat bath sets s = +1 when u < 1/(1 + e^{−2βφ}).
+  neighbour list. A site flips iff u < g(βΔE), ΔE = 2sφ, with g(x) =
+  min(1, e^{−x}) (Metropolis) or 1/(1 + e^{x}) (heat bath) and u a 53-bit
+  uniform; g is bracketed by a table on a grid of step 1/32 and computed
+  only when u falls between the bounds (see docs/guides/monte_carlo.md).
 * ``"multispin"``: bit-coded spins (:mod:`statmech.mc._multispin`), 64 spins
   per machine word, for periodic square and cubic lattices with couplings of
   one magnitude (ferromagnets, antiferromagnets, ±J glasses) and no field.
 
 Random numbers come from :mod:`statmech.mc._rng`: each (sweep, colour, row or
-block of sites) has its own counter-based stream, so results depend on the
-seed and the backend, never on the number of numba threads.
+block of sites) has its own counter-based stream, site k of it using word k,
+so results depend on the seed and the backend, never on the number of numba
+threads.
 
 Energies are tracked incrementally (per-row partial sums added in a fixed
 order) from an exact start value; magnetisations exactly as integers.
@@ -40,6 +42,10 @@ RULES = ("metropolis", "heatbath")
 _START_SWEEP = np.uint64(0xFFFFFFFFFFFFFFFF)  # sweep index naming the random start's stream
 _SERIAL_BELOW = 8192  # sites: smaller systems run the serial build (no thread start-up per half sweep)
 _BLOCK = 1024  # sites per random stream in the graph kernel
+_CHUNKS = 64  # row chunks of the checkerboard kernel (the unit of work of a thread; fixed, so results never
+              # depend on the thread count)
+_TABLES = {}  # rule -> (table, offset) of flip_table
+_SQUARE = {}  # (uniform, has_h, parallel) -> compiled checkerboard kernel
 
 
 class FastRun(NamedTuple):
@@ -51,105 +57,166 @@ class FastRun(NamedTuple):
     kernel: str
 
 
-# ------------------------------------------------------------ shared helpers
-@nb.njit(inline="always")
-def _metropolis_accept(x, st):
-    """Accept a move with β ΔE = x > 0: u < exp(−x), deciding by 1 − x < e^{−x} < 1/(1 + x) first."""
-    st, word = _rng.next_word(st)
-    u = _rng.uniform53(word)
-    if u < 1.0 - x:
-        return True, st
-    if u * (1.0 + x) >= 1.0:
-        return False, st
-    return u < math.exp(-x), st
+# ------------------------------------------------------------ acceptance
+_GRID = 32.0          # grid points per unit of x = β ΔE
+_XMAX = 40.0          # the table covers |x| <= 40 (heat bath) or 0 <= x <= 40 (Metropolis)
 
 
 @nb.njit(inline="always")
-def _heatbath_up(t, st):
-    """s = +1 with probability 1/(1 + e^{−t}), t = 2βφ."""
-    st, word = _rng.next_word(st)
-    return _rng.uniform53(word) * (1.0 + math.exp(-t)) < 1.0, st
+def _flip_probability(x, rule):
+    """Exact flip probability at x = β ΔE: Metropolis min(1, e^{−x}); heat bath 1/(1 + e^{x})."""
+    if rule == 0:
+        return 1.0 if x <= 0.0 else math.exp(-x)
+    return 1.0 / (1.0 + math.exp(x))
+
+
+@nb.njit(cache=True)
+def _fill_table(rule, offset, out):
+    """out[0] = 1, out[j + 1] = g((j − offset)/32) for j = 0 … K, out[K + 2] = 0 (g the flip probability)."""
+    k_max = out.shape[0] - 3
+    out[0] = 1.0
+    for j in range(k_max + 1):
+        out[j + 1] = _flip_probability((j - offset) / _GRID, rule)
+    out[k_max + 2] = 0.0
+
+
+def flip_table(rule: int):
+    """(table, offset): table[j + 1] = g(x_j) on the grid x_j = (j − offset)/32, x_j from 0 (Metropolis) or
+    −40 (heat bath) to 40, with table[0] = 1 and a final 0 (see :func:`_bounds`). g is computed by the
+    kernels' own ``exp``, so the bounds bracket exactly the g(x) of the exact path."""
+    if rule in _TABLES:
+        return _TABLES[rule]
+    offset = 0 if rule == 0 else int(_XMAX * _GRID)
+    k_max = offset + int(_XMAX * _GRID)
+    out = np.empty(k_max + 3)
+    _fill_table(rule, offset, out)
+    out.flags.writeable = False
+    _TABLES[rule] = out, offset
+    return out, offset
+
+
+@nb.njit(inline="always")
+def _bounds(x, table, offset):
+    """(lo, hi) with lo <= g(x) <= hi from the grid x_j = (j − offset)/32: x in (x_{j−1}, x_j] gives
+    lo = g(x_j), hi = g(x_{j−1}) (table[0] = 1 and table[K + 2] = 0 cover x beyond the grid)."""
+    c = min(max(x * _GRID, -np.float64(offset)), table.shape[0] - 2.0 - offset)  # x·32 is exact
+    m = np.int64(math.ceil(c)) + offset
+    return table[m + 1], table[m]
+
+
+@nb.njit(inline="always")
+def _decide(x, u, table, offset, rule):
+    """Flip iff u < g(x): by the bounds of :func:`_bounds`, computing g(x) only when u lies between them
+    (probability hi − lo <= max|g'|/32: below 1/32 for Metropolis, 1/128 for heat bath)."""
+    lo, hi = _bounds(x, table, offset)
+    flip = u < lo
+    if (u >= lo) & (u < hi):
+        flip = u < _flip_probability(x, rule)
+    return flip
 
 
 # ------------------------------------------------------------ square lattice
-def _square_sweeps_py(s, Jh, Jv, h, uniform, J0, has_h, beta, rule, key, chain, sweep0, n_sweeps, thin, energy,
-                      magnetization, out_e, out_m, out_s, d_e, d_m):
-    """``n_sweeps`` checkerboard sweeps of the int8 grid ``s`` [y, x] in place; returns (H, M).
+def _square_kernel(uniform: bool, has_h: bool, parallel: bool):
+    """The checkerboard kernel with ``uniform`` and ``has_h`` fixed at compile time (closure constants).
 
-    Black sites (x + y even) first, then white. φ = h + Jh[y,x] s[y,x+1] +
-    Jh[y,x−1] s[y,x−1] + Jv[y,x] s[y+1,x] + Jv[y−1,x] s[y−1,x] (indices
-    periodic; open lattices have zero wrap bonds); with ``uniform`` every bond
-    is J0 and the bond arrays are not read, without ``has_h`` neither is h
-    (less memory traffic on large lattices). Row y of colour c in sweep
-    t draws from the stream (chain, t, c, y). After sweep t with (t + 1) %
-    thin == 0, record number (t + 1)//thin − 1 (when it fits in ``out_e``).
+    numba keys its disk cache on the closure's values too, so each of the
+    (at most eight) variants compiles once.
     """
-    Ly, Lx = s.shape
-    n_rec = out_e.shape[0]
-    for t in range(n_sweeps):
-        sweep = np.uint64(sweep0 + t)
-        for colour in range(2):
-            for y in nb.prange(Ly):
-                st = _rng.stream(key, chain, sweep, np.uint64(colour), np.uint64(y))
-                up = y - 1 if y > 0 else Ly - 1
-                dn = y + 1 if y < Ly - 1 else 0
-                de_row = 0.0
-                dm_row = 0
-                for x in range((y + colour) & 1, Lx, 2):
-                    left = x - 1 if x > 0 else Lx - 1
-                    right = x + 1 if x < Lx - 1 else 0
-                    if uniform:
-                        phi = J0 * np.float64(np.int64(s[y, right]) + s[y, left] + s[dn, x] + s[up, x])
-                    else:
-                        phi = (Jh[y, x] * s[y, right] + Jh[y, left] * s[y, left]
-                               + Jv[y, x] * s[dn, x] + Jv[up, x] * s[up, x])
-                    if has_h:
-                        phi += h[y, x]
-                    spin = s[y, x]
-                    if rule == 0:
-                        de = 2.0 * spin * phi
-                        flip = True
-                        if de > 0.0:
-                            flip, st = _metropolis_accept(beta * de, st)
-                        if flip:
-                            s[y, x] = -spin
-                            de_row += de
-                            dm_row -= 2 * spin
-                    else:
-                        up_, st = _heatbath_up(2.0 * beta * phi, st)
-                        new = 1 if up_ else -1
-                        if new != spin:
-                            s[y, x] = new
-                            de_row += 2.0 * spin * phi
-                            dm_row += 2 * new
-                d_e[y] = de_row
-                d_m[y] = dm_row
-            for y in range(Ly):
-                energy += d_e[y]
-                magnetization += d_m[y]
-        if (t + 1) % thin == 0:
-            k = (t + 1) // thin - 1
-            if k < n_rec:
-                out_e[k] = energy
-                out_m[k] = magnetization
-                if out_s.shape[0] == n_rec:
-                    out_s[k] = s.reshape(-1)
-    return energy, magnetization
+    if (uniform, has_h, parallel) in _SQUARE:
+        return _SQUARE[uniform, has_h, parallel]
 
+    def _square_sweeps(s, Jh, Jv, h, J0, beta, table, offset, rule, key, chain, sweep0, n_sweeps, thin, energy,
+                       magnetization, out_e, out_m, out_s, d_e, d_m, buf_k, buf_de):
+        """``n_sweeps`` checkerboard sweeps of the int8 grid ``s`` [y, x] in place; returns (H, M).
 
-_square_parallel = nb.njit(parallel=True, cache=True)(_square_sweeps_py)
-_square_serial = nb.njit(cache=True)(_square_sweeps_py)
+        Black sites (x + y even) first, then white. φ = h + Jh[y,x] s[y,x+1] +
+        Jh[y,x−1] s[y,x−1] + Jv[y,x] s[y+1,x] + Jv[y−1,x] s[y−1,x] (indices
+        periodic; open lattices have zero wrap bonds); with ``uniform`` every bond
+        is J0 and the bond arrays are not read, without ``has_h`` neither is h.
+        Site k (x = 2k + (y + c) mod 2) of row y, colour c, sweep t flips iff
+        u < g(β ΔE), u from word k of the stream (chain, t, c, y). A row is one
+        branch-free (vectorisable) pass deciding by the table bounds, then a pass
+        over the few sites where u fell between them. ``buf_de``, ``buf_amb``:
+        (threads, ⌈Lx/2⌉) scratch. After sweep t with (t + 1) % thin == 0,
+        record number (t + 1)//thin − 1 (when it fits in ``out_e``).
+        """
+        Ly, Lx = s.shape
+        n_rec = out_e.shape[0]
+        n_chunks = buf_k.shape[0]
+        per_chunk = (Ly + n_chunks - 1) // n_chunks
+        for t in range(n_sweeps):
+            sweep = np.uint64(sweep0 + t)
+            for colour in range(2):
+                for q in nb.prange(n_chunks):  # chunks of rows, each with its own scratch rows
+                    amb_k = buf_k[q]
+                    amb_de = buf_de[q]
+                    for y in range(q * per_chunk, min((q + 1) * per_chunk, Ly)):
+                        base = _rng.stream(key, chain, sweep, np.uint64(colour), np.uint64(y))
+                        up = y - 1 if y > 0 else Ly - 1
+                        dn = y + 1 if y < Ly - 1 else 0
+                        x0 = (y + colour) & 1
+                        de_row = 0.0
+                        dm_row = 0
+                        n_amb = 0
+                        for k in range((Lx - x0 + 1) // 2):  # no branch on the data: flips decided by the bounds
+                            x = x0 + 2 * k
+                            left = x - 1 if x > 0 else Lx - 1
+                            right = x + 1 if x < Lx - 1 else 0
+                            if uniform:
+                                phi = J0 * np.float64(np.int64(s[y, right]) + s[y, left] + s[dn, x] + s[up, x])
+                            else:
+                                phi = (Jh[y, x] * s[y, right] + Jh[y, left] * s[y, left]
+                                       + Jv[y, x] * s[dn, x] + Jv[up, x] * s[up, x])
+                            if has_h:
+                                phi += h[y, x]
+                            spin = s[y, x]
+                            de = 2.0 * spin * phi
+                            u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
+                            lo, hi = _bounds(beta * de, table, offset)
+                            flip = u < lo
+                            s[y, x] = spin - 2 * spin * np.int8(flip)
+                            dm_row -= 2 * spin * np.int64(flip)
+                            de_row += de if flip else 0.0
+                            amb_k[n_amb] = k  # kept only when u lies between the bounds
+                            amb_de[n_amb] = de
+                            n_amb += (u < hi) & (u >= lo)
+                        for a in range(n_amb):  # u between the bounds (probability < 1/32 per site): the exact g
+                            k = amb_k[a]
+                            u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
+                            if u < _flip_probability(beta * amb_de[a], rule):
+                                x = x0 + 2 * k
+                                spin = s[y, x]
+                                s[y, x] = -spin
+                                dm_row -= 2 * spin
+                                de_row += amb_de[a]
+                        d_e[y] = de_row
+                        d_m[y] = dm_row
+                for y in range(Ly):
+                    energy += d_e[y]
+                    magnetization += d_m[y]
+            if (t + 1) % thin == 0:
+                k = (t + 1) // thin - 1
+                if k < n_rec:
+                    out_e[k] = energy
+                    out_m[k] = magnetization
+                    if out_s.shape[0] == n_rec:
+                        out_s[k] = s.reshape(-1)
+        return energy, magnetization
+
+    kernel = nb.njit(parallel=parallel, cache=True)(_square_sweeps)
+    _SQUARE[uniform, has_h, parallel] = kernel
+    return kernel
 
 
 # ------------------------------------------------------------- any graph
-def _graph_sweeps_py(s, order, class_ptr, nb_ptr, nb_idx, nb_J, h, beta, rule, key, chain, sweep0, n_sweeps,
-                     thin, energy, magnetization, out_e, out_m, out_s, d_e, d_m):
+def _graph_sweeps_py(s, order, class_ptr, nb_ptr, nb_idx, nb_J, h, beta, table, offset, rule, key, chain, sweep0,
+                     n_sweeps, thin, energy, magnetization, out_e, out_m, out_s, d_e, d_m):
     """Colour-class sweeps of the int8 spins ``s`` (N,) in place; returns (H, M).
 
     Class c holds the sites order[class_ptr[c]:class_ptr[c+1]]; they are
-    updated in blocks of 1024, block b of class c in sweep t drawing from the
-    stream (chain, t, c, b). φ_i = h_i + Σ_k nb_J[k] s[nb_idx[k]] over
-    k in nb_ptr[i]:nb_ptr[i+1] (self-bonds excluded).
+    updated in blocks of 1024, site q of block b of class c in sweep t
+    drawing word q of the stream (chain, t, c, b). φ_i = h_i + Σ_k nb_J[k]
+    s[nb_idx[k]] over k in nb_ptr[i]:nb_ptr[i+1] (self-bonds excluded).
     """
     n_classes = class_ptr.shape[0] - 1
     n_rec = out_e.shape[0]
@@ -160,7 +227,7 @@ def _graph_sweeps_py(s, order, class_ptr, nb_ptr, nb_idx, nb_J, h, beta, rule, k
             size = class_ptr[c + 1] - first
             n_blocks = (size + _BLOCK - 1) // _BLOCK
             for b in nb.prange(n_blocks):
-                st = _rng.stream(key, chain, sweep, np.uint64(c), np.uint64(b))
+                counter = _rng.stream(key, chain, sweep, np.uint64(c), np.uint64(b))
                 de_block = 0.0
                 dm_block = 0
                 for q in range(first + b * _BLOCK, min(first + (b + 1) * _BLOCK, first + size)):
@@ -169,22 +236,13 @@ def _graph_sweeps_py(s, order, class_ptr, nb_ptr, nb_idx, nb_J, h, beta, rule, k
                     for k in range(nb_ptr[i], nb_ptr[i + 1]):
                         phi += nb_J[k] * s[nb_idx[k]]
                     spin = s[i]
-                    if rule == 0:
-                        de = 2.0 * spin * phi
-                        flip = True
-                        if de > 0.0:
-                            flip, st = _metropolis_accept(beta * de, st)
-                        if flip:
-                            s[i] = -spin
-                            de_block += de
-                            dm_block -= 2 * spin
-                    else:
-                        up_, st = _heatbath_up(2.0 * beta * phi, st)
-                        new = 1 if up_ else -1
-                        if new != spin:
-                            s[i] = new
-                            de_block += 2.0 * spin * phi
-                            dm_block += 2 * new
+                    de = 2.0 * spin * phi
+                    counter += _rng.GAMMA
+                    u = _rng.uniform53(_rng.mix64(counter))
+                    if _decide(beta * de, u, table, offset, rule):
+                        s[i] = -spin
+                        de_block += de
+                        dm_block -= 2 * spin
                 d_e[b] = de_block
                 d_m[b] = dm_block
             for b in range(n_blocks):
@@ -219,7 +277,7 @@ class _SquareLayout:
         Lx, Ly = model.lattice.shape
         self.shape = (Ly, Lx)
         J0 = model.uniform_coupling()
-        self.uniform = J0 is not None and model.lattice.periodic
+        self.uniform = bool(J0 is not None and model.lattice.periodic)
         self.J0 = float(J0) if self.uniform else 0.0
         if self.uniform:
             self.Jh = self.Jv = np.zeros((1, 1))
@@ -227,21 +285,25 @@ class _SquareLayout:
             Jh, Jv = model.bond_arrays()
             self.Jh = np.ascontiguousarray(Jh, np.float64)
             self.Jv = np.ascontiguousarray(Jv, np.float64)
-        self.has_h = model.has_field
+        self.has_h = bool(model.has_field)
         self.h = (np.ascontiguousarray(np.asarray(model.field, np.float64).reshape(Ly, Lx)) if self.has_h
                   else np.zeros((1, 1)))
         self.d_e = np.zeros(Ly)
         self.d_m = np.zeros(Ly, np.int64)
-        self.sweeps = _square_serial if model.n_sites < _SERIAL_BELOW else _square_parallel
+        chunks = min(Ly, _CHUNKS)
+        self.buf_k = np.zeros((chunks, (Lx + 1) // 2 + 1), np.int64)
+        self.buf_de = np.zeros((chunks, (Lx + 1) // 2 + 1))
+        self.sweeps = _square_kernel(self.uniform, self.has_h, model.n_sites >= _SERIAL_BELOW)
 
     def to_state(self, spins):
         return np.ascontiguousarray(spins.reshape(self.shape), np.int8)
 
     def __call__(self, state, beta, rule, key, chain, sweep0, n_sweeps, thin, energy, magnetization,
                  out_e, out_m, out_s):
-        return self.sweeps(state, self.Jh, self.Jv, self.h, self.uniform, self.J0, self.has_h, beta, rule, key,
-                           chain, np.uint64(sweep0),
-                           n_sweeps, thin, energy, magnetization, out_e, out_m, out_s, self.d_e, self.d_m)
+        table, offset = flip_table(rule)
+        return self.sweeps(state, self.Jh, self.Jv, self.h, self.J0, beta, table, offset,
+                           rule, key, chain, np.uint64(sweep0), n_sweeps, thin, energy, magnetization, out_e, out_m,
+                           out_s, self.d_e, self.d_m, self.buf_k, self.buf_de)
 
 
 class _GraphLayout:
@@ -279,8 +341,9 @@ class _GraphLayout:
 
     def __call__(self, state, beta, rule, key, chain, sweep0, n_sweeps, thin, energy, magnetization,
                  out_e, out_m, out_s):
+        table, offset = flip_table(rule)
         return self.sweeps(state, self.order, self.class_ptr, self.nb_ptr, self.nb_idx, self.nb_J, self.h,
-                           beta, rule, key, chain, np.uint64(sweep0), n_sweeps, thin, energy, magnetization,
+                           beta, table, offset, rule, key, chain, np.uint64(sweep0), n_sweeps, thin, energy, magnetization,
                            out_e, out_m, out_s, self.d_e, self.d_m)
 
 

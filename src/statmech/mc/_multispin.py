@@ -176,6 +176,36 @@ def _add(counter, word, level):
         level += 1
 
 
+_FLUSH = 32  # words added into the 8-level register counters between flushes (6·32 < 2^8)
+
+
+@nb.njit(inline="always")
+def _ripple(level, c, k):
+    """One full-adder level of a bit-sliced counter: (new level word, carry) of level + c + k."""
+    x = level ^ c
+    return x ^ k, (level & c) | (x & k)
+
+
+@nb.njit(inline="always")
+def _add3(l, c0, c1, c2):
+    """Add the 3-bit numbers (c2 c1 c0), one per bit position, to the 8-level counter ``l`` (no branch)."""
+    l0, k = _ripple(l[0], c0, ZERO)
+    l1, k = _ripple(l[1], c1, k)
+    l2, k = _ripple(l[2], c2, k)
+    l3, k = _ripple(l[3], ZERO, k)
+    l4, k = _ripple(l[4], ZERO, k)
+    l5, k = _ripple(l[5], ZERO, k)
+    l6, k = _ripple(l[6], ZERO, k)
+    return (l0, l1, l2, l3, l4, l5, l6, l[7] ^ k)
+
+
+@nb.njit(inline="always")
+def _flush(counter, l):
+    """Add the 8-level register counter ``l`` into the bit-sliced ``counter``."""
+    for level in range(8):
+        _add(counter, l[level], level)
+
+
 # ------------------------------------------------------------- lattice layout
 def _lattice_sweeps_py(S, J, has_j, rows_nb, par, bits, mask, table, certain, undecided, few, key, chain,
                        sweep0, n_sweeps, thin, out_u, out_d, unsat, down):
@@ -280,88 +310,108 @@ def _unpack_lattice(S, par, bits, Lx, out):
 
 
 # ------------------------------------------------------------- replica layout
-def _replica_sweeps_py(W, J, has_j, rows_nb, par, mask, table, certain, undecided, few, key, chain, sweep0,
-                       n_sweeps, thin, out_u, out_d, chunk_u, chunk_d, rows_per_chunk):
-    """Sweeps of 64 replicas: W (R, Lx) uint64 (bit b = replica b), J (z, R, Lx) sign bits.
+def _replica_kernel(nd: int, few: bool, has_j: bool, parallel: bool):
+    """The replica kernel for ``nd`` = z − 2 neighbour rows, with ``few`` (only classes 0–2 undecided) and
+    ``has_j`` (sign bits read) fixed at compile time; numba's disk cache keys on these closure values."""
+    key_ = (nd, few, has_j, parallel)
+    if key_ in _REPLICA:
+        return _REPLICA[key_]
 
-    Site (r, x) is black when x + par[r] is even. Row r of colour c in sweep
-    t draws from the stream (chain, t, c, r). On a recorded sweep, out_u[k, b]
-    and out_d[k, b] get replica b's unsatisfied bonds and down spins, summed
-    with bit-sliced counters over chunks of rows.
-    """
-    n_rows, Lx = W.shape
-    nd = rows_nb.shape[1]
-    cert = (certain[0], certain[1], certain[2], certain[3], certain[4], certain[5], certain[6])
-    und_c = (undecided[0], undecided[1], undecided[2], undecided[3], undecided[4], undecided[5], undecided[6])
-    n_rec = out_u.shape[0]
-    n_chunks = chunk_u.shape[0]
-    for t in range(n_sweeps):
-        sweep = U64(sweep0 + t)
-        measure = (t + 1) % thin == 0 and (t + 1) // thin - 1 < n_rec
-        if measure:
-            chunk_u[:] = 0
-            chunk_d[:] = 0
-        for colour in range(2):
-            for q in nb.prange(n_chunks):
-                cu = chunk_u[q]
-                cd = chunk_d[q]
-                for r in range(q * rows_per_chunk, min((q + 1) * rows_per_chunk, n_rows)):
-                    st = _rng.stream(key, chain, sweep, U64(colour), U64(r))
-                    ra = rows_nb[r, 0]
-                    rb = rows_nb[r, 1]
-                    rc = rows_nb[r, 2 % nd]
-                    rd = rows_nb[r, 3 % nd]
-                    for x in range((colour + par[r]) & 1, Lx, 2):
-                        s = W[r, x]
-                        a1 = s ^ W[r, x + 1 if x < Lx - 1 else 0]
-                        a2 = s ^ W[r, x - 1 if x > 0 else Lx - 1]
-                        a3 = s ^ W[ra, x]
-                        a4 = s ^ W[rb, x]
-                        a5 = ZERO
-                        a6 = ZERO
-                        if nd == 4:
-                            a5 = s ^ W[rc, x]
-                            a6 = s ^ W[rd, x]
-                        if has_j:
-                            a1 ^= J[0, r, x]
-                            a2 ^= J[1, r, x]
-                            a3 ^= J[2, r, x]
-                            a4 ^= J[3, r, x]
+    def _replica_sweeps(W, J, rows_nb, par, mask, table, certain, undecided, key, chain, sweep0, n_sweeps, thin,
+                        out_u, out_d, chunk_u, chunk_d, rows_per_chunk):
+        """Sweeps of 64 replicas: W (R, Lx) uint64 (bit b = replica b), J (z, R, Lx) sign bits.
+
+        Site (r, x) is black when x + par[r] is even. Row r of colour c in sweep
+        t draws from the stream (chain, t, c, r). On a recorded sweep, out_u[k, b]
+        and out_d[k, b] get replica b's unsatisfied bonds and down spins, summed
+        with bit-sliced counters over chunks of rows.
+        """
+        n_rows, Lx = W.shape
+        cert = (certain[0], certain[1], certain[2], certain[3], certain[4], certain[5], certain[6])
+        und_c = (undecided[0], undecided[1], undecided[2], undecided[3], undecided[4], undecided[5], undecided[6])
+        n_rec = out_u.shape[0]
+        n_chunks = chunk_u.shape[0]
+        for t in range(n_sweeps):
+            sweep = U64(sweep0 + t)
+            measure = (t + 1) % thin == 0 and (t + 1) // thin - 1 < n_rec
+            if measure:
+                chunk_u[:] = 0
+                chunk_d[:] = 0
+            for colour in range(2):
+                for q in nb.prange(n_chunks):
+                    cu = chunk_u[q]
+                    cd = chunk_d[q]
+                    lu = (ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)  # register counters, flushed into cu, cd
+                    ld = lu
+                    pending = 0
+                    for r in range(q * rows_per_chunk, min((q + 1) * rows_per_chunk, n_rows)):
+                        st = _rng.stream(key, chain, sweep, U64(colour), U64(r))
+                        ra = rows_nb[r, 0]
+                        rb = rows_nb[r, 1]
+                        rc = rows_nb[r, 2 % nd]
+                        rd = rows_nb[r, 3 % nd]
+                        for x in range((colour + par[r]) & 1, Lx, 2):
+                            s = W[r, x]
+                            a1 = s ^ W[r, x + 1 if x < Lx - 1 else 0]
+                            a2 = s ^ W[r, x - 1 if x > 0 else Lx - 1]
+                            a3 = s ^ W[ra, x]
+                            a4 = s ^ W[rb, x]
+                            a5 = ZERO
+                            a6 = ZERO
                             if nd == 4:
-                                a5 ^= J[4, r, x]
-                                a6 ^= J[5, r, x]
-                        flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, cert, und_c, few, nd == 2, st)
-                        new = s ^ flip
-                        W[r, x] = new
-                        if measure:
-                            _add(cd, new & mask, 0)
-                            if colour == 1:
+                                a5 = s ^ W[rc, x]
+                                a6 = s ^ W[rd, x]
+                            if has_j:
+                                a1 ^= J[0, r, x]
+                                a2 ^= J[1, r, x]
+                                a3 ^= J[2, r, x]
+                                a4 ^= J[3, r, x]
                                 if nd == 4:
-                                    c0, c1, c2 = _count(a1 ^ flip, a2 ^ flip, a3 ^ flip, a4 ^ flip,
-                                                        a5 ^ flip, a6 ^ flip)
-                                else:
-                                    c0, c1, c2 = _count(a1 ^ flip, a2 ^ flip, a3 ^ flip, a4 ^ flip, ZERO, ZERO)
-                                _add(cu, c0 & mask, 0)
-                                _add(cu, c1 & mask, 1)
-                                _add(cu, c2 & mask, 2)
-        if measure:  # per-replica totals from the bit-sliced counters of every chunk
-            k = (t + 1) // thin - 1
-            for b in range(64):
-                out_u[k, b] = 0
-                out_d[k, b] = 0
-            for q in range(n_chunks):
-                for level in range(_LEVELS):
-                    wu = chunk_u[q, level]
-                    wd = chunk_d[q, level]
-                    if wu == ZERO and wd == ZERO:
-                        continue
-                    for b in range(64):
-                        out_u[k, b] += np.int64((wu >> U64(b)) & U64(1)) << level
-                        out_d[k, b] += np.int64((wd >> U64(b)) & U64(1)) << level
+                                    a5 ^= J[4, r, x]
+                                    a6 ^= J[5, r, x]
+                            flip, st = _flip_word(a1, a2, a3, a4, a5, a6, mask, table, cert, und_c, few, nd == 2, st)
+                            new = s ^ flip
+                            W[r, x] = new
+                            if measure:
+                                ld = _add3(ld, new & mask, ZERO, ZERO)
+                                if colour == 1:
+                                    if nd == 4:
+                                        c0, c1, c2 = _count(a1 ^ flip, a2 ^ flip, a3 ^ flip, a4 ^ flip,
+                                                            a5 ^ flip, a6 ^ flip)
+                                    else:
+                                        c0, c1, c2 = _count(a1 ^ flip, a2 ^ flip, a3 ^ flip, a4 ^ flip, ZERO, ZERO)
+                                    lu = _add3(lu, c0 & mask, c1 & mask, c2 & mask)
+                                pending += 1
+                                if pending == _FLUSH:
+                                    _flush(cd, ld)
+                                    _flush(cu, lu)
+                                    lu = (ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
+                                    ld = lu
+                                    pending = 0
+                    if measure:
+                        _flush(cd, ld)
+                        _flush(cu, lu)
+            if measure:  # per-replica totals from the bit-sliced counters of every chunk
+                k = (t + 1) // thin - 1
+                for b in range(64):
+                    out_u[k, b] = 0
+                    out_d[k, b] = 0
+                for q in range(n_chunks):
+                    for level in range(_LEVELS):
+                        wu = chunk_u[q, level]
+                        wd = chunk_d[q, level]
+                        if wu == ZERO and wd == ZERO:
+                            continue
+                        for b in range(64):
+                            out_u[k, b] += np.int64((wu >> U64(b)) & U64(1)) << level
+                            out_d[k, b] += np.int64((wd >> U64(b)) & U64(1)) << level
+
+    kernel = nb.njit(parallel=parallel, cache=True)(_replica_sweeps)
+    _REPLICA[key_] = kernel
+    return kernel
 
 
-_replica_parallel = nb.njit(parallel=True, cache=True)(_replica_sweeps_py)
-_replica_serial = nb.njit(cache=True)(_replica_sweeps_py)
+_REPLICA = {}  # (nd, few, has_j, parallel) -> compiled replica kernel
 
 
 # --------------------------------------------------------------- applicability
@@ -542,7 +592,7 @@ class ReplicaLayout:
         self.n_bonds = self.z // 2 * model.n_sites
         n = model.n_sites
         serial = n < 2048
-        self.sweeps = _replica_serial if serial else _replica_parallel
+        self.parallel = not serial
         self.rows_per_chunk = self.n_rows if serial else max(1, -(-self.n_rows // 16))
         self.n_chunks = -(-self.n_rows // self.rows_per_chunk)
 
@@ -567,10 +617,9 @@ class ReplicaLayout:
         out_d = np.zeros((n_rec, 64), np.int64)
         chunk_u = np.zeros((self.n_chunks, _LEVELS), np.uint64)  # bit-sliced counters, one set per chunk
         chunk_d = np.zeros((self.n_chunks, _LEVELS), np.uint64)
-        self.sweeps(W, self.J[group], self.has_j, self.rows_nb, self.par, mask, table, certain, undecided,
-                    few(undecided), key,
-                    U64(group), U64(sweep0), n_sweeps, thin, out_u, out_d, chunk_u, chunk_d,
-                    self.rows_per_chunk)
+        kernel = _replica_kernel(self.rows_nb.shape[1], few(undecided), self.has_j, self.parallel)
+        kernel(W, self.J[group], self.rows_nb, self.par, mask, table, certain, undecided, key, U64(group),
+               U64(sweep0), n_sweeps, thin, out_u, out_d, chunk_u, chunk_d, self.rows_per_chunk)
         energy = -self.coupling * (self.n_bonds - 2.0 * out_u)
         magnetization = self.model.n_sites - 2 * out_d
         return energy, magnetization
