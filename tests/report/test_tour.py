@@ -19,9 +19,10 @@ import numpy as np
 import pytest
 
 import statmech
-from statmech.report import build_report
+from statmech import report, tour
 from statmech.studies import ResultStore, StoreError, load_results
-from statmech.studies import _tour
+from statmech.tour import _ml, _run
+from statmech.tour import build_report
 
 SEED_CONFIGURATIONS = [(-1, -1, -1, -1, +1, -1, -1, -1), (+1, +1, +1, -1, +1, -1, -1, -1)]
 VOCABULARY = [("Loss function", "Energy function (or Hamiltonian)"), ("Global minima", "Ground states"),
@@ -124,7 +125,7 @@ def test_every_section_in_the_seed_order(quick_tour):
     sections = [attrs["id"] for tag, attrs in parser.tags if tag == "section"]
     assert sections == ["boltzmann", "free-energy", "ising", "disorder", "ml-bridge", "vocabulary", "provenance"]
     with ResultStore.open(quick_tour / "tour.sqlite") as store:
-        assert store.counts() == {"pending": 0, "done": len(_tour.TOUR_STEPS), "failed": 0}
+        assert store.counts() == {"pending": 0, "done": len(tour.TOUR_STEPS), "failed": 0}
 
 
 def test_data_files_reload(quick_tour):
@@ -133,7 +134,7 @@ def test_data_files_reload(quick_tour):
     data = quick_tour / "data"
     netcdf = sorted(data.glob("*.nc"))
     documents = sorted(data.glob("*.json"))
-    assert len(netcdf) >= 10 and len(documents) == len(_tour.TOUR_STEPS)
+    assert len(netcdf) >= 10 and len(documents) == len(tour.TOUR_STEPS)
     for path in netcdf:
         with xr.open_dataset(path) as dataset:
             assert dataset.data_vars, path
@@ -151,7 +152,7 @@ def test_data_files_reload(quick_tour):
 
 def test_the_tour_store_exports_like_any_study(quick_tour):
     dataset = load_results(quick_tour / "tour.sqlite")
-    assert list(dataset.step.values) == [step.name for step in _tour.TOUR_STEPS]
+    assert list(dataset.step.values) == [step.name for step in tour.TOUR_STEPS]
     assert float(dataset.p_config0.sel(step="toy", seed=0)) == pytest.approx(0.049025, abs=1e-6)
 
 
@@ -166,7 +167,7 @@ def test_report_rebuilds_the_identical_page_from_the_store_alone(quick_tour, tmp
                  "self_averaging", "ground_energy"):
         monkeypatch.setattr(statmech, name, refuse)
     monkeypatch.setattr(statmech.studies, "binder_crossings", refuse)
-    monkeypatch.setattr(_tour, "compute_step", refuse)
+    monkeypatch.setattr(_run, "compute_step", refuse)
     store = tmp_path / "copy" / "tour.sqlite"
     store.parent.mkdir()
     shutil.copy(quick_tour / "tour.sqlite", store)  # the store alone, away from the first page
@@ -182,21 +183,21 @@ def test_report_rebuilds_the_identical_page_from_the_store_alone(quick_tour, tmp
 # ------------------------------------------------------------------ robustness
 def test_a_failed_or_unavailable_step_is_shown_not_hidden(tmp_path, monkeypatch):
     """A store where one step failed, the ML steps are unavailable and the rest never ran still gives a page."""
-    study = _tour.TourStudy("quick")
+    study = tour.TourStudy("quick")
     tasks = study.tasks()
     store_path = tmp_path / "tour.sqlite"
 
     def explode(params, seed):
         raise RuntimeError("the Monte Carlo exploded")
 
-    monkeypatch.setitem(_tour.STEPS_BY_NAME, "extensive",
-                        _tour.TourStep("extensive", 2, "x", explode, quick={}, full={}))
-    monkeypatch.setattr(_tour, "_ml_module", lambda: (None, "statmech.ml lacks everything"))
+    monkeypatch.setitem(tour.STEPS_BY_NAME, "extensive",
+                        tour.TourStep("extensive", "x", explode, quick={}, full={}, section=2))
+    monkeypatch.setattr(_ml, "ml_module", lambda: (None, "statmech.ml lacks everything"))
     cheap = ("toy", "extensive", "ising_exact", "ml_zero_temperature", "ml_methods", "vocabulary")
     with ResultStore.create(store_path, study, tasks) as store:
         for task in tasks:
             if task.config["step"] in cheap:
-                store.record(_tour.compute_step({"task_id": task.task_id, "config": task.config, "seed": 0}))
+                store.record(tour.compute_step({"task_id": task.task_id, "config": task.config, "seed": 0}))
     page = build_report(store_path, tmp_path / "out")
     text = "".join(parse(page).text)
     assert "Free energy for growing N failed" in text and "RuntimeError: the Monte Carlo exploded" in text
@@ -214,10 +215,10 @@ def test_run_tour_refuses_a_store_that_is_not_a_tour(tmp_path):
     ResultStore.create(tmp_path / "tour.sqlite", study, study.tasks()).close()
     before = (tmp_path / "tour.sqlite").read_bytes()
     with pytest.raises(StoreError, match="not a tour"):
-        _tour.run_tour(tmp_path, quick=True, progress=False)
+        tour.run_tour(tmp_path, quick=True, progress=False)
     assert (tmp_path / "tour.sqlite").read_bytes() == before
     with pytest.raises(ValueError, match="workers must be a positive int"):
-        _tour.run_tour(tmp_path / "elsewhere", quick=True, progress=False, workers=0)
+        tour.run_tour(tmp_path / "elsewhere", quick=True, progress=False, workers=0)
 
 
 def test_report_of_a_sweep_store(tmp_path):
@@ -229,7 +230,7 @@ def test_report_of_a_sweep_store(tmp_path):
     study.write_text('[study]\nname = "chain-demo"\n[model]\nkind = "ising-chain"\n[method]\nname = "transfer"\n'
                      '[grid]\nL = [4, 8]\nbeta = [0.2, 0.5, 1.0]\n')
     run_sweep(study, tmp_path / "chain.sqlite", workers=1, progress=False)
-    page = build_report(tmp_path / "chain.sqlite", tmp_path / "report")
+    page = report.build_report(tmp_path / "chain.sqlite", tmp_path / "report")
     parser = parse(page)
     images = [attrs for tag, attrs in parser.tags if tag == "img"]
     assert len(images) == 1 and images[0]["src"].startswith("data:image/png;base64,")
