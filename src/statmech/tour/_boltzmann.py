@@ -1,5 +1,4 @@
-"""Section 1: the Boltzmann distribution of the seed's 8-spin toy (step ``toy``).
-"""
+"""Section 1: the Boltzmann distribution of the seed's 8-spin toy (step ``toy``)."""
 from __future__ import annotations
 
 import math

@@ -1,5 +1,4 @@
-"""Section 4: disorder and self-averaging (steps ``self_averaging``, ``quenched``, ``rem``).
-"""
+"""Section 4: disorder and self-averaging (steps ``self_averaging``, ``quenched``, ``rem``)."""
 from __future__ import annotations
 
 import importlib
@@ -14,7 +13,8 @@ from statmech.report._figures import panel_label as _label
 from statmech.report._figures import style as _style
 from statmech.report._figures import xr_dataset as _dataset
 from statmech.report._html import code, eq, esc, frac, note, num
-from statmech.tour._base import BETA, X, Section, StepData, StepResult, TourStep, figures_or_note, status_note, theory_function
+from statmech.tour._base import (BETA, X, Section, StepData, StepResult, TourStep, figures_or_note, status_note,
+                                 theory_function)
 from statmech.tour._base import array as _array
 from statmech.tour._base import values as _values
 
@@ -253,7 +253,8 @@ def rem_figures(step: StepData) -> list[FigureOut]:
                         textcoords="offset points", fontsize=8, color="#555555")
         ax.set_xlabel("β")
         ax.set_ylabel("free energy density f")
-        ax.legend(frameon=False, fontsize=7.5, loc="lower left")
+        # below the curves on the right: the quenched points and Derrida's curve run along the upper edge
+        ax.legend(frameon=False, fontsize=7.5, loc="lower right")
     variables = {"quenched": (("n", "beta"), step.array("quenched")),
                  "quenched_stderr": (("n", "beta"), step.array("quenched_stderr")),
                  "annealed": (("beta",), step.array("annealed"))}

@@ -1,5 +1,4 @@
-"""Section 2: free energy, free entropy and density for growing N (step ``extensive``).
-"""
+"""Section 2: free energy, free entropy and density for growing N (step ``extensive``)."""
 from __future__ import annotations
 
 import numpy as np
@@ -143,6 +142,6 @@ STEPS = (
              quick=dict(beta=0.5, chain_sizes=[4, 8, 16, 32, 64, 128, 256, 512, 1024],
                         square_beta=0.3, square_sizes=[2, 4, 8, 16, 32]),
              full=dict(beta=0.5, chain_sizes=[4, 8, 16, 32, 64, 128, 256, 512, 1024],
-                       square_beta=0.3, square_sizes=[2, 4, 8, 16, 32, 64])),
+                       square_beta=0.3, square_sizes=[2, 4, 8, 16, 32, 64, 128])),
 )
 SECTION = Section("free-energy", "Free energy, free entropy and density", STEPS, _section_free_energy)

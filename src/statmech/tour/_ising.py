@@ -1,16 +1,19 @@
-"""Section 3: 1D vs 2D Ising (steps ``ising_exact``, ``ising_mc``, ``snapshots``, ``binder``, ``approximations``).
+"""Section 3: 1D vs 2D Ising.
+
+Steps ``ising_exact``, ``ising_mc``, ``snapshots``, ``binder`` and ``approximations``.
 """
 from __future__ import annotations
 
 import numpy as np
 
 import statmech as sm
-from statmech.report._figures import FigureOut, ONE_D, TWO_D
+from statmech.report._figures import COLOURS, ONE_D, TWO_D, FigureOut
 from statmech.report._figures import figure_out as _out
 from statmech.report._figures import new_figure as _figure
+from statmech.report._figures import panel_label as _label
 from statmech.report._figures import style as _style
 from statmech.report._figures import xr_dataset as _dataset
-from statmech.report._html import code, eq, esc, num, table
+from statmech.report._html import code, eq, esc, frac, num, table
 from statmech.tour._base import BETA, X, Section, StepData, StepResult, TourStep, figures_or_note, status_note
 from statmech.tour._base import array as _array
 from statmech.tour._base import errors as _errors
@@ -115,6 +118,28 @@ def _step_binder(p: dict, seed: int) -> StepResult:
     return out
 
 
+def _step_approximations(p: dict, seed: int) -> StepResult:
+    """Naive mean field, BP (Bethe) and TRW against Kaufman's exact log Z/N on the periodic L × L lattice.
+
+    ``sm.approx.square_lattice_curves`` (J = 1, h = 0); TAP is computed with
+    them and stored, but not drawn: it is an expansion for dense models.
+    """
+    betas = np.linspace(*p["beta_range"], p["n_betas"])
+    curves = sm.approx.square_lattice_curves(betas, L=p["L"])
+    out = StepResult(method="mean-field, bp, trw, tap, kaufman")
+    out.artifacts["beta"] = _array(curves.betas)
+    for name in ("exact", "mean_field", "bp", "trw", "tap"):
+        out.artifacts[name] = _array(getattr(curves, name))
+    out.scalars.update(L=curves.L, bethe_critical_beta=float(curves.bethe_beta),
+                       critical_beta=float(sm.CRITICAL_BETA), mean_field_critical_beta=0.25)
+    for name in ("mean_field", "bp", "trw"):
+        error = np.asarray(getattr(curves, name)) - np.asarray(curves.exact)
+        out.scalars[f"{name}_max_abs_error"] = float(np.max(np.abs(error)))
+    out.scalars["mean_field_max_error"] = float(np.max(curves.mean_field - curves.exact))  # <= 0: a lower bound
+    out.scalars["trw_min_error"] = float(np.min(curves.trw - curves.exact))  # >= 0: an upper bound
+    return out
+
+
 def ising_figures(exact: StepData, mc: StepData | None) -> list[FigureOut]:
     T = exact.array("temperature")
     tc = exact.value("critical_temperature")
@@ -163,11 +188,17 @@ def ising_figures(exact: StepData, mc: StepData | None) -> list[FigureOut]:
                     ax.set_ylim(0, 1.6 * top if kind == "square" else 1.3 * top)
                 if c == 2:
                     ax.set_ylim(-0.03, 1.05)
-                corner = "lower left" if (kind, quantity) == ("square", "abs_magnetization_density") else "best"
+                # legends in the corners the curves leave empty: the lattice's specific heat peaks at T_c
+                # (upper middle) and its magnetisation fills the upper left and the bottom right
+                corner = {("square", "specific_heat_density"): "upper left",
+                          ("square", "abs_magnetization_density"): "center left"}.get((kind, quantity), "best")
                 ax.legend(frameon=False, fontsize=7, loc=corner)
-        for ax in axes[1]:
-            ax.annotate("T_c", (tc, ax.get_ylim()[0]), xytext=(3, 4), textcoords="offset points", fontsize=8,
-                        color="#555555")
+        for ax, quantity in zip(axes[1], (c[0] for c in columns)):
+            # the T_c label where the curves are not: below the ordered magnetisation (left of the line),
+            # to the right of the line at the bottom for the energy and the specific heat
+            left = quantity == "abs_magnetization_density"
+            ax.annotate("T_c", (tc, 0.0), xycoords=("data", "axes fraction"), xytext=(-3 if left else 3, 4),
+                        textcoords="offset points", ha="right" if left else "left", fontsize=8, color="#555555")
     variables = {}
     for key, value in exact.artifacts.items():
         if isinstance(value, np.ndarray) and value.shape == T.shape and key != "temperature":
@@ -254,6 +285,59 @@ def binder_figures(step: StepData) -> list[FigureOut]:
                      "curves cross close to the exact critical temperature, marked by a vertical line.")]
 
 
+def approximation_figures(step: StepData) -> list[FigureOut]:
+    beta = step.array("beta")
+    exact = step.array("exact")
+    L = int(step.value("L"))
+    bethe, critical = step.value("bethe_critical_beta"), step.value("critical_beta")
+    styles = (("trw", "TRW (upper bound)", COLOURS[1], "--"), ("bp", "BP / Bethe", COLOURS[0], "-"),
+              ("mean_field", "naive mean field (lower bound)", COLOURS[3], "-."))
+    with _style():
+        figure, axes = _figure(9.2, 3.5, ncols=2)
+        ax = axes[0, 0]
+        ax.plot(beta, exact, color="#222222", lw=2.2, label=f"exact (Kaufman, L = {L})")
+        for name, label, colour, line in styles:
+            ax.plot(beta, step.array(name), line, color=colour, label=label)
+        ax.plot(beta, np.log(2.0) + 2.0 * np.log(np.cosh(beta)), color="#999999", lw=0.9,
+                label="paramagnetic Bethe: ln 2 + 2 ln cosh β")
+        ax.set_xlabel("β")
+        ax.set_ylabel("log Z / N")
+        ax.legend(frameon=False, fontsize=7.5, loc="upper left")
+        _label(ax, "a   free entropy density")
+        ax = axes[0, 1]
+        for name, label, colour, line in styles:
+            ax.plot(beta, step.array(name) - exact, line, color=colour, label=label)
+        ax.axhline(0.0, color="#222222", lw=0.9)
+        ax.set_xlabel("β")
+        ax.set_ylabel("approximation − exact")
+        ax.legend(frameon=False, fontsize=7.5, loc="lower right")
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + 0.12 * (high - low))  # room for the labels of the lines above the TRW curve
+        _label(ax, "b   errors")
+        # the two critical points are close: one label on each side of its line; half-way up panel a
+        # (between the legend and the curves) and at the top of panel b (above the error curves)
+        for ax, height in zip(axes[0], (0.55, 1.0)):
+            for value, colour, text, side in ((bethe, COLOURS[0], "β_Bethe = atanh(1/3)", -1),
+                                              (critical, "#222222", "β_c", 1)):
+                ax.axvline(value, color=colour, lw=0.8, ls=":")
+                ax.annotate(text, (value, height), xycoords=("data", "axes fraction"), xytext=(3 * side, -11),
+                            textcoords="offset points", ha="left" if side > 0 else "right", fontsize=8,
+                            color=colour)
+    data = _dataset({name: (("beta",), step.array(name)) for name in ("exact", "mean_field", "bp", "trw", "tap")},
+                    coords={"beta": beta},
+                    attrs={"L": L, "bethe_critical_beta": bethe, "critical_beta": critical})
+    return [_out("square_lattice_approximations",
+                 f"Three approximations of log <i>Z</i>/<i>N</i> on the periodic {L} × {L} square lattice "
+                 "against the exact value. Mean field is a lower bound and TRW an upper bound at every β; BP "
+                 "(the Bethe approximation) is exact on trees and follows the paramagnetic curve "
+                 "ln 2 + 2 ln cosh β up to its critical point β<sub>Bethe</sub> = atanh(1/3), where it orders, "
+                 "before the true transition at β<sub>c</sub>.", figure, data,
+                 alt=f"Left: log Z per spin of the {L} by {L} square lattice against β, exact and from naive mean "
+                     "field, BP and TRW, with vertical lines at the Bethe critical point atanh(1/3) and the exact "
+                     "critical point. Right: each approximation minus the exact value: mean field below zero, "
+                     "TRW above, BP closest, all largest near the transition.")]
+
+
 def _section_ising(steps, figs) -> str:
     exact, mc = steps.get("ising_exact"), steps.get("ising_mc")
     snapshots, binder = steps.get("snapshots"), steps.get("binder")
@@ -291,9 +375,12 @@ sm.thermo(sm.Ising.square({ep['square_L']}), betas, method="kaufman")       # 2D
             out.append(status_note(mc, "The Monte Carlo points"))
         out.append(figures_or_note(figs, exact, "The exact Ising curves", lambda s: ising_figures(s, mc)))
         if mc is not None and mc.status == "done":
-            out.append(f"<p class=\"meta\">Monte Carlo: {esc(mc.params['chain_method'])} (chain) and "
-                       f"{esc(mc.params['square_method'])} (lattice), {num(mc.value('n_chains'))} "
-                       f"chains × {num(mc.value('n_sweeps'))} sweeps per temperature, seed {num(mc.seed)}; "
+            kernels = {kind: (mc.meta or {}).get(f"{kind}_kernel") for kind in ("chain", "square")}
+            kernel = {kind: f" (kernel <code>{esc(name)}</code>)" if name else "" for kind, name in kernels.items()}
+            out.append(f"<p class=\"meta\">Monte Carlo: {esc(mc.params['chain_method'])}{kernel['chain']} (chain) "
+                       f"and {esc(mc.params['square_method'])}{kernel['square']} (lattice), "
+                       f"{num(mc.value('n_chains'))} chains × {num(mc.value('n_sweeps'))} sweeps per temperature, "
+                       f"seed {num(mc.seed)}; "
                        "error bars from the autocorrelation-corrected standard error "
                        f"({num(mc.value('n_warnings'))} diagnostic warnings recorded in the store).</p>")
     out.append("<h3>Ordered and disordered phases</h3>")
@@ -327,30 +414,58 @@ study.crossings
         out.append(table(["sizes <i>L</i>", "crossing <i>T</i>", "exact <i>T</i><sub>c</sub>", "difference"],
                          rows, numeric=(1, 2, 3)))
         out.append(figures_or_note(figs, binder, "The Binder crossing", binder_figures))
+    out.append("<h3>Approximations against the exact solution</h3>")
+    approx = steps.get("approximations")
+    out.append("<p>Most models have no exact solution, and log <i>Z</i> is approximated. Naive mean field "
+               "replaces the Boltzmann distribution by the best product of independent spins (a lower bound, by "
+               "the Gibbs variational principle); belief propagation (BP) minimises the Bethe free energy, exact "
+               "on trees; tree-reweighted BP (TRW) gives an upper bound. On the square lattice (<i>z</i> = 4 "
+               "neighbours) each predicts its own critical point:</p>")
+    out.append(eq(f"mean field: {BETA}<sub>MF</sub> = 1/<i>z</i> = 0.25,&emsp; Bethe: tanh {BETA}<sub>Bethe</sub> "
+                  f"= {frac('1', '<i>z</i> − 1')}, {BETA}<sub>Bethe</sub> = atanh(1/3) ≈ 0.3466,&emsp; exact: "
+                  f"{BETA}<sub>c</sub> = ½ ln(1 + √2) ≈ 0.4407"))
+    status = status_note(approx, "The approximations")
+    if status is not None:
+        out.append(status)
+    else:
+        ap = approx.params
+        out.append(code(f"""
+betas = np.linspace({ap['beta_range'][0]:g}, {ap['beta_range'][1]:g}, {ap['n_betas']})
+curves = sm.approx.square_lattice_curves(betas, L={ap['L']})   # mean field, BP, TRW, TAP, exact (Kaufman)
+curves.mean_field, curves.bp, curves.trw, curves.exact          # log Z / N on the grid
+"""))
+        out.append(figures_or_note(figs, approx, "The approximations", approximation_figures))
+        out.append(f"<p>Largest error over the grid: mean field {num(approx.value('mean_field_max_abs_error'), 3)}, "
+                   f"BP {num(approx.value('bp_max_abs_error'), 3)}, TRW {num(approx.value('trw_max_abs_error'), 3)} "
+                   "(per spin). TAP (the second-order Plefka expansion) is an approximation for dense models such "
+                   "as SK; on this sparse lattice it is computed too (in the data file) but not drawn.</p>")
     return "".join(out)
 
 
 # ------------------------------------------------------------------ the section
 STEPS = (
     TourStep("ising_exact", "1D and 2D Ising: exact curves", _step_ising_exact,
-             quick=dict(t_min=0.2, t_max=4.0, n_temperatures=191, chain_n=64, square_L=16),
-             full=dict(t_min=0.2, t_max=4.0, n_temperatures=381, chain_n=64, square_L=32)),
+             quick=dict(t_min=0.2, t_max=4.0, n_temperatures=191, chain_n=64, square_L=32),
+             full=dict(t_min=0.2, t_max=4.0, n_temperatures=381, chain_n=64, square_L=64)),
     TourStep("ising_mc", "1D and 2D Ising: Monte Carlo", _step_ising_mc,
-             quick=dict(chain_method="swendsen-wang", square_method="metropolis", chain_n=64, square_L=16,
+             quick=dict(chain_method="swendsen-wang", square_method="metropolis", chain_n=64, square_L=32,
                         chain_t_range=[0.5, 3.5],
                         chain_n_temperatures=7, square_t_range=[1.5, 3.5], square_n_temperatures=9,
                         n_sweeps=1000, n_chains=4),
-             full=dict(chain_method="swendsen-wang", square_method="metropolis", chain_n=64, square_L=32,
+             full=dict(chain_method="swendsen-wang", square_method="metropolis", chain_n=64, square_L=64,
                        chain_t_range=[0.5, 3.5],
                        chain_n_temperatures=11, square_t_range=[1.5, 3.5], square_n_temperatures=17,
                        n_sweeps=4000, n_chains=4)),
     TourStep("snapshots", "Lattice snapshots", _step_snapshots,
-             quick=dict(method="swendsen-wang", L=48, temperatures=[1.8, 2.269, 3.2], burn_in=100),
-             full=dict(method="swendsen-wang", L=96, temperatures=[1.8, 2.269, 3.2], burn_in=400)),
+             quick=dict(method="swendsen-wang", L=64, temperatures=[1.8, 2.269, 3.2], burn_in=100),
+             full=dict(method="swendsen-wang", L=128, temperatures=[1.8, 2.269, 3.2], burn_in=400)),
     TourStep("binder", "T_c from the Binder crossing", _step_binder,
-             quick=dict(method="wolff", sizes=[8, 16], t_range=[2.1, 2.45], n_temperatures=8, n_sweeps=1000,
+             quick=dict(method="wolff", sizes=[8, 16, 32], t_range=[2.1, 2.45], n_temperatures=8, n_sweeps=1000,
                         n_chains=4),
-             full=dict(method="wolff", sizes=[8, 16, 32], t_range=[2.15, 2.4], n_temperatures=11,
-                       n_sweeps=4000, n_chains=4)),
+             full=dict(method="wolff", sizes=[16, 32, 64, 128], t_range=[2.2, 2.34], n_temperatures=11,
+                       n_sweeps=2000, n_chains=4)),
+    TourStep("approximations", "Mean field, BP and TRW against the exact square lattice", _step_approximations,
+             quick=dict(L=16, beta_range=[0.05, 0.8], n_betas=16),
+             full=dict(L=32, beta_range=[0.05, 0.8], n_betas=46)),
 )
 SECTION = Section("ising", "1D vs 2D Ising: no transition vs a phase transition", STEPS, _section_ising)

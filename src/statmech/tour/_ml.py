@@ -1,8 +1,11 @@
-"""Section 5: the bridge to machine learning (steps ``ml_zero_temperature``, ``ml_methods``, ``ml_generalisation``, ``double_descent``).
+"""Section 5: the bridge to machine learning.
+
+Steps ``ml_zero_temperature``, ``ml_methods``, ``ml_generalisation`` and ``double_descent``.
 """
 from __future__ import annotations
 
 import importlib
+import math
 
 import numpy as np
 
@@ -14,7 +17,8 @@ from statmech.report._figures import panel_label as _label
 from statmech.report._figures import style as _style
 from statmech.report._figures import xr_dataset as _dataset
 from statmech.report._html import code, eq, frac, num
-from statmech.tour._base import BETA, Section, StepData, StepResult, TourStep, figures_or_note, status_note, unavailable
+from statmech.tour._base import (BETA, Section, StepData, StepResult, TourStep, figures_or_note, status_note,
+                                 theory_function, unavailable)
 from statmech.tour._base import array as _array
 from statmech.tour._base import values as _values
 
@@ -131,6 +135,49 @@ def _step_ml_generalisation(p: dict, seed: int) -> StepResult:
     return out
 
 
+def _step_double_descent(p: dict, seed: int) -> StepResult:
+    """Ridge regression's generalisation and training error against α = M/N: replica theory and simulation.
+
+    ``sm.theory.ridge`` (N → ∞) on a fine α grid and ``sm.ml.ridge_simulation``
+    (N = ``n_features``, mean ± stderr over ``n_seeds`` data sets) at a few α,
+    for each ridge penalty λ in ``lams``. Teacher θ* ~ N(0, I_N), x ~ N(0, I_N/N),
+    y = θ*·x + √Δ ξ. The simulation runs on one BLAS thread: the tour computes
+    steps side by side in processes.
+    """
+    from threadpoolctl import threadpool_limits
+
+    ml, reason = ml_module()
+    ridge = theory_function("ridge")
+    if ml is not None and not hasattr(ml, "ridge_simulation"):
+        ml, reason = None, "statmech.ml lacks ridge_simulation"
+    if ml is not None and ridge is None:
+        ml, reason = None, "statmech.theory lacks ridge"
+    if ml is None:
+        return unavailable(reason)
+    alphas, lams, noise = _array(p["alphas"]), _array(p["lams"]), float(p["noise"])
+    with threadpool_limits(limits=1, user_api="blas"):
+        sim = ml.ridge_simulation(alphas[:, None], lams[None, :], noise, n_features=p["n_features"],
+                                  n_seeds=p["n_seeds"], seed=seed)
+    lines = np.linspace(*p["theory_alpha_range"], p["n_theory"])
+    theory = [ridge(lines, float(lam), noise) for lam in lams]
+    at_points = np.stack([ridge(alphas, float(lam), noise).generalization_error for lam in lams], axis=1)
+    out = StepResult(method="theory.ridge, ml.ridge_simulation")
+    out.artifacts.update(alpha=alphas, lam=lams,
+                         generalization_error=_array(sim.generalization_error),
+                         generalization_stderr=_array(sim.generalization_stderr),
+                         training_error=_array(sim.training_error), training_stderr=_array(sim.training_stderr),
+                         theory_alpha=_array(lines),
+                         theory_generalization_error=_array([r.generalization_error for r in theory]),
+                         theory_training_error=_array([r.training_error for r in theory]),
+                         theory_at_alpha=_array(at_points))
+    z = (np.asarray(sim.generalization_error) - at_points) / np.asarray(sim.generalization_stderr)
+    out.artifacts["z_score"] = _array(z)
+    out.scalars.update(noise=noise, n_features=p["n_features"], n_seeds=p["n_seeds"],
+                       max_abs_z_score=float(np.max(np.abs(z))),
+                       peak_theory_generalization_error=float(np.max(theory[0].generalization_error)))
+    return out
+
+
 def ml_zero_temperature_figures(step: StepData) -> list[FigureOut]:
     beta = step.array("beta")
     min_loss = step.value("min_loss")
@@ -159,7 +206,8 @@ def ml_zero_temperature_figures(step: StepData) -> list[FigureOut]:
     return [_out("ml_zero_temperature",
                  "A least-squares training loss as a Hamiltonian over the weights: its free energy and mean "
                  "energy tend to the minimum training loss as β → ∞ (the zero-temperature limit); the Laplace "
-                 "(saddle-point) formula predicts how fast.", figure, data,
+                 "(saddle-point) formula predicts how fast. At small β, F = U − S/β is dominated by the "
+                 "entropy of the prior weight and drops towards −∞ (see the text).", figure, data,
                  alt="Left: free energy F and mean energy U of a least-squares training loss against β on a log "
                      "axis, both approaching the minimum training loss. Right: the gap F − min L against β on "
                      "log-log axes, closing as the Laplace prediction says.")]
@@ -252,6 +300,58 @@ def ml_generalisation_figures(step: StepData) -> list[FigureOut]:
                      "falling as β grows.")]
 
 
+def double_descent_figures(step: StepData) -> list[FigureOut]:
+    alpha, lams = step.array("alpha"), step.array("lam")
+    lines = step.array("theory_alpha")
+    noise, n = step.value("noise"), int(step.value("n_features"))
+    names = ["λ → 0 (minimum norm)" if lam == 0 else f"λ = {lam:g}" + (" = Δ (optimal)" if lam == noise else "")
+             for lam in lams]
+    with _style():
+        figure, axes = _figure(9.2, 3.6, ncols=2)
+        for k, (ax, what) in enumerate(zip(axes[0], ("generalization", "training"))):
+            for j, name in enumerate(names):
+                colour = COLOURS[j % len(COLOURS)]
+                ax.plot(lines, step.array(f"theory_{what}_error")[j], color=colour, label=f"theory, {name}")
+                ax.errorbar(alpha, step.array(f"{what}_error")[:, j], yerr=step.array(f"{what}_stderr")[:, j],
+                            fmt="o", ms=3.8, capsize=2, color=colour, mfc="white",
+                            label=f"simulation, N = {n} (± one stderr)" if (j, k) == (0, 0) else None)
+            ax.axvline(1.0, color="#888888", lw=0.8, ls=":")
+            ax.set_xlabel("α = M/N (examples per weight)")
+        ax = axes[0, 0]
+        ax.set_yscale("log")
+        ax.set_ylim(0.05, 20)
+        ax.set_ylabel("generalisation error")
+        ax.legend(frameon=False, fontsize=7.5, loc="upper right")
+        _label(ax, "a   double descent: the peak at α = 1")
+        ax = axes[0, 1]
+        ax.axhline(noise, color="#888888", lw=0.8, ls="--")
+        ax.annotate(f"Δ = {noise:g}", (lines.max(), noise), xytext=(-4, 4), textcoords="offset points",
+                    ha="right", fontsize=8, color="#555555")
+        ax.set_ylabel("training error")
+        ax.legend(frameon=False, fontsize=7.5, loc="lower right")
+        _label(ax, "b   training error → Δ as α → ∞")
+    data = _dataset({"generalization_error": (("alpha", "lam"), step.array("generalization_error")),
+                     "generalization_stderr": (("alpha", "lam"), step.array("generalization_stderr")),
+                     "training_error": (("alpha", "lam"), step.array("training_error")),
+                     "training_stderr": (("alpha", "lam"), step.array("training_stderr")),
+                     "theory_generalization_error": (("lam", "theory_alpha"),
+                                                     step.array("theory_generalization_error")),
+                     "theory_training_error": (("lam", "theory_alpha"), step.array("theory_training_error"))},
+                    coords={"alpha": alpha, "lam": lams, "theory_alpha": lines},
+                    attrs={"noise": noise, "n_features": n, "n_seeds": int(step.value("n_seeds"))})
+    return [_out("ridge_double_descent",
+                 f"Ridge regression of a noisy linear teacher (label noise Δ = {noise:g}): replica theory for "
+                 f"N → ∞ (lines) and simulation at N = {n} (points, mean ± one standard error over "
+                 f"{int(step.value('n_seeds'))} data sets). Without regularisation the generalisation error "
+                 "peaks where the number of examples equals the number of weights (α = 1) and falls again "
+                 "beyond it; the optimal penalty λ = Δ removes the peak.", figure, data,
+                 alt="Left: generalisation error of ridge regression against the number of examples per weight "
+                     "on a log scale, theory lines and simulation points: with vanishing penalty it rises to a "
+                     "sharp peak at alpha = 1 and falls again; with the optimal penalty it falls smoothly. "
+                     "Right: the training error, zero below alpha = 1 without penalty and rising towards the "
+                     "noise level.")]
+
+
 def _section_ml(steps, figs) -> str:
     zt, mm, gen = steps.get("ml_zero_temperature"), steps.get("ml_methods"), steps.get("ml_generalisation")
     out = ["<p>Supervised learning fits a function φ<sub>θ</sub> to <i>M</i> examples by minimising a loss:</p>",
@@ -281,8 +381,17 @@ sm.ml.zero_temperature_limit(model, betas, method="exact")    # F, U, S and the 
 sm.ml.minimize(model).loss                                    # min L = {num(zt.value('min_loss'))}
 """))
         out.append(figures_or_note(figs, zt, "The zero-temperature limit", ml_zero_temperature_figures))
-        out.append(f"<p>{num(zt.value('n_samples'))} examples, <i>d</i> = {num(zt.value('dim'))} weights: at the "
+        d, lam = zt.value("dim"), zt.value("prior_precision")
+        out.append(f"<p>{num(zt.value('n_samples'))} examples, <i>d</i> = {num(d)} weights: at the "
                    f"largest β computed, <i>F</i> − min <i>L</i> = {num(zt.value('largest_beta_gap'), 3)}.</p>")
+        out.append("<p>Why <i>F</i>(β) first rises and then drops at small β (panel a): <i>F</i> = <i>U</i> − "
+                   "<i>S</i>/β, and the entropy term takes over as β → 0. There the loss hardly matters, the "
+                   "Gibbs distribution becomes the prior weight e<sup>−λ|θ|²/2</sup>, and log <i>Z</i> tends to "
+                   f"its Gaussian integral (<i>d</i>/2) ln(2π/λ) = {num(0.5 * d * math.log(2 * math.pi / lam), 4)} "
+                   "(the prior weight is not normalised, so this is not 0), so <i>F</i> = −log <i>Z</i>/β ≈ "
+                   f"−{num(0.5 * d * math.log(2 * math.pi / lam), 4)}/β falls without bound; at large β, "
+                   "<i>F</i> → min <i>L</i>. In between, <i>F</i> has a maximum. The mean energy <i>U</i> = "
+                   "⟨<i>L</i>⟩ has no such term: it only falls as β grows, towards min <i>L</i>.</p>")
     out.append("<h3>Laplace vs exact vs sampling</h3>")
     status = status_note(mm, "Laplace vs exact vs sampling")
     if status is not None:
@@ -299,6 +408,10 @@ for k, beta in enumerate({[float(b) for b in p['sampled_betas']]}):
     sm.log_z(model, beta, method="smc", seed=k, {smc})   # value and stderr
 """))
         out.append(figures_or_note(figs, mm, "Laplace vs exact vs sampling", ml_methods_figures))
+        out.append("<p>The peak of <i>F</i>(β) at small β has the same cause as above: there log <i>Z</i> tends "
+                   "to the integral of the unnormalised prior weight, and <i>F</i> = −log <i>Z</i>/β falls like "
+                   "−(<i>d</i>/2β) ln(2π/λ). Laplace is exact for a quadratic loss and becomes exact here as "
+                   "β grows; SMC carries a statistical error instead of a bias.</p>")
     out.append("<h3>Generalisation vs β</h3>")
     status = status_note(gen, "Generalisation vs β")
     if status is not None:
@@ -323,6 +436,35 @@ result.test_error, result.mean_test_error, result.minimizer_test_error
                    "loss" + ("" if converged else " (the training data are separable: the loss has no minimum, only an "
                              "infimum approached as |θ| → ∞)") + ". "
                    f"({num(gen.value('n_warnings'))} sampler diagnostic warnings are recorded in the store.)</p>")
+    out.append("<h3>Double descent</h3>")
+    dd = steps.get("double_descent")
+    out.append("<p>Statistical physics also predicts how well a model generalises. A student fits "
+               "<i>M</i> = α<i>N</i> noisy examples <i>y</i> = θ*·<b><i>x</i></b> + √Δ ξ of a linear teacher "
+               "with <i>N</i> weights by ridge regression, the ground state of the loss</p>")
+    out.append(eq("<i>H</i>(θ) = ∑<sub><i>i</i>=1</sub><sup><i>M</i></sup> (<i>y<sub>i</sub></i> − "
+                  "θ·<b><i>x</i></b><sub><i>i</i></sub>)² + λ|θ|²,&emsp; "
+                  "<i>e</i><sub>g</sub> = E<sub><b><i>x</i></b></sub>[(θ̂·<b><i>x</i></b> − "
+                  "θ*·<b><i>x</i></b>)²]"))
+    out.append("<p>The replica method gives <i>e</i><sub>g</sub> for <i>N</i> → ∞ at fixed α. Without "
+               "regularisation (λ → 0, the minimum-norm interpolator) it diverges at the interpolation threshold "
+               "α = 1, where the data can just be fitted exactly and the fit follows the noise; beyond it the "
+               "error falls again — the second descent.</p>")
+    status = status_note(dd, "Double descent")
+    if status is not None:
+        out.append(status)
+    else:
+        p = dd.params
+        out.append(code(f"""
+sm.theory.ridge(alpha, lam, noise={p['noise']:g}).generalization_error        # N = infinity
+sim = sm.ml.ridge_simulation(alpha[:, None], {[float(v) for v in p['lams']]}, noise={p['noise']:g},
+                             n_features={p['n_features']}, n_seeds={p['n_seeds']}, seed=0)
+sim.generalization_error, sim.generalization_stderr                           # N = {p['n_features']}
+"""))
+        out.append(figures_or_note(figs, dd, "Double descent", double_descent_figures))
+        out.append(f"<p>At λ → 0 the simulated points follow the theory up to finite-size corrections (largest "
+                   f"|z| = {num(dd.value('max_abs_z_score'), 3)} over all points); next to α = 1 the error of a "
+                   "finite system has no finite mean (the smallest singular value of a square random matrix is "
+                   "of order 1/<i>N</i>), so no point is simulated there.</p>")
     return "".join(out)
 
 
@@ -346,5 +488,11 @@ STEPS = (
              full=dict(dataset="breast_cancer", n_components=10, test_fraction=0.8, prior_precision=1.0,
                        betas=[0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0, 1000.0],
                        n_sweeps=500, burn_in=500, n_chains=4, kernel="nuts")),
+    TourStep("double_descent", "Double descent of ridge regression", _step_double_descent,
+             quick=dict(noise=0.25, lams=[0.0, 0.25], alphas=[0.2, 0.4, 0.6, 0.8, 1.25, 1.5, 2.0, 3.0, 4.0],
+                        n_features=100, n_seeds=12, theory_alpha_range=[0.02, 4.0], n_theory=400),
+             full=dict(noise=0.25, lams=[0.0, 0.25],
+                       alphas=[0.2, 0.4, 0.6, 0.8, 0.9, 1.1, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0],
+                       n_features=200, n_seeds=32, theory_alpha_range=[0.02, 4.0], n_theory=800)),
 )
 SECTION = Section("ml-bridge", "The bridge to machine learning", STEPS, _section_ml)

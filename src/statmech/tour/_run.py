@@ -198,8 +198,8 @@ def run_tour(out_dir="tour-output", quick: bool = False, progress: bool = True,
     return page
 
 
-_HEAVY_FIRST = ("binder", "ml_methods", "ising_mc", "ml_generalisation", "snapshots", "rem", "quenched",
-                "self_averaging")
+_HEAVY_FIRST = ("binder", "ml_methods", "ising_mc", "ml_generalisation", "double_descent", "snapshots", "rem",
+                "quenched", "approximations", "self_averaging")
 """Steps that take longest, submitted first so that the processes finish together."""
 
 

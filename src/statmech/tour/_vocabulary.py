@@ -1,5 +1,4 @@
-"""Section 6: the seed's vocabulary table, each row computed once with the API it names (step ``vocabulary``).
-"""
+"""Section 6: the seed's vocabulary table, each row computed once with the API it names (step ``vocabulary``)."""
 from __future__ import annotations
 
 import importlib
