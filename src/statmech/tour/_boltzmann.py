@@ -19,8 +19,6 @@ from statmech.tour._base import values as _values
 
 
 # ------------------------------------------------------------------ computation
-
-
 def _step_toy(p: dict, seed: int) -> StepResult:
     """The seed's toy: N independent ±1 spins, E(x) = Σ B xᵢ (the Ising chain with J = 0, h = −B)."""
     model = sm.Ising.chain(p["n"], J=0.0, h=-p["B"], periodic=False)
@@ -66,8 +64,6 @@ def _step_toy(p: dict, seed: int) -> StepResult:
 
 
 # ------------------------------------------------------------------ figures
-
-
 def toy_figures(step: StepData) -> list[FigureOut]:
     levels = step.array("levels")
     degeneracy = step.array("degeneracy")
@@ -149,8 +145,6 @@ def toy_figures(step: StepData) -> list[FigureOut]:
 
 
 # ------------------------------------------------------------------ text
-
-
 def _section_boltzmann(steps, figs) -> str:
     step = steps.get("toy")
     out = [f"<p>A configuration {X} of <i>N</i> degrees of freedom has an energy, the Hamiltonian "

@@ -19,6 +19,7 @@ from statmech.tour._base import array as _array
 from statmech.tour._base import values as _values
 
 
+# ------------------------------------------------------------------ computation
 def _sk(n: int):
     return sm.SK(n)
 
@@ -124,6 +125,7 @@ def _step_rem(p: dict, seed: int) -> StepResult:
     return out
 
 
+# ------------------------------------------------------------------ figures
 def self_averaging_figures(step: StepData) -> list[FigureOut]:
     n = step.array("n_sites")
     values = step.array("free_energy_density")
@@ -275,6 +277,7 @@ def rem_figures(step: StepData) -> list[FigureOut]:
                      "freezing point β_c where the annealed curve keeps falling.")]
 
 
+# ------------------------------------------------------------------ text
 def _section_disorder(steps, figs) -> str:
     sa, qa = steps.get("self_averaging"), steps.get("quenched")
     out = ["<p>With quenched disorder — random couplings <i>J</i> drawn once and frozen — the free energy "

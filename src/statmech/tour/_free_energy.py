@@ -15,6 +15,7 @@ from statmech.tour._base import BETA, Section, StepData, StepResult, TourStep, f
 from statmech.tour._base import array as _array
 
 
+# ------------------------------------------------------------------ computation
 def _step_extensive(p: dict, seed: int) -> StepResult:
     """F = −log Z/β and f = F/N for chains (transfer matrix) and L × L lattices (Kaufman) of growing N."""
     out = StepResult(method="transfer, kaufman")
@@ -43,6 +44,7 @@ def _step_extensive(p: dict, seed: int) -> StepResult:
     return out
 
 
+# ------------------------------------------------------------------ figures
 def extensive_figures(step: StepData) -> list[FigureOut]:
     sizes = step.array("chain_sizes")
     square_n = step.array("square_n_sites")
@@ -97,6 +99,7 @@ def extensive_figures(step: StepData) -> list[FigureOut]:
                      "N, converging to its infinite-size value.")]
 
 
+# ------------------------------------------------------------------ text
 def _section_free_energy(steps, figs) -> str:
     step = steps.get("extensive")
     out = ["<p>The free energy, the free entropy and the free energy density:</p>",

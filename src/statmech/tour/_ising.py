@@ -20,6 +20,7 @@ from statmech.tour._base import errors as _errors
 from statmech.tour._base import values as _values
 
 
+# ------------------------------------------------------------------ computation
 def _temperature_grid(p: dict) -> np.ndarray:
     return np.linspace(p["t_min"], p["t_max"], p["n_temperatures"])
 
@@ -140,6 +141,7 @@ def _step_approximations(p: dict, seed: int) -> StepResult:
     return out
 
 
+# ------------------------------------------------------------------ figures
 def ising_figures(exact: StepData, mc: StepData | None) -> list[FigureOut]:
     T = exact.array("temperature")
     tc = exact.value("critical_temperature")
@@ -338,6 +340,7 @@ def approximation_figures(step: StepData) -> list[FigureOut]:
                      "TRW above, BP closest, all largest near the transition.")]
 
 
+# ------------------------------------------------------------------ text
 def _section_ising(steps, figs) -> str:
     exact, mc = steps.get("ising_exact"), steps.get("ising_mc")
     snapshots, binder = steps.get("snapshots"), steps.get("binder")

@@ -23,6 +23,7 @@ from statmech.tour._base import array as _array
 from statmech.tour._base import values as _values
 
 
+# ------------------------------------------------------------------ computation
 ML_NAMES = ("LinearRegression", "LogisticRegression", "minimize", "zero_temperature_limit")
 
 
@@ -178,6 +179,7 @@ def _step_double_descent(p: dict, seed: int) -> StepResult:
     return out
 
 
+# ------------------------------------------------------------------ figures
 def ml_zero_temperature_figures(step: StepData) -> list[FigureOut]:
     beta = step.array("beta")
     min_loss = step.value("min_loss")
@@ -352,6 +354,7 @@ def double_descent_figures(step: StepData) -> list[FigureOut]:
                      "noise level.")]
 
 
+# ------------------------------------------------------------------ text
 def _section_ml(steps, figs) -> str:
     zt, mm, gen = steps.get("ml_zero_temperature"), steps.get("ml_methods"), steps.get("ml_generalisation")
     out = ["<p>Supervised learning fits a function φ<sub>θ</sub> to <i>M</i> examples by minimising a loss:</p>",

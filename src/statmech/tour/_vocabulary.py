@@ -14,6 +14,7 @@ from statmech.tour._base import array as _array
 from statmech.tour._boltzmann import SEED_CONFIGURATIONS
 
 
+# ------------------------------------------------------------------ computation
 _API = ("statmech.Ising.energy", "statmech.thermo", "statmech.log_z", "statmech.boltzmann", "statmech.onsager",
         "statmech.infinite_chain", "statmech.sample", "statmech.studies.binder_crossings",
         "statmech.self_averaging", "statmech.quenched", "statmech.ground_energy",
@@ -86,6 +87,7 @@ def _step_vocabulary(p: dict, seed: int) -> StepResult:
     return out
 
 
+# ------------------------------------------------------------------ text
 def _api_anchor(name: str) -> str:
     return "api-" + name.replace("statmech.", "").replace(".", "-").lower()
 
