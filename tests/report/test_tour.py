@@ -325,4 +325,6 @@ def test_docs_state_the_sizes_the_tour_uses():
                     f"N = {ridge['n_features']}, {ridge['n_seeds']} data sets per point"]
         for phrase in expected:
             assert phrase in text, (budget, phrase)
-    assert f"({steps['binder'].full['n_sweeps']} clusters × {steps['binder'].full['n_chains']} chains" in text
+    binder = steps["binder"].full
+    assert (f"{binder['n_sweeps']} sweeps × {binder['n_chains']} chains at each of {binder['n_temperatures']} "
+            "temperatures") in text
