@@ -464,10 +464,11 @@ sim = sm.ml.ridge_simulation(alpha[:, None], {[float(v) for v in p['lams']]}, no
 sim.generalization_error, sim.generalization_stderr                           # N = {p['n_features']}
 """))
         out.append(figures_or_note(figs, dd, "Double descent", double_descent_figures))
-        out.append(f"<p>At λ → 0 the simulated points follow the theory up to finite-size corrections (largest "
-                   f"|z| = {num(dd.value('max_abs_z_score'), 3)} over all points); next to α = 1 the error of a "
-                   "finite system has no finite mean (the smallest singular value of a square random matrix is "
-                   "of order 1/<i>N</i>), so no point is simulated there.</p>")
+        out.append(f"<p>The simulated points follow the theory up to finite-size corrections (largest |<i>z</i>| "
+                   f"= {num(dd.value('max_abs_z_score'), 3)} over all points and both λ, <i>z</i> = (simulation − "
+                   "theory)/stderr). At α = 1 itself and λ → 0 the error of a finite system has no finite mean "
+                   "(the smallest singular value of a square random matrix is of order 1/<i>N</i>), so no point "
+                   "is simulated there.</p>")
     return "".join(out)
 
 
