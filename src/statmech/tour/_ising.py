@@ -424,9 +424,10 @@ study.crossings
                "replaces the Boltzmann distribution by the best product of independent spins (a lower bound, by "
                "the Gibbs variational principle); belief propagation (BP) minimises the Bethe free energy, exact "
                "on trees; tree-reweighted BP (TRW) gives an upper bound. On the square lattice (<i>z</i> = 4 "
-               "neighbours) each predicts its own critical point:</p>")
-    out.append(eq(f"mean field: {BETA}<sub>MF</sub> = 1/<i>z</i> = 0.25,&emsp; Bethe: tanh {BETA}<sub>Bethe</sub> "
-                  f"= {frac('1', '<i>z</i> − 1')}, {BETA}<sub>Bethe</sub> = atanh(1/3) ≈ 0.3466,&emsp; exact: "
+               "neighbours) mean field orders at β<sub>MF</sub>, BP at β<sub>Bethe</sub>, the exact solution at "
+               "β<sub>c</sub>:</p>")
+    out.append(eq(f"{BETA}<sub>MF</sub> = 1/<i>z</i> = 0.25,&emsp; tanh {BETA}<sub>Bethe</sub> = "
+                  f"{frac('1', '<i>z</i> − 1')}: {BETA}<sub>Bethe</sub> ≈ 0.3466,&emsp; "
                   f"{BETA}<sub>c</sub> = ½ ln(1 + √2) ≈ 0.4407"))
     status = status_note(approx, "The approximations")
     if status is not None:

@@ -19,7 +19,8 @@ _API = ("statmech.Ising.energy", "statmech.thermo", "statmech.log_z", "statmech.
         "statmech.infinite_chain", "statmech.sample", "statmech.studies.binder_crossings",
         "statmech.self_averaging", "statmech.quenched", "statmech.ground_energy",
         "statmech.ml.LinearRegression", "statmech.ml.LogisticRegression", "statmech.ml.minimize",
-        "statmech.ml.zero_temperature_limit", "statmech.theory.parisi")
+        "statmech.ml.zero_temperature_limit", "statmech.theory.parisi",
+        "statmech.approx.square_lattice_curves", "statmech.theory.ridge", "statmech.ml.ridge_simulation")
 
 
 def _resolve(dotted: str):
