@@ -280,7 +280,7 @@ def test_a_sweep_with_a_misspelt_option_is_refused_before_running(capsys, tmp_pa
 def test_report_refuses_a_tampered_step_name(capsys, tmp_path):
     """A tour store whose step name is "../../x" must not write outside --out."""
     from statmech.studies._store import ResultStore
-    from statmech.studies._tour import TourStudy
+    from statmech.tour import TourStudy
 
     study = TourStudy("quick")
     store = tmp_path / "deep" / "tour.sqlite"

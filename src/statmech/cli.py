@@ -307,7 +307,7 @@ def tour_command(
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars on stderr."),
 ):
     """The seed's argument, computed: runs the built-in studies and writes DIR/index.html."""
-    from statmech.studies._tour import run_tour
+    from statmech.tour import run_tour
 
     _output_folder(out, "the tour's page, data and store")
     page = run_tour(out, quick=quick, progress=progress)
@@ -320,11 +320,16 @@ def report_command(
     out: Path = typer.Option(..., "--out", help="Directory for index.html and its data."),
 ):
     """Draw the figures and page of a result store, without recomputing anything."""
-    from statmech.report import build_report
+    from statmech import report, tour
+    from statmech.studies._kinds import is_tour_store
+    from statmech.studies._store import ResultStore
 
     if not store.exists():
         raise UserError(f"no store at {store}; run `statmech sweep` or `statmech tour` first")
     _output_folder(out, "index.html and its data")
+    with ResultStore.open(store, writable=False) as opened:
+        info = opened.study_info()
+    build_report = tour.build_report if is_tour_store(info) else report.build_report
     typer.echo(f"report written to {build_report(store, out)}")
 
 

@@ -7,7 +7,7 @@ import pytest
 @pytest.fixture(scope="session")
 def quick_tour(tmp_path_factory) -> pathlib.Path:
     """The folder of a quick tour (index.html, tour.sqlite, data/), computed once per session."""
-    from statmech.studies._tour import run_tour
+    from statmech.tour import run_tour
 
     folder = tmp_path_factory.mktemp("tour")
     page = run_tour(folder, quick=True, progress=False)

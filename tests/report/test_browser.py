@@ -198,7 +198,7 @@ def test_no_console_errors_and_no_network(browser_page, quick_tour):
 def test_every_image_loaded(browser_page):
     devtools, _ = browser_page
     images = json.loads(devtools.evaluate(IMAGE_REPORT))
-    assert len(images) >= 10
+    assert len(images) >= 14  # the figures of the quick tour (tests/report/test_tour.py: MIN_FIGURES)
     broken = [image["id"] for image in images if not (image["complete"] and image["width"] > 0 and image["height"] > 0)]
     assert broken == []
     assert all(image["data"] for image in images)

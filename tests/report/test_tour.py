@@ -19,11 +19,13 @@ import numpy as np
 import pytest
 
 import statmech
-from statmech.report import build_report
+from statmech import report, tour
 from statmech.studies import ResultStore, StoreError, load_results
-from statmech.studies import _tour
+from statmech.tour import _ml, _run
+from statmech.tour import build_report
 
 SEED_CONFIGURATIONS = [(-1, -1, -1, -1, +1, -1, -1, -1), (+1, +1, +1, -1, +1, -1, -1, -1)]
+MIN_FIGURES = 14  # two per toy, one per other step, none for the vocabulary
 VOCABULARY = [("Loss function", "Energy function (or Hamiltonian)"), ("Global minima", "Ground states"),
               ("Parameters", "Degrees of freedom"),
               ("Probability distribution of parameters", "Boltzmann distribution"),
@@ -84,7 +86,7 @@ def test_page_is_self_contained(quick_tour):
     assert not [attrs for tag, attrs in parser.tags if tag in ("script", "link", "iframe") and
                 ("src" in attrs or "href" in attrs)]
     images = [attrs for tag, attrs in parser.tags if tag == "img"]
-    assert len(images) >= 10
+    assert len(images) >= MIN_FIGURES
     for attrs in images:
         prefix = "data:image/png;base64,"
         assert attrs["src"].startswith(prefix)
@@ -124,7 +126,7 @@ def test_every_section_in_the_seed_order(quick_tour):
     sections = [attrs["id"] for tag, attrs in parser.tags if tag == "section"]
     assert sections == ["boltzmann", "free-energy", "ising", "disorder", "ml-bridge", "vocabulary", "provenance"]
     with ResultStore.open(quick_tour / "tour.sqlite") as store:
-        assert store.counts() == {"pending": 0, "done": len(_tour.TOUR_STEPS), "failed": 0}
+        assert store.counts() == {"pending": 0, "done": len(tour.TOUR_STEPS), "failed": 0}
 
 
 def test_data_files_reload(quick_tour):
@@ -133,7 +135,7 @@ def test_data_files_reload(quick_tour):
     data = quick_tour / "data"
     netcdf = sorted(data.glob("*.nc"))
     documents = sorted(data.glob("*.json"))
-    assert len(netcdf) >= 10 and len(documents) == len(_tour.TOUR_STEPS)
+    assert len(netcdf) >= MIN_FIGURES and len(documents) == len(tour.TOUR_STEPS)
     for path in netcdf:
         with xr.open_dataset(path) as dataset:
             assert dataset.data_vars, path
@@ -149,9 +151,65 @@ def test_data_files_reload(quick_tour):
             assert probability == pytest.approx(math.comb(8, k) * math.exp(-energy) / z, rel=1e-12)
 
 
+def test_every_figure_has_an_alt_text_that_says_what_it_shows(quick_tour):
+    images = [attrs for tag, attrs in parse(quick_tour / "index.html").tags if tag == "img"]
+    alts = [attrs["alt"] for attrs in images]
+    assert len(set(alts)) == len(alts)
+    for attrs in images:
+        key = attrs["id"].removeprefix("img-")
+        assert key not in attrs["alt"] and len(attrs["alt"]) > 60, attrs["alt"]
+
+
+def test_the_approximations_keep_their_bounds_and_bethe_is_paramagnetic_below_its_point(quick_tour):
+    import xarray as xr
+
+    with xr.open_dataset(quick_tour / "data" / "square_lattice_approximations.nc") as data:
+        beta = data.beta.values
+        exact, mean_field, bp, trw = (data[k].values for k in ("exact", "mean_field", "bp", "trw"))
+        bethe = data.attrs["bethe_critical_beta"]
+    assert bethe == pytest.approx(math.atanh(1 / 3), rel=1e-12)
+    assert np.all(mean_field <= exact + 1e-12) and np.all(trw >= exact - 1e-12)
+    # below its critical point BP sits on the paramagnetic Bethe solution, ln 2 + (z/2) ln cosh β with z = 4
+    below = beta < bethe - 0.02
+    assert below.sum() >= 3
+    np.testing.assert_allclose(bp[below], math.log(2) + 2 * np.log(np.cosh(beta[below])), rtol=1e-8)
+    # and at small β every approximation meets the exact value (high-temperature limit ln 2)
+    assert abs(bp[0] - exact[0]) < 5e-3 and abs(trw[0] - exact[0]) < 5e-3 and abs(mean_field[0] - exact[0]) < 5e-3
+
+
+def test_double_descent_theory_is_the_closed_form_and_the_simulation_follows_it(quick_tour):
+    """λ → 0: e_g = (1 − α) + Δα/(1 − α) below α = 1, Δ/(α − 1) above (teacher |θ*|²/N = 1)."""
+    import xarray as xr
+
+    with xr.open_dataset(quick_tour / "data" / "ridge_double_descent.nc") as data:
+        alpha, noise = data.theory_alpha.values, data.attrs["noise"]
+        theory = data.theory_generalization_error.sel(lam=0.0).values
+        points, simulated = data.alpha.values, data.generalization_error.sel(lam=0.0).values
+        stderr = data.generalization_stderr.sel(lam=0.0).values
+    closed = np.where(alpha < 1, (1 - alpha) + noise * alpha / (1 - alpha), noise / (alpha - 1))
+    away = np.abs(alpha - 1) > 0.05
+    np.testing.assert_allclose(theory[away], closed[away], rtol=1e-6)
+    # the simulated points (N = 100) follow it, well away from the peak where finite N matters least
+    far = np.abs(points - 1) >= 0.5
+    at_points = np.where(points < 1, (1 - points) + noise * points / (1 - points), noise / (points - 1))
+    assert np.all(np.abs(simulated[far] - at_points[far]) < 4 * stderr[far] + 0.1 * at_points[far])
+
+
+def test_statmech_report_draws_a_tour_store_and_the_generic_report_refuses_it(quick_tour, tmp_path):
+    from statmech.cli import main
+
+    store = tmp_path / "tour.sqlite"
+    shutil.copy(quick_tour / "tour.sqlite", store)
+    assert main(["report", str(store), "--out", str(tmp_path / "page")]) == 0
+    assert (tmp_path / "page" / "index.html").read_bytes() == (quick_tour / "index.html").read_bytes()
+    with pytest.raises(StoreError, match="a tour's store; draw it with statmech.tour.build_report"):
+        report.build_report(store, tmp_path / "generic")
+    assert not (tmp_path / "generic").exists()
+
+
 def test_the_tour_store_exports_like_any_study(quick_tour):
     dataset = load_results(quick_tour / "tour.sqlite")
-    assert list(dataset.step.values) == [step.name for step in _tour.TOUR_STEPS]
+    assert list(dataset.step.values) == [step.name for step in tour.TOUR_STEPS]
     assert float(dataset.p_config0.sel(step="toy", seed=0)) == pytest.approx(0.049025, abs=1e-6)
 
 
@@ -166,7 +224,7 @@ def test_report_rebuilds_the_identical_page_from_the_store_alone(quick_tour, tmp
                  "self_averaging", "ground_energy"):
         monkeypatch.setattr(statmech, name, refuse)
     monkeypatch.setattr(statmech.studies, "binder_crossings", refuse)
-    monkeypatch.setattr(_tour, "compute_step", refuse)
+    monkeypatch.setattr(_run, "compute_step", refuse)
     store = tmp_path / "copy" / "tour.sqlite"
     store.parent.mkdir()
     shutil.copy(quick_tour / "tour.sqlite", store)  # the store alone, away from the first page
@@ -182,21 +240,21 @@ def test_report_rebuilds_the_identical_page_from_the_store_alone(quick_tour, tmp
 # ------------------------------------------------------------------ robustness
 def test_a_failed_or_unavailable_step_is_shown_not_hidden(tmp_path, monkeypatch):
     """A store where one step failed, the ML steps are unavailable and the rest never ran still gives a page."""
-    study = _tour.TourStudy("quick")
+    study = tour.TourStudy("quick")
     tasks = study.tasks()
     store_path = tmp_path / "tour.sqlite"
 
     def explode(params, seed):
         raise RuntimeError("the Monte Carlo exploded")
 
-    monkeypatch.setitem(_tour.STEPS_BY_NAME, "extensive",
-                        _tour.TourStep("extensive", 2, "x", explode, quick={}, full={}))
-    monkeypatch.setattr(_tour, "_ml_module", lambda: (None, "statmech.ml lacks everything"))
+    monkeypatch.setitem(tour.STEPS_BY_NAME, "extensive",
+                        tour.TourStep("extensive", "x", explode, quick={}, full={}, section=2))
+    monkeypatch.setattr(_ml, "ml_module", lambda: (None, "statmech.ml lacks everything"))
     cheap = ("toy", "extensive", "ising_exact", "ml_zero_temperature", "ml_methods", "vocabulary")
     with ResultStore.create(store_path, study, tasks) as store:
         for task in tasks:
             if task.config["step"] in cheap:
-                store.record(_tour.compute_step({"task_id": task.task_id, "config": task.config, "seed": 0}))
+                store.record(tour.compute_step({"task_id": task.task_id, "config": task.config, "seed": 0}))
     page = build_report(store_path, tmp_path / "out")
     text = "".join(parse(page).text)
     assert "Free energy for growing N failed" in text and "RuntimeError: the Monte Carlo exploded" in text
@@ -214,10 +272,10 @@ def test_run_tour_refuses_a_store_that_is_not_a_tour(tmp_path):
     ResultStore.create(tmp_path / "tour.sqlite", study, study.tasks()).close()
     before = (tmp_path / "tour.sqlite").read_bytes()
     with pytest.raises(StoreError, match="not a tour"):
-        _tour.run_tour(tmp_path, quick=True, progress=False)
+        tour.run_tour(tmp_path, quick=True, progress=False)
     assert (tmp_path / "tour.sqlite").read_bytes() == before
     with pytest.raises(ValueError, match="workers must be a positive int"):
-        _tour.run_tour(tmp_path / "elsewhere", quick=True, progress=False, workers=0)
+        tour.run_tour(tmp_path / "elsewhere", quick=True, progress=False, workers=0)
 
 
 def test_report_of_a_sweep_store(tmp_path):
@@ -229,12 +287,14 @@ def test_report_of_a_sweep_store(tmp_path):
     study.write_text('[study]\nname = "chain-demo"\n[model]\nkind = "ising-chain"\n[method]\nname = "transfer"\n'
                      '[grid]\nL = [4, 8]\nbeta = [0.2, 0.5, 1.0]\n')
     run_sweep(study, tmp_path / "chain.sqlite", workers=1, progress=False)
-    page = build_report(tmp_path / "chain.sqlite", tmp_path / "report")
+    page = report.build_report(tmp_path / "chain.sqlite", tmp_path / "report")
     parser = parse(page)
     images = [attrs for tag, attrs in parser.tags if tag == "img"]
     assert len(images) == 1 and images[0]["src"].startswith("data:image/png;base64,")
     text = "".join(parser.text)
     assert "chain-demo" in text and 'kind = "ising-chain"' in text
+    with pytest.raises(StoreError, match="not a tour's; draw it with statmech.report.build_report"):
+        build_report(tmp_path / "chain.sqlite", tmp_path / "as-tour")
     with xr.open_dataset(tmp_path / "report" / "data" / "results.nc") as dataset:
         # the periodic ring: Z = λ₊^N + λ₋^N with λ₊ = 2 cosh β, λ₋ = 2 sinh β (J = 1, h = 0)
         ring = -np.log((2 * np.cosh(0.5)) ** 8 + (2 * np.sinh(0.5)) ** 8) / (8 * 0.5)
@@ -246,3 +306,25 @@ def test_report_refuses_what_is_not_a_store(tmp_path):
     with pytest.raises(StoreError, match="not an SQLite database"):
         build_report(tmp_path / "x.sqlite", tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_docs_state_the_sizes_the_tour_uses():
+    """docs/tour.md's table of sizes is the steps' parameters (quick and full)."""
+    text = (pathlib.Path(__file__).resolve().parents[2] / "docs" / "tour.md").read_text()
+    steps = tour.STEPS_BY_NAME
+    for budget in ("quick", "full"):
+        mc, binder = steps["ising_mc"].params(budget), steps["binder"].params(budget)
+        exact, snapshots = steps["ising_exact"].params(budget), steps["snapshots"].params(budget)
+        approximations, ridge = steps["approximations"].params(budget), steps["double_descent"].params(budget)
+        extensive = steps["extensive"].params(budget)
+        expected = [f"L = {mc['square_L']}, {mc['square_n_temperatures']} temperatures × {mc['n_chains']} chains × "
+                    f"{mc['n_sweeps']} sweeps", f"| L = {exact['square_L']} |",
+                    f"{snapshots['L']} × {snapshots['L']}", "L = " + ", ".join(map(str, binder["sizes"])),
+                    f"L ≤ {max(extensive['square_sizes'])}",
+                    f"L = {approximations['L']}, {approximations['n_betas']} values of β",
+                    f"N = {ridge['n_features']}, {ridge['n_seeds']} data sets per point"]
+        for phrase in expected:
+            assert phrase in text, (budget, phrase)
+    binder = steps["binder"].full
+    assert (f"{binder['n_sweeps']} sweeps × {binder['n_chains']} chains at each of {binder['n_temperatures']} "
+            "temperatures") in text

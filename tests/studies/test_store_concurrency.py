@@ -157,7 +157,7 @@ def test_a_lock_left_by_a_killed_writer_is_free(tmp_path):
 
 def test_a_tour_store_in_use_is_not_deleted_by_a_second_tour(tmp_path):
     """run_tour replaces a previous tour's store only when no process holds its writer's lock."""
-    from statmech.studies._tour import TourStudy, _remove_previous_tour
+    from statmech.tour._run import TourStudy, _remove_previous_tour
 
     store = tmp_path / "tour.sqlite"
     study = TourStudy("quick")
