@@ -97,50 +97,55 @@ def random_words(key, start, n):
 # --------------------------------------------------------------------- union-find
 @nb.njit(cache=True)
 def _find(parent, x):
-    """Root of x, halving the path on the way (parent[x] ← parent[parent[x]]).
-
-    A root r holds −(size of its tree) in parent[r] (one array, half the memory of parent + size).
-    """
-    while parent[x] >= 0:
-        p = parent[x]
-        grandparent = parent[p]
-        if grandparent < 0:
-            return p
-        parent[x] = grandparent
-        x = grandparent
+    """Root of x (parent[r] = r), halving the path on the way (parent[x] ← parent[parent[x]])."""
+    while parent[x] != x:
+        up = parent[parent[x]]
+        parent[x] = up
+        x = up
     return x
 
 
 @nb.njit(cache=True)
 def _union(parent, a, b):
-    """Join the sets of a and b, the smaller tree under the larger root."""
+    """Join the sets of a and b: the larger root goes under the smaller, so every pointer goes to a smaller
+    index and the root of a set is its smallest node. (A plain njit helper costs nothing per call here.)"""
     ra = _find(parent, a)
     rb = _find(parent, b)
-    if ra != rb:
-        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
-            ra, rb = rb, ra
-        parent[ra] += parent[rb]
+    if ra < rb:
         parent[rb] = ra
+    else:
+        parent[ra] = rb
+
+
+@nb.njit(cache=True)
+def _resolve(parent, n):
+    """Point every node 0..n−1 at its root in one pass in index order (pointers go to smaller indices)."""
+    for x in range(n):
+        parent[x] = parent[parent[x]]
 
 
 @nb.njit(cache=True)
 def union_find_labels(n, sources, targets, active):
     """Label nodes 0..n−1 by the smallest node of their component over the ``active`` edges."""
-    parent = np.full(n, -1, np.int64)
+    parent = np.arange(n, dtype=np.int64)
     for e in range(sources.shape[0]):
         if active[e]:
             _union(parent, sources[e], targets[e])
-    smallest = np.full(n, n, np.int64)
-    roots = np.empty(n, np.int64)
-    for x in range(n):
-        r = _find(parent, x)
-        roots[x] = r
-        if x < smallest[r]:
-            smallest[r] = x
-    labels = np.empty(n, np.int64)
-    for x in range(n):
-        labels[x] = smallest[roots[x]]
-    return labels
+    _resolve(parent, n)
+    return parent
+
+
+@nb.njit(cache=True)
+def _next_word(key, counter, buffer, position):
+    """The next bond draw from the buffer, refilled 64 hashes at a time (a tight loop, off the branchy path).
+
+    Returns (word, counter, position)."""
+    if position == BUFFER:
+        for q in range(BUFFER):
+            buffer[q] = _draw(key, counter + U64(q + 1))
+        counter += U64(BUFFER)
+        position = 0
+    return buffer[position], counter, position + 1
 
 
 # ----------------------------------------------------------------------- kernels
@@ -287,145 +292,116 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
 
     Bonds as in :func:`_wolff_step` (lattice: each site's +x, +y, +z bonds;
     otherwise the bond list ``sources``/``targets`` with ``thresholds[0, e]``).
-    Returns (counter, buffer position, flipped, Σ J over satisfied bonds
-    *before* the update, M after, Σ h_i s_i after).
+    ``parent`` has N + 1 entries (node N is the ghost). Returns (counter,
+    buffer position, flipped, Σ J over satisfied bonds *before* the update,
+    M after, Σ h_i s_i after).
+
+    On a lattice each row's x bonds are drawn first, while its sites are still
+    singletons: a site joins the run of its left neighbour without a branch
+    (parent = start of the run). The y bonds to the row before are then
+    joined by union-find; the wrap-around and z bonds follow in one loop.
     """
     n = s.shape[0]
-    parent[:] = -1  # every node its own root of size 1 (a root holds −size)
+    parent[n] = n  # the ghost
     satisfied = 0.0
+    n_same = 0  # uniform couplings: an integer count, no chain of float additions through the loop
     if lattice:
         lx, ly, lz = geometry[0], geometry[1], geometry[2]
         plane = lx * ly
         n_axes = geometry[3]
         periodic = geometry[4] != 0
         uniform = geometry[5] != 0
-        n_same = 0
         i = 0
-        carry = -1  # root of site i when the bond (i − 1, i) opened, else −1
         for z in range(lz):
             for y in range(ly):
-                for x in range(lx):
-                    si = s[i]
-                    root = carry  # root of i once known; stays a root while i's bonds are processed
-                    joined_next = False
-                    for a in range(n_axes):
-                        if a == 0:
-                            inner = x < lx - 1
-                            j = i + 1 if inner else i + 1 - lx
-                        elif a == 1:
-                            inner = y < ly - 1
-                            j = i + lx if inner else i + lx - plane
-                        else:
-                            inner = z < lz - 1
-                            j = i + plane if inner else i + plane - n
-                        if inner or periodic:
-                            same = si == s[j]
-                            if uniform:  # an integer count: no chain of float additions through the loop
-                                threshold = threshold0
-                                n_same += same
-                            else:
-                                threshold = thresholds[a, i]
-                                satisfied += weights[a, i] * same
-                            if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
-                                for q in range(BUFFER):
-                                    buffer[q] = _draw(key, counter + U64(q + 1))
-                                counter += U64(BUFFER)
-                                position = 0
-                            word = buffer[position]
-                            position += 1
-                            if same & ((word >> U64(11)) < threshold):
-                                # union by size with path halving, written out (see _union): a helper taking
-                                # the arrays would cost reference counting per bond
-                                ra = root
-                                if ra < 0:
-                                    ra = i
-                                    while parent[ra] >= 0:  # find with path halving (see _find)
-                                        up = parent[ra]
-                                        if parent[up] < 0:
-                                            ra = up
-                                            break
-                                        parent[ra] = parent[up]
-                                        ra = parent[up]
-                                rb = j
-                                while parent[rb] >= 0:  # find with path halving (see _find)
-                                    up = parent[rb]
-                                    if parent[up] < 0:
-                                        rb = up
-                                        break
-                                    parent[rb] = parent[up]
-                                    rb = parent[up]
-                                if ra != rb:
-                                    if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
-                                        ra, rb = rb, ra
-                                    parent[ra] += parent[rb]
-                                    parent[rb] = ra
-                                root = ra
-                                joined_next = joined_next | ((a == 0) & inner)
-                    carry = root if joined_next else -1
+                row = i
+                parent[i] = i
+                start = i
+                for x in range(1, lx):  # the x bond of site i − 1 (inner bonds only)
+                    if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path (written out: the
+                        for q in range(BUFFER):  # helper _next_word costs 15 % here)
+                            buffer[q] = _draw(key, counter + U64(q + 1))
+                        counter += U64(BUFFER)
+                        position = 0
+                    word = buffer[position]
+                    position += 1
                     i += 1
+                    same = s[i - 1] == s[i]
+                    if uniform:
+                        threshold = threshold0
+                        n_same += same
+                    else:
+                        threshold = thresholds[0, i - 1]
+                        satisfied += weights[0, i - 1] * same
+                    joined = same & ((word >> U64(11)) < threshold)
+                    start = start if joined else i
+                    parent[i] = start
+                i += 1
+                if n_axes >= 2 and y > 0:  # the y bonds from the row before (inner bonds only)
+                    for b in range(row, row + lx):
+                        if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path (written out: the
+                            for q in range(BUFFER):  # helper _next_word costs 15 % here)
+                                buffer[q] = _draw(key, counter + U64(q + 1))
+                            counter += U64(BUFFER)
+                            position = 0
+                        word = buffer[position]
+                        position += 1
+                        a = b - lx
+                        same = s[a] == s[b]
+                        if uniform:
+                            threshold = threshold0
+                            n_same += same
+                        else:
+                            threshold = thresholds[1, a]
+                            satisfied += weights[1, a] * same
+                        if same & ((word >> U64(11)) < threshold):
+                            _union(parent, a, b)
+        # the rest: wrap-around x and y bonds (periodic), z bonds
+        for axis in range(n_axes):
+            if axis == 0:
+                count = n // lx if periodic else 0
+            elif axis == 1:
+                count = lz * lx if periodic else 0
+            else:
+                count = n if periodic else n - plane
+            for k in range(count):
+                if axis == 0:
+                    a = k * lx + lx - 1
+                    b = a + 1 - lx
+                elif axis == 1:
+                    a = (k // lx) * plane + plane - lx + k % lx
+                    b = a + lx - plane
+                else:
+                    a = k
+                    b = k + plane if k < n - plane else k + plane - n
+                word, counter, position = _next_word(key, counter, buffer, position)
+                same = s[a] == s[b]
+                if uniform:
+                    threshold = threshold0
+                    n_same += same
+                else:
+                    threshold = thresholds[axis, a]
+                    satisfied += weights[axis, a] * same
+                if same & ((word >> U64(11)) < threshold):
+                    _union(parent, a, b)
         satisfied += weight0 * n_same
     else:
-        for e in range(sources.shape[0]):
+        for x in range(n):
+            parent[x] = x
+        for e in range(sources.shape[0]):  # one draw per bond, one branch (see _wolff_step)
+            word, counter, position = _next_word(key, counter, buffer, position)
             a = sources[e]
             b = targets[e]
-            if True:  # one draw per bond, one branch (see _wolff_step)
-                same = s[a] == s[b]
-                satisfied += weights[0, e] * same
-                if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
-                    for q in range(BUFFER):
-                        buffer[q] = _draw(key, counter + U64(q + 1))
-                    counter += U64(BUFFER)
-                    position = 0
-                word = buffer[position]
-                position += 1
-                if same & ((word >> U64(11)) < thresholds[0, e]):
-                    ra = a
-                    while parent[ra] >= 0:  # find with path halving (see _find)
-                        up = parent[ra]
-                        if parent[up] < 0:
-                            ra = up
-                            break
-                        parent[ra] = parent[up]
-                        ra = parent[up]
-                    rb = b
-                    while parent[rb] >= 0:  # find with path halving (see _find)
-                        up = parent[rb]
-                        if parent[up] < 0:
-                            rb = up
-                            break
-                        parent[rb] = parent[up]
-                        rb = parent[up]
-                    if ra != rb:
-                        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
-                            ra, rb = rb, ra
-                        parent[ra] += parent[rb]
-                        parent[rb] = ra
+            same = s[a] == s[b]
+            satisfied += weights[0, e] * same
+            if same & ((word >> U64(11)) < thresholds[0, e]):
+                _union(parent, a, b)
     if has_field:
         for i in range(n):
             if field[i] * s[i] > 0:
                 counter += U64(1)
                 if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
-                    ra = i
-                    while parent[ra] >= 0:  # find with path halving (see _find)
-                        up = parent[ra]
-                        if parent[up] < 0:
-                            ra = up
-                            break
-                        parent[ra] = parent[up]
-                        ra = parent[up]
-                    rb = n
-                    while parent[rb] >= 0:  # find with path halving (see _find)
-                        up = parent[rb]
-                        if parent[up] < 0:
-                            rb = up
-                            break
-                        parent[rb] = parent[up]
-                        rb = parent[up]
-                    if ra != rb:
-                        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
-                            ra, rb = rb, ra
-                        parent[ra] += parent[rb]
-                        parent[rb] = ra
+                    _union(parent, i, n)
     for w in range(coins.shape[0]):
         counter += U64(1)
         coins[w] = _draw(key, counter)
@@ -434,21 +410,15 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
     magnetization = 0
     field_term = 0.0
     for x in range(n):
-        r = x
-        while parent[r] >= 0:  # find with path halving (see _find)
-            up = parent[r]
-            if parent[up] < 0:
-                r = up
-                break
-            parent[r] = parent[up]
-            r = parent[up]
+        r = parent[parent[x]]  # parent[x] < x already points at its root: one pass resolves every site
+        parent[x] = r
         flip = np.int64((coins[r >> 6] >> U64(r & 63)) & U64(1)) & np.int64(r != ghost)  # no branch on a coin
         value = s[x] * (1 - 2 * flip)
         s[x] = value
         flipped += flip
         magnetization += value
         if has_field:
-            field_term += field[x] * s[x]
+            field_term += field[x] * value
     return counter, position, flipped, satisfied, magnetization, field_term
 
 
@@ -525,13 +495,13 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, ind
 @nb.njit(cache=True)
 def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geometry, thresholds, weights,
                        threshold0, weight0, sources, targets, bond_weights, constant, field, ghost_thresholds,
-                       has_field, energy, magnetization, flipped, spins_out, record_spins, final):
+                       has_field, energy, magnetization, flipped, spins_out, record_spins, final, parent):
+    """``parent``: the (N + 1,) union-find work array, int32 when N < 2³¹ − 1."""
     n_chains, n = final.shape
     bond_total = 0.0
     for e in range(bond_weights.shape[0]):
         bond_total += bond_weights[e]
     s = np.empty(n, np.int8)
-    parent = np.empty(n + 1, np.int64)
     coins = np.empty(n // 64 + 1, np.uint64)
     buffer = np.empty(BUFFER, np.uint64)
     for c in range(n_chains):
@@ -719,6 +689,7 @@ def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, bur
     if method == "wolff":
         _run_wolff(*common, graph.indptr, graph.neighbors, thresholds, bond_weights, threshold0, weight0, *tail)
     else:
-        _run_swendsen_wang(*common, thresholds, bond_weights, threshold0, weight0, *tail)
+        parent = np.empty(n + 1, np.int32 if n < 2**31 - 1 else np.int64)  # int32: half the cache footprint
+        _run_swendsen_wang(*common, thresholds, bond_weights, threshold0, weight0, *tail, parent)
     return ClusterRun(energy=energy, magnetization=magnetization, spins=spins if record_spins else None,
                       final=final, flipped=flipped, n_steps=n_draws * thin)
