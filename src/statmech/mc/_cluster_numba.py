@@ -13,10 +13,12 @@ the way a serial CPU wants them:
   ghost bond vetoes the flip and ends the growth. One step is one cluster.
   U. Wolff, Phys. Rev. Lett. 62, 361 (1989).
 * **Swendsen–Wang** draws every satisfied bond and joins its ends with
-  union-find (union by size, path halving: near-constant amortised cost per
-  operation, R. E. Tarjan, J. ACM 22, 215 (1975)); the ghost is node N.
-  Each cluster not joined to the ghost is flipped with probability ½, one
-  coin bit per root. R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
+  union-find (path halving; the larger root goes under the smaller, so every
+  pointer goes to a smaller index and one pass in index order labels all
+  sites, as in J. Hoshen and R. Kopelman, Phys. Rev. B 14, 3438 (1976)); the
+  ghost is node N. Each cluster not joined to the ghost is flipped with
+  probability ½, one coin bit per root.
+  R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
 
 The energy and magnetisation are kept along the way: Wolff adds
 ΔE = 2 Σ_{boundary bonds} J s_i s_j + 2 s_C Σ_{i∈C} h_i and ΔM = −2 s_C |C|;
@@ -33,10 +35,7 @@ is activated when the top 53 bits of its draw fall below ⌊p·2⁵³⌋, so p i
 exact to 2⁻⁵³. Chains are independent streams, so the result for a seed does
 not depend on the number of chains or threads.
 
-Speed notes (measured): the neighbour test and the union-find are written
-out inside the hot loops; an ``inline="always"`` helper taking the arrays
-made numba emit reference counting per call (3.5x slower Wolff).
-``union_find_labels`` is the same union-find as a function, for tests.
+Speed notes and measured figures: docs/guides/monte_carlo.md (Cluster backends).
 """
 from __future__ import annotations
 
@@ -45,6 +44,7 @@ import dataclasses
 import numba as nb
 import numpy as np
 
+from statmech._validation import as_beta_array, check_positive_int, check_seed
 from statmech.mc import _cluster
 from statmech.mc._cluster import check_ferromagnetic
 
@@ -215,6 +215,7 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
     top = 1
     count = 1
     boundary = 0.0  # Σ_{boundary} J s_i s_j before the flip
+    n_boundary = 0  # uniform couplings: Σ_{boundary} s_i s_j, an integer (no chain of float additions)
     field_sum = 0.0  # Σ_{i∈C} h_i
     vetoed = False
     while top > 0:
@@ -236,9 +237,9 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                 j, b, exists = _lattice_neighbor(d, i, x, r, lx, plane, n, periodic)
                 if exists:
                     if uniform:
-                        threshold, weight = threshold0, weight0
+                        threshold = threshold0
                     else:
-                        threshold, weight = thresholds[d >> 1, b], weights[d >> 1, b]
+                        threshold = thresholds[d >> 1, b]
                     # one draw per neighbour and one branch (open or not): the outcome of a random
                     # test cannot be predicted, so fewer branches beat fewer draws. Written out (no
                     # array-passing helper: that would cost reference counting per neighbour).
@@ -250,7 +251,10 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                         position = 0
                     word = buffer[position]
                     position += 1
-                    boundary += weight * (1 - 2 * np.int64(v == flipped))
+                    if uniform:
+                        n_boundary += 1 - 2 * np.int64(v == flipped)
+                    else:
+                        boundary += weights[d >> 1, b] * (1 - 2 * np.int64(v == flipped))
                     if (v == sigma) & ((word >> U64(11)) < threshold):
                         s[j] = pushed
                         stack[top] = j
@@ -282,6 +286,7 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
         for m in range(count):
             s[members[m]] = sigma
         return counter, position, 0, 0.0, 0
+    boundary += weight0 * n_boundary
     return counter, position, count, 2.0 * boundary + 2.0 * sigma * field_sum, -2 * np.int64(sigma) * count
 
 
@@ -608,23 +613,6 @@ def _graph(model) -> _Graph:
                   -float(couplings[self_bond].sum()), field, bool(np.any(field != 0)), geometry, lattice_weights)
 
 
-def _check_beta(beta) -> float:
-    value = np.asarray(beta, dtype=np.float64)
-    if value.ndim != 0:
-        raise ValueError(f"beta must be a scalar, got shape {value.shape}; run one call per beta")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"beta must be finite and >= 0, got {float(value)}")
-    return float(value)
-
-
-def _check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 @dataclasses.dataclass(frozen=True)
 class ClusterRun:
     """Series of one run: ``energy`` H and ``magnetization`` M = Σ s_i, shape (n_chains, n_draws).
@@ -656,12 +644,15 @@ def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, bur
     if start not in STARTS:
         raise ValueError(f"start must be 'random' or 'up', got {start!r}")
     check_ferromagnetic(model)
-    beta = _check_beta(beta)
-    n_draws = _check_count(n_draws, "n_draws", 1)
-    n_chains = _check_count(n_chains, "n_chains", 1)
-    burn_in = _check_count(burn_in, "burn_in", 0)
-    thin = _check_count(thin, "thin", 1)
-    seed = _check_count(seed, "seed", 0)
+    betas, scalar = as_beta_array(beta)
+    if not scalar:
+        raise ValueError(f"beta must be a scalar, got shape {np.shape(beta)}; run one call per beta")
+    beta = float(betas[0])
+    n_draws = check_positive_int(n_draws, "n_draws")
+    n_chains = check_positive_int(n_chains, "n_chains")
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    thin = check_positive_int(thin, "thin")
+    seed = check_seed(seed)
     graph = _graph(model)
     n = graph.n_sites
     keys = np.array([stream_key(seed, c, stream) for c in range(n_chains)], dtype=np.uint64)
