@@ -1,41 +1,22 @@
 """Numba (CPU) Wolff and Swendsen–Wang updates for ferromagnetic Ising models.
 
 Same Markov chains as the JAX kernels of :mod:`statmech.mc._cluster`, on the
-same models (ferromagnetic couplings J_e ≥ 0 on any graph — chains, square
-and cubic lattices included — and any field through the ghost spin), built
-the way a serial CPU wants them:
+same models (J_e ≥ 0 on any graph, chains, square and cubic lattices
+included; any field through the ghost spin), as serial CPU loops:
 
-* **Wolff** grows only the seed's cluster, depth first with an explicit
-  stack: a satisfied bond to an unvisited aligned neighbour is activated with
-  p = 1 − exp(−2βJ), each bond tested once with its own uniform. Every
-  member of the cluster is tested against the ghost spin (activated with
-  p_i = 1 − exp(−2β|h_i|) when s_i·sign(h_i) = +1); the first activated
-  ghost bond vetoes the flip and ends the growth. One step is one cluster.
+* **Wolff** grows only the seed's cluster with an explicit stack; a satisfied
+  bond opens with p = 1 − exp(−2βJ); an opened ghost bond vetoes the flip.
   U. Wolff, Phys. Rev. Lett. 62, 361 (1989).
-* **Swendsen–Wang** draws every satisfied bond and joins its ends with
-  union-find (path halving; the larger root goes under the smaller, so every
-  pointer goes to a smaller index and one pass in index order labels all
-  sites, as in J. Hoshen and R. Kopelman, Phys. Rev. B 14, 3438 (1976)); the
-  ghost is node N. Each cluster not joined to the ghost is flipped with
-  probability ½, one coin bit per root.
+* **Swendsen–Wang** joins the ends of every opened bond with union-find
+  (path halving, the larger root under the smaller, one labelling pass in
+  index order: J. Hoshen and R. Kopelman, Phys. Rev. B 14, 3438 (1976)); each
+  cluster not joined to the ghost flips with probability ½.
   R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
 
-The energy and magnetisation are kept along the way: Wolff adds
-ΔE = 2 Σ_{boundary bonds} J s_i s_j + 2 s_C Σ_{i∈C} h_i and ΔM = −2 s_C |C|;
-Swendsen–Wang reads the bond energy of its input state off the satisfied
-bonds it visits anyway.
-
-Random numbers are counter based: draw k of a stream is the splitmix64
-finaliser of key + k·γ (γ = 0x9E3779B97F4A7C15; G. Steele, D. Lea and
-C. Flood, OOPSLA 2014), the key a hash of (seed, stream, chain). Bond draws
-are hashed 64 at a time into a buffer, and every examined bond takes one
-(used only when the bond is satisfied): a branch on an unpredictable random
-test costs more than a hash, so each bond has one such branch, not two. A bond
-is activated when the top 53 bits of its draw fall below ⌊p·2⁵³⌋, so p is
-exact to 2⁻⁵³. Chains are independent streams, so the result for a seed does
-not depend on the number of chains or threads.
-
-Speed notes and measured figures: docs/guides/monte_carlo.md (Cluster backends).
+Random numbers are counter based (splitmix64 of key + k·γ, the key a hash
+of seed, stream and chain), so a seed's result does not depend on the number
+of chains or threads. The energy bookkeeping, the lattice fast paths and
+measured speeds are in docs/guides/monte_carlo.md (Cluster backends).
 """
 from __future__ import annotations
 
@@ -540,13 +521,13 @@ def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geome
 
 # ---------------------------------------------------------------- model → arrays
 def _bond_probability(beta, coupling):
-    """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ)."""
-    return -np.expm1(-2.0 * beta * np.asarray(coupling, dtype=np.float64))
+    """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ), in float64 (formula of _cluster)."""
+    return _cluster._bond_probability(beta, np.asarray(coupling, dtype=np.float64), xp=np)
 
 
 def _ghost_probability(beta, field):
     """Activation probability of a satisfied ghost bond, p_i = 1 − exp(−2β|h_i|)."""
-    return -np.expm1(-2.0 * beta * np.abs(np.asarray(field, dtype=np.float64)))
+    return _bond_probability(beta, np.abs(np.asarray(field, dtype=np.float64)))
 
 
 def _thresholds(p):
@@ -644,10 +625,9 @@ def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, bur
     if start not in STARTS:
         raise ValueError(f"start must be 'random' or 'up', got {start!r}")
     check_ferromagnetic(model)
-    betas, scalar = as_beta_array(beta)
-    if not scalar:
+    if np.ndim(beta) != 0:
         raise ValueError(f"beta must be a scalar, got shape {np.shape(beta)}; run one call per beta")
-    beta = float(betas[0])
+    beta = float(as_beta_array(beta)[0][0])  # a real number, finite and >= 0
     n_draws = check_positive_int(n_draws, "n_draws")
     n_chains = check_positive_int(n_chains, "n_chains")
     burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
