@@ -409,11 +409,34 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
 
 
 @nb.njit(cache=True)
-def _bond_sum(s, sources, targets, weights):
-    """Σ_e J_e s_a s_b."""
+def _bond_sum(s, lattice, geometry, weights, weight0, sources, targets, bond_weights):
+    """Σ_bonds J s_a s_b: over the lattice's bonds (J = ``weights[a, i]``, or ``weight0`` when uniform, as the
+    kernels read them) or over the bond list ``sources``/``targets``/``bond_weights``."""
     total = 0.0
-    for e in range(sources.shape[0]):
-        total += weights[e] * s[sources[e]] * s[targets[e]]
+    if not lattice:
+        for e in range(sources.shape[0]):
+            total += bond_weights[e] * s[sources[e]] * s[targets[e]]
+        return total
+    n = s.shape[0]
+    lx, ly = geometry[0], geometry[1]
+    plane = lx * ly
+    periodic = geometry[4] != 0
+    uniform = geometry[5] != 0
+    for i in range(n):
+        x = i % lx
+        y = (i % plane) // lx
+        for a in range(geometry[3]):
+            if a == 0:
+                inner = x < lx - 1
+                j = i + 1 if inner else i + 1 - lx
+            elif a == 1:
+                inner = y < ly - 1
+                j = i + lx if inner else i + lx - plane
+            else:
+                inner = i < n - plane
+                j = i + plane if inner else i + plane - n
+            if inner or periodic:
+                total += (weight0 if uniform else weights[a, i]) * s[i] * s[j]
     return total
 
 
@@ -457,7 +480,8 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, ind
             counter, position, _, _, _ = _wolff_step(
                 s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
                 ghost_thresholds, has_field, key, counter, buffer, position, stack, members)
-        e = constant - _bond_sum(s, sources, targets, bond_weights) - _field_sum(s, field)
+        e = constant - _bond_sum(s, lattice, geometry, weights, weight0, sources, targets, bond_weights) \
+            - _field_sum(s, field)
         m = np.int64(0)
         for i in range(n):
             m += s[i]
@@ -481,12 +505,9 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, ind
 @nb.njit(cache=True)
 def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geometry, thresholds, weights,
                        threshold0, weight0, sources, targets, bond_weights, constant, field, ghost_thresholds,
-                       has_field, energy, magnetization, flipped, spins_out, record_spins, final, parent):
-    """``parent``: the (N + 1,) union-find work array, int32 when N < 2³¹ − 1."""
+                       has_field, energy, magnetization, flipped, spins_out, record_spins, final, parent, bond_total):
+    """``parent``: the (N + 1,) union-find work array, int32 when N < 2³¹ − 1; ``bond_total`` = Σ_bonds J."""
     n_chains, n = final.shape
-    bond_total = 0.0
-    for e in range(bond_weights.shape[0]):
-        bond_total += bond_weights[e]
     s = np.empty(n, np.int8)
     coins = np.empty(n // 64 + 1, np.uint64)
     buffer = np.empty(BUFFER, np.uint64)
@@ -514,7 +535,8 @@ def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geome
                 magnetization[c, d] = m
                 if record_spins:
                     spins_out[c, d, :] = s
-        energy[c, n_draws - 1] += constant - _bond_sum(s, sources, targets, bond_weights)
+        energy[c, n_draws - 1] += constant - _bond_sum(s, lattice, geometry, weights, weight0, sources, targets,
+                                                      bond_weights)
         flipped[c] = total
         final[c, :] = s
 
@@ -540,7 +562,7 @@ class _Graph:
     """The model as the kernels read it: bond list, adjacency (CSR), lattice geometry, field."""
 
     n_sites: int
-    sources: np.ndarray      # (B,) int64, bonds with J > 0 and i ≠ j
+    sources: np.ndarray      # (B,) int64, bonds with J > 0 and i ≠ j (empty on a lattice: the kernels read it)
     targets: np.ndarray
     weights: np.ndarray      # (B,) float64 J
     indptr: np.ndarray       # (N + 1,) int64
@@ -573,23 +595,24 @@ def _lattice_geometry(model):
 
 
 def _graph(model) -> _Graph:
-    edges = np.asarray(model.edges, dtype=np.int64).reshape(-1, 2)
     couplings = np.asarray(model.couplings, dtype=np.float64)
     field = np.ascontiguousarray(np.asarray(model.field, dtype=np.float64))
     n = int(field.shape[-1])
+    geometry, lattice_weights = _lattice_geometry(model)
+    if geometry is not None:  # the kernels read the lattice (sides >= 3: no self-bonds); no bond list to build
+        empty = np.zeros(0, np.int64)
+        return _Graph(n, empty, empty, np.zeros(0), np.zeros(n + 1, np.int64), empty, empty, 0.0, field,
+                      bool(np.any(field != 0)), geometry, lattice_weights)
+    edges = np.asarray(model.edges, dtype=np.int64).reshape(-1, 2)
     self_bond = edges[:, 0] == edges[:, 1]
     keep = ~self_bond & (couplings > 0)
     sources, targets, weights = edges[keep, 0].copy(), edges[keep, 1].copy(), couplings[keep].copy()
-    geometry, lattice_weights = _lattice_geometry(model)
-    indptr = np.zeros(n + 1, np.int64)
-    if geometry is None:  # the adjacency (CSR) is read only off the lattice path
-        ends = np.concatenate([sources, targets])
-        order = np.argsort(ends, kind="stable")
-        np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
-        neighbors = np.concatenate([targets, sources])[order]
-        adjacency_bond = np.concatenate([np.arange(len(sources)), np.arange(len(sources))])[order]
-    else:
-        neighbors = adjacency_bond = np.zeros(0, np.int64)
+    indptr = np.zeros(n + 1, np.int64)  # the adjacency (CSR) of the Wolff kernel
+    ends = np.concatenate([sources, targets])
+    order = np.argsort(ends, kind="stable")
+    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
+    neighbors = np.concatenate([targets, sources])[order]
+    adjacency_bond = np.concatenate([np.arange(len(sources)), np.arange(len(sources))])[order]
     return _Graph(n, sources, targets, weights, indptr, neighbors, adjacency_bond,
                   -float(couplings[self_bond].sum()), field, bool(np.any(field != 0)), geometry, lattice_weights)
 
@@ -661,6 +684,7 @@ def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, bur
         _run_wolff(*common, graph.indptr, graph.neighbors, thresholds, bond_weights, threshold0, weight0, *tail)
     else:
         parent = np.empty(n + 1, np.int32 if n < 2**31 - 1 else np.int64)  # int32: half the cache footprint
-        _run_swendsen_wang(*common, thresholds, bond_weights, threshold0, weight0, *tail, parent)
+        bond_total = float(graph.weights.sum() if graph.geometry is None else graph.lattice_weights.sum())
+        _run_swendsen_wang(*common, thresholds, bond_weights, threshold0, weight0, *tail, parent, bond_total)
     return ClusterRun(energy=energy, magnetization=magnetization, spins=spins if record_spins else None,
                       final=final, flipped=flipped, n_steps=n_draws * thin)
