@@ -1,6 +1,6 @@
 """Cluster updates: statmech's numba Wolff and Swendsen–Wang against serial numba anchors, and against Metropolis.
 
-usage: python benchmarks/clusters.py [--quick]
+usage: python benchmarks/clusters.py [--quick] [--part 1|2]
 
 Part 1 prints flipped spins per ns of the kernels ``backend="auto"`` runs on
 a CPU (statmech's numba Wolff and Swendsen–Wang,
@@ -202,6 +202,9 @@ def samples_per_second(anchors, quick):
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
+    part = sys.argv[sys.argv.index("--part") + 1] if "--part" in sys.argv else "all"
     anchors = load_anchors()
-    throughput(anchors, quick)
-    samples_per_second(anchors, quick)
+    if part in ("1", "all"):
+        throughput(anchors, quick)
+    if part in ("2", "all"):
+        samples_per_second(anchors, quick)
