@@ -1,27 +1,30 @@
 """Cluster updates: statmech's numba Wolff and Swendsen–Wang against serial numba anchors, and against Metropolis.
 
-usage: python benchmarks/clusters.py [--quick]
+usage: python benchmarks/clusters.py [--quick] [--part 1|2]
 
-Part 1 prints flipped spins per ns of statmech's numba Wolff and
-Swendsen–Wang (``sm.mc._cluster_numba.run_chains``, one chain, energy and
-magnetisation recorded every step) next to the serial numba anchors
-``wolff_steps`` and ``sw_steps`` of ../shared/baselines/numba_ising.py, run
-in the same process on the periodic L × L lattice at β_c from the all-up
-state, and the ratio (medians of 3). The JAX reference kernels' rate is
-printed for scale.
+Part 1 prints flipped spins per ns of the kernels ``backend="auto"`` runs on
+a CPU (statmech's numba Wolff and Swendsen–Wang,
+``sm.mc._cluster_numba.run_chains``: one chain, energy and magnetisation
+recorded every step) next to the serial numba anchors ``wolff_steps`` and
+``sw_steps`` of ../shared/baselines/numba_ising.py, run in the same process
+on the periodic L × L lattice at β_c from the all-up state, and the ratio
+(medians of 3), for L = 64, 128, 256, 1024, once with numba on one thread and
+once under numba's default thread count (every kernel here is serial, so the
+two should agree). The JAX reference kernels' rate (``backend="reference"``)
+is printed for scale at L <= 256. ``benchmarks/mc.py --full`` prints the same
+table.
 
 Part 2 compares independent samples per second at L = 128 and β_c:
 τ_int (Γ-method, ``statmech.stats.integrated_autocorrelation_time``) of |m|
 and E per step, times wall time per step. Metropolis's τ_int is measured on
 the numba checkerboard anchor ``cb_sweeps`` (the same Markov chain as
-statmech's checkerboard Metropolis, much faster); its wall time per sweep is
-given for both the anchor and statmech's JAX checkerboard kernel.
+statmech's checkerboard Metropolis); its wall time per sweep is given for both
+the anchor and statmech's own checkerboard Metropolis (``backend="auto"``).
 Independent samples per second = 1 / (2 τ_int · seconds per step).
 
-Times are CPU seconds of this process (``time.process_time``) with numba on
-one thread: on a shared machine they do not count time spent waiting for a
-core, and every kernel here is serial. ``run_chains`` is timed whole (set-up
-and energy/magnetisation recording included).
+Times are CPU seconds of this process (``time.process_time``): on a shared
+machine they do not count time spent waiting for a core. ``run_chains`` is
+timed whole (set-up and energy/magnetisation recording included).
 """
 from __future__ import annotations
 
@@ -54,6 +57,7 @@ def load_anchors():
         raise SystemExit(f"baseline not found at {BASELINE}")
     spec = importlib.util.spec_from_file_location("numba_ising", BASELINE)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # numba's cache finds the module's globals by name
     spec.loader.exec_module(module)
     return module
 
@@ -88,20 +92,35 @@ def reference_rate(method, model, n_steps):
     return flipped / seconds / 1e9
 
 
-def throughput(anchors, quick):
-    sizes = (64, 128) if quick else (64, 256, 1024)
-    print("Part 1: flipped spins per ns at beta_c (periodic square lattice, one chain, medians of 3)")
-    print(f"{'method':<15} {'L':>5} {'statmech':>9} {'anchor':>9} {'ratio':>7} {'JAX ref':>9}")
-    for L in sizes:
-        model = sm.Ising.square(L)
-        for method in ("wolff", "swendsen-wang"):
-            steps = {"wolff": 40 * max(1, int(2e6 / L**2)) + 200, "swendsen-wang": max(20, int(1.6e7 / L**2))}[method]
-            if quick:
-                steps = max(10, steps // 4)
-            ours = statistics.median(statmech_rate(method, model, steps) for _ in range(3))
-            anchor = statistics.median(anchor_rate(anchors, method, L, steps) for _ in range(3))
-            ref = reference_rate(method, model, 20) if L <= 256 else float("nan")
-            print(f"{method:<15} {L:>5} {ours:>9.4f} {anchor:>9.4f} {ours / anchor:>6.2f}x {ref:>9.4f}")
+def throughput(anchors, quick, sizes=None, reference=True):
+    """Part 1 table: statmech numba (what backend="auto" runs on a CPU) vs the serial numba anchors.
+
+    Under one numba thread, then under numba's default thread count. Returns the rows
+    (threads, method, L, statmech, anchor) for the caller."""
+    sizes = sizes or ((64, 128) if quick else (64, 128, 256, 1024))
+    rows = []
+    previous = numba.get_num_threads()
+    for threads in dict.fromkeys((1, numba.config.NUMBA_NUM_THREADS)):  # one row set if the default is 1
+        numba.set_num_threads(threads)
+        print(f"Cluster kernels, flipped spins per ns at beta_c (periodic square lattice, one chain, medians of 3, "
+              f"numba threads = {threads}); statmech = backend='auto' (numba on a CPU)")
+        print(f"{'method':<15} {'L':>5} {'statmech':>9} {'anchor':>9} {'ratio':>7} {'JAX ref':>9}")
+        for L in sizes:
+            model = sm.Ising.square(L)
+            for method in ("wolff", "swendsen-wang"):
+                steps = {"wolff": 40 * max(1, int(2e6 / L**2)) + 200,
+                         "swendsen-wang": max(20, int(1.6e7 / L**2))}[method]
+                if quick:
+                    steps = max(10, steps // 4)
+                ours = statistics.median(statmech_rate(method, model, steps) for _ in range(3))
+                anchor = statistics.median(anchor_rate(anchors, method, L, steps) for _ in range(3))
+                ref = reference_rate(method, model, 20) if reference and threads == 1 and L <= 256 \
+                    else float("nan")
+                rows.append((threads, method, L, ours, anchor))
+                print(f"{method:<15} {L:>5} {ours:>9.4f} {anchor:>9.4f} {ours / anchor:>6.2f}x {ref:>9.4f}",
+                      flush=True)
+    numba.set_num_threads(previous)
+    return rows
 
 
 # ---------------------------------------------------------------- part 2
@@ -145,7 +164,8 @@ def metropolis_row(anchors, L, n_records, thin, n_chains):
     return tau(abs_m) * thin, tau(energy) * thin, sweep
 
 
-def jax_checkerboard_seconds(L, n_sweeps):
+def statmech_checkerboard_seconds(L, n_sweeps):
+    """Seconds per sweep of statmech's checkerboard Metropolis as backend="auto" runs it (compiled first)."""
     model = sm.Ising.square(L)
     options = dict(method="metropolis", n_chains=1, burn_in=0, seed=0, backend="auto")
     sm.sample(model, BETA_C, n_samples=n_sweeps, **options)  # compiles for this n_samples
@@ -156,6 +176,7 @@ def jax_checkerboard_seconds(L, n_sweeps):
 
 def samples_per_second(anchors, quick):
     L = 64 if quick else 128
+    numba.set_num_threads(1)
     print(f"\nPart 2: independent samples per second at L = {L}, beta_c "
           "(1 / (2 tau_int * seconds per step); tau_int per step: one cluster, one SW update, one sweep)")
     print(f"{'sampler':<34} {'tau|m|':>9} {'tauE':>9} {'s/step':>10} {'|m|/s':>9} {'E/s':>9}")
@@ -167,7 +188,7 @@ def samples_per_second(anchors, quick):
     records, thin = (2000, 10) if quick else (4000, 50)
     tau_m, tau_e, sweep = metropolis_row(anchors, L, records, thin, n_chains)
     rows.append(("Metropolis (numba cb anchor)", tau_m, tau_e, sweep))
-    rows.append(("Metropolis (statmech JAX cb)", tau_m, tau_e, jax_checkerboard_seconds(L, 200)))
+    rows.append(("Metropolis (statmech, auto)", tau_m, tau_e, statmech_checkerboard_seconds(L, 200)))
     for name, tau_m, tau_e, sec in rows:
         print(f"{name:<34} {tau_m:>9.2f} {tau_e:>9.2f} {sec:>10.3e} {1 / (2 * tau_m * sec):>9.1f} "
               f"{1 / (2 * tau_e * sec):>9.1f}")
@@ -181,7 +202,9 @@ def samples_per_second(anchors, quick):
 
 if __name__ == "__main__":
     quick = "--quick" in sys.argv
-    numba.set_num_threads(1)  # every kernel on one thread; times are CPU seconds of this process
+    part = sys.argv[sys.argv.index("--part") + 1] if "--part" in sys.argv else "all"
     anchors = load_anchors()
-    throughput(anchors, quick)
-    samples_per_second(anchors, quick)
+    if part in ("1", "all"):
+        throughput(anchors, quick)
+    if part in ("2", "all"):
+        samples_per_second(anchors, quick)

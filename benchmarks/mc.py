@@ -1,6 +1,6 @@
 """Monte Carlo throughput against the naive and numba baselines, and log Z estimators' error vs time.
 
-usage: python benchmarks/mc.py [--quick] [--full] [--threads N] [--cpu-time]
+usage: python benchmarks/mc.py [--quick] [--full] [--clusters] [--threads N] [--cpu-time]
 
 ``--cpu-time`` times part 0 by the process's CPU time instead of the wall
 clock: steadier on a shared machine, meaningful with ``--threads 1`` (the naive JAX
@@ -18,9 +18,16 @@ int8 checkerboard and a numba 64-replica multispin code
 1 and 2.
 
 Part 1 prints spin flips (attempted single-spin updates; for cluster kernels,
-flipped spins) per ns of each kernel on the 2D Ising model at β_c, for
+flipped spins) per ns of each JAX kernel on the 2D Ising model at β_c, for
 L = 256 and 1024, next to the naive JAX checkerboard of
-../shared/baselines/naive_ising.py run in the same process, and the ratio.
+../shared/baselines/naive_ising.py run in the same process, and the ratio;
+the JAX Wolff and Swendsen–Wang rows are labelled "JAX reference"
+(``backend="reference"``). Then the cluster rows: flipped spins per ns of the
+kernels ``backend="auto"`` runs on a CPU (statmech's numba Wolff and
+Swendsen–Wang) next to the serial numba anchors ``wolff_steps`` and
+``sw_steps`` of ../shared/baselines/numba_ising.py, with the ratios, for
+L = 64, 128, 256, 1024 on one numba thread and under the default thread count
+(the table of ``benchmarks/clusters.py``). ``--clusters`` prints only these.
 
 Part 2 prints, for each registered log Z estimator, |ln Z − ln Z_Kaufman|,
 the reported standard error and the wall time for the periodic L = 32 lattice
@@ -41,6 +48,8 @@ import numpy as np
 
 import statmech as sm
 from statmech.mc import _cluster, _fast, _local, _multispin, _rng
+
+import clusters  # benchmarks/clusters.py: the cluster rows (numba vs the serial numba anchors)
 
 BASELINE = pathlib.Path(__file__).resolve().parents[2] / "shared" / "baselines" / "naive_ising.py"
 NUMBA_BASELINE = BASELINE.with_name("numba_ising.py")
@@ -87,8 +96,8 @@ def throughput(quick):
                ("checkerboard_heatbath", _local.checkerboard_heatbath, False),
                ("metropolis (sequential)", _local.metropolis, False),
                ("heatbath (sequential)", _local.heatbath, False),
-               ("wolff", _cluster.wolff, True),
-               ("swendsen_wang", _cluster.swendsen_wang, True)]
+               ("wolff (JAX reference)", _cluster.wolff, True),
+               ("swendsen_wang (JAX reference)", _cluster.swendsen_wang, True)]
     sizes = (64, 256) if quick else (256, 1024)
     print(f"{'kernel':<26} {'L':>5} {'flips/ns':>10} {'naive':>10} {'ratio':>7}")
     for L in sizes:
@@ -102,12 +111,18 @@ def throughput(quick):
                 n_steps = max(1, sweeps // 20)
             # cluster kernels: one step labels every FK cluster (a few ms at L = 256 on CPU);
             # a Wolff step flips one cluster, ~0.4 N spins at L = 256 and beta_c
-            if name == "wolff":
+            if name.startswith("wolff"):
                 n_steps = min(sweeps * 4, 200)
-            if name == "swendsen_wang":
+            if name.startswith("swendsen_wang"):
                 n_steps = min(sweeps, 100)
             rate, _ = kernel_rate(kernel, model, n_steps, cluster)
             print(f"{name:<26} {L:>5} {rate:>10.4f} {naive_rate:>10.4f} {rate / naive_rate:>6.2f}x")
+
+
+def cluster_throughput(quick):
+    """The cluster rows: backend="auto" (numba on a CPU) Wolff and Swendsen–Wang vs the serial numba anchors."""
+    print()
+    clusters.throughput(load_baseline(NUMBA_BASELINE), quick, reference=False)
 
 
 def estimators(quick):
@@ -271,7 +286,11 @@ if __name__ == "__main__":
         CLOCK = time.process_time
     print(f"JAX devices: {jax.devices()}; numba threads: {numba.get_num_threads()}; "
           f"clock: {CLOCK.__name__}")
+    if "--clusters" in sys.argv:
+        cluster_throughput(quick)
+        sys.exit()
     fast_throughput(quick)
     if "--full" in sys.argv:
         throughput(quick)
+        cluster_throughput(quick)
         estimators(quick)

@@ -357,7 +357,7 @@ def test_bad_input_is_refused(method):
     with pytest.raises(ValueError, match=re.escape(FRUSTRATED_MESSAGE)):
         run_chains(Ising.from_couplings(np.triu(J, 1) + np.triu(J, 1).T), 0.5, method, 10)
     model = Ising.square(3)
-    with pytest.raises(ValueError, match=r"beta must be finite and >= 0"):
+    with pytest.raises(ValueError, match=r"beta must be >= 0"):
         run_chains(model, -0.1, method, 10)
     with pytest.raises(ValueError, match="one call per beta"):
         run_chains(model, np.array([0.1, 0.2]), method, 10)

@@ -53,6 +53,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from statmech._validation import as_beta_array
 from statmech.mc._base import Kernel, SpinState, StepInfo
 
 FRUSTRATED_MESSAGE = (
@@ -81,16 +82,15 @@ def check_ferromagnetic(model) -> None:
 
 
 def _check_beta(beta) -> None:
+    """β finite, >= 0 and a scalar (skipped for tracers)."""
     if _is_tracer(beta):
         return
-    value = np.asarray(beta, dtype=np.float64)
-    if value.ndim != 0:
+    if np.ndim(beta) != 0:
         raise ValueError(
-            f"beta must be a scalar for one chain, got shape {value.shape}; "
+            f"beta must be a scalar for one chain, got shape {np.shape(beta)}; "
             "use jax.vmap over beta to run several temperatures"
         )
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"beta must be finite and >= 0, got {float(value)}")
+    as_beta_array(beta)  # a real number, finite and >= 0
 
 
 def _as_spins(spins, n_sites) -> jax.Array:
@@ -114,9 +114,9 @@ def _cluster_init(spins, model, beta) -> SpinState:
 
 
 # ------------------------------------------------------------ FK bonds
-def _bond_probability(beta, coupling):
-    """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ)."""
-    return -jnp.expm1(-2.0 * beta * coupling)
+def _bond_probability(beta, coupling, xp=jnp):
+    """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ). ``xp``: ``jax.numpy`` or ``numpy``."""
+    return -xp.expm1(-2.0 * beta * coupling)
 
 
 def _open_bonds(key, spins, model, beta):

@@ -1,42 +1,22 @@
 """Numba (CPU) Wolff and Swendsen–Wang updates for ferromagnetic Ising models.
 
 Same Markov chains as the JAX kernels of :mod:`statmech.mc._cluster`, on the
-same models (ferromagnetic couplings J_e ≥ 0 on any graph — chains, square
-and cubic lattices included — and any field through the ghost spin), built
-the way a serial CPU wants them:
+same models (J_e ≥ 0 on any graph, chains, square and cubic lattices
+included; any field through the ghost spin), as serial CPU loops:
 
-* **Wolff** grows only the seed's cluster, depth first with an explicit
-  stack: a satisfied bond to an unvisited aligned neighbour is activated with
-  p = 1 − exp(−2βJ), each bond tested once with its own uniform. Every
-  member of the cluster is tested against the ghost spin (activated with
-  p_i = 1 − exp(−2β|h_i|) when s_i·sign(h_i) = +1); the first activated
-  ghost bond vetoes the flip and ends the growth. One step is one cluster.
+* **Wolff** grows only the seed's cluster with an explicit stack; a satisfied
+  bond opens with p = 1 − exp(−2βJ); an opened ghost bond vetoes the flip.
   U. Wolff, Phys. Rev. Lett. 62, 361 (1989).
-* **Swendsen–Wang** draws every satisfied bond and joins its ends with
-  union-find (union by size, path halving: near-constant amortised cost per
-  operation, R. E. Tarjan, J. ACM 22, 215 (1975)); the ghost is node N.
-  Each cluster not joined to the ghost is flipped with probability ½, one
-  coin bit per root. R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
+* **Swendsen–Wang** joins the ends of every opened bond with union-find
+  (path halving, the larger root under the smaller, one labelling pass in
+  index order: J. Hoshen and R. Kopelman, Phys. Rev. B 14, 3438 (1976)); each
+  cluster not joined to the ghost flips with probability ½.
+  R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
 
-The energy and magnetisation are kept along the way: Wolff adds
-ΔE = 2 Σ_{boundary bonds} J s_i s_j + 2 s_C Σ_{i∈C} h_i and ΔM = −2 s_C |C|;
-Swendsen–Wang reads the bond energy of its input state off the satisfied
-bonds it visits anyway.
-
-Random numbers are counter based: draw k of a stream is the splitmix64
-finaliser of key + k·γ (γ = 0x9E3779B97F4A7C15; G. Steele, D. Lea and
-C. Flood, OOPSLA 2014), the key a hash of (seed, stream, chain). Bond draws
-are hashed 64 at a time into a buffer, and every examined bond takes one
-(used only when the bond is satisfied): a branch on an unpredictable random
-test costs more than a hash, so each bond has one such branch, not two. A bond
-is activated when the top 53 bits of its draw fall below ⌊p·2⁵³⌋, so p is
-exact to 2⁻⁵³. Chains are independent streams, so the result for a seed does
-not depend on the number of chains or threads.
-
-Speed notes (measured): the neighbour test and the union-find are written
-out inside the hot loops; an ``inline="always"`` helper taking the arrays
-made numba emit reference counting per call (3.5x slower Wolff).
-``union_find_labels`` is the same union-find as a function, for tests.
+Random numbers are counter based (splitmix64 of key + k·γ, the key a hash
+of seed, stream and chain), so a seed's result does not depend on the number
+of chains or threads. The energy bookkeeping, the lattice fast paths and
+measured speeds are in docs/guides/monte_carlo.md (Cluster backends).
 """
 from __future__ import annotations
 
@@ -45,6 +25,7 @@ import dataclasses
 import numba as nb
 import numpy as np
 
+from statmech._validation import as_beta_array, check_positive_int, check_seed
 from statmech.mc import _cluster
 from statmech.mc._cluster import check_ferromagnetic
 
@@ -97,50 +78,55 @@ def random_words(key, start, n):
 # --------------------------------------------------------------------- union-find
 @nb.njit(cache=True)
 def _find(parent, x):
-    """Root of x, halving the path on the way (parent[x] ← parent[parent[x]]).
-
-    A root r holds −(size of its tree) in parent[r] (one array, half the memory of parent + size).
-    """
-    while parent[x] >= 0:
-        p = parent[x]
-        grandparent = parent[p]
-        if grandparent < 0:
-            return p
-        parent[x] = grandparent
-        x = grandparent
+    """Root of x (parent[r] = r), halving the path on the way (parent[x] ← parent[parent[x]])."""
+    while parent[x] != x:
+        up = parent[parent[x]]
+        parent[x] = up
+        x = up
     return x
 
 
 @nb.njit(cache=True)
 def _union(parent, a, b):
-    """Join the sets of a and b, the smaller tree under the larger root."""
+    """Join the sets of a and b: the larger root goes under the smaller, so every pointer goes to a smaller
+    index and the root of a set is its smallest node. (A plain njit helper costs nothing per call here.)"""
     ra = _find(parent, a)
     rb = _find(parent, b)
-    if ra != rb:
-        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
-            ra, rb = rb, ra
-        parent[ra] += parent[rb]
+    if ra < rb:
         parent[rb] = ra
+    else:
+        parent[ra] = rb
+
+
+@nb.njit(cache=True)
+def _resolve(parent, n):
+    """Point every node 0..n−1 at its root in one pass in index order (pointers go to smaller indices)."""
+    for x in range(n):
+        parent[x] = parent[parent[x]]
 
 
 @nb.njit(cache=True)
 def union_find_labels(n, sources, targets, active):
     """Label nodes 0..n−1 by the smallest node of their component over the ``active`` edges."""
-    parent = np.full(n, -1, np.int64)
+    parent = np.arange(n, dtype=np.int64)
     for e in range(sources.shape[0]):
         if active[e]:
             _union(parent, sources[e], targets[e])
-    smallest = np.full(n, n, np.int64)
-    roots = np.empty(n, np.int64)
-    for x in range(n):
-        r = _find(parent, x)
-        roots[x] = r
-        if x < smallest[r]:
-            smallest[r] = x
-    labels = np.empty(n, np.int64)
-    for x in range(n):
-        labels[x] = smallest[roots[x]]
-    return labels
+    _resolve(parent, n)
+    return parent
+
+
+@nb.njit(cache=True)
+def _next_word(key, counter, buffer, position):
+    """The next bond draw from the buffer, refilled 64 hashes at a time (a tight loop, off the branchy path).
+
+    Returns (word, counter, position)."""
+    if position == BUFFER:
+        for q in range(BUFFER):
+            buffer[q] = _draw(key, counter + U64(q + 1))
+        counter += U64(BUFFER)
+        position = 0
+    return buffer[position], counter, position + 1
 
 
 # ----------------------------------------------------------------------- kernels
@@ -210,6 +196,7 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
     top = 1
     count = 1
     boundary = 0.0  # Σ_{boundary} J s_i s_j before the flip
+    n_boundary = 0  # uniform couplings: Σ_{boundary} s_i s_j, an integer (no chain of float additions)
     field_sum = 0.0  # Σ_{i∈C} h_i
     vetoed = False
     while top > 0:
@@ -231,9 +218,9 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                 j, b, exists = _lattice_neighbor(d, i, x, r, lx, plane, n, periodic)
                 if exists:
                     if uniform:
-                        threshold, weight = threshold0, weight0
+                        threshold = threshold0
                     else:
-                        threshold, weight = thresholds[d >> 1, b], weights[d >> 1, b]
+                        threshold = thresholds[d >> 1, b]
                     # one draw per neighbour and one branch (open or not): the outcome of a random
                     # test cannot be predicted, so fewer branches beat fewer draws. Written out (no
                     # array-passing helper: that would cost reference counting per neighbour).
@@ -245,7 +232,10 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
                         position = 0
                     word = buffer[position]
                     position += 1
-                    boundary += weight * (1 - 2 * np.int64(v == flipped))
+                    if uniform:
+                        n_boundary += 1 - 2 * np.int64(v == flipped)
+                    else:
+                        boundary += weights[d >> 1, b] * (1 - 2 * np.int64(v == flipped))
                     if (v == sigma) & ((word >> U64(11)) < threshold):
                         s[j] = pushed
                         stack[top] = j
@@ -277,6 +267,7 @@ def _wolff_step(s, lattice, geometry, indptr, neighbors, thresholds, weights, th
         for m in range(count):
             s[members[m]] = sigma
         return counter, position, 0, 0.0, 0
+    boundary += weight0 * n_boundary
     return counter, position, count, 2.0 * boundary + 2.0 * sigma * field_sum, -2 * np.int64(sigma) * count
 
 
@@ -287,145 +278,116 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
 
     Bonds as in :func:`_wolff_step` (lattice: each site's +x, +y, +z bonds;
     otherwise the bond list ``sources``/``targets`` with ``thresholds[0, e]``).
-    Returns (counter, buffer position, flipped, Σ J over satisfied bonds
-    *before* the update, M after, Σ h_i s_i after).
+    ``parent`` has N + 1 entries (node N is the ghost). Returns (counter,
+    buffer position, flipped, Σ J over satisfied bonds *before* the update,
+    M after, Σ h_i s_i after).
+
+    On a lattice each row's x bonds are drawn first, while its sites are still
+    singletons: a site joins the run of its left neighbour without a branch
+    (parent = start of the run). The y bonds to the row before are then
+    joined by union-find; the wrap-around and z bonds follow in one loop.
     """
     n = s.shape[0]
-    parent[:] = -1  # every node its own root of size 1 (a root holds −size)
+    parent[n] = n  # the ghost
     satisfied = 0.0
+    n_same = 0  # uniform couplings: an integer count, no chain of float additions through the loop
     if lattice:
         lx, ly, lz = geometry[0], geometry[1], geometry[2]
         plane = lx * ly
         n_axes = geometry[3]
         periodic = geometry[4] != 0
         uniform = geometry[5] != 0
-        n_same = 0
         i = 0
-        carry = -1  # root of site i when the bond (i − 1, i) opened, else −1
         for z in range(lz):
             for y in range(ly):
-                for x in range(lx):
-                    si = s[i]
-                    root = carry  # root of i once known; stays a root while i's bonds are processed
-                    joined_next = False
-                    for a in range(n_axes):
-                        if a == 0:
-                            inner = x < lx - 1
-                            j = i + 1 if inner else i + 1 - lx
-                        elif a == 1:
-                            inner = y < ly - 1
-                            j = i + lx if inner else i + lx - plane
-                        else:
-                            inner = z < lz - 1
-                            j = i + plane if inner else i + plane - n
-                        if inner or periodic:
-                            same = si == s[j]
-                            if uniform:  # an integer count: no chain of float additions through the loop
-                                threshold = threshold0
-                                n_same += same
-                            else:
-                                threshold = thresholds[a, i]
-                                satisfied += weights[a, i] * same
-                            if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
-                                for q in range(BUFFER):
-                                    buffer[q] = _draw(key, counter + U64(q + 1))
-                                counter += U64(BUFFER)
-                                position = 0
-                            word = buffer[position]
-                            position += 1
-                            if same & ((word >> U64(11)) < threshold):
-                                # union by size with path halving, written out (see _union): a helper taking
-                                # the arrays would cost reference counting per bond
-                                ra = root
-                                if ra < 0:
-                                    ra = i
-                                    while parent[ra] >= 0:  # find with path halving (see _find)
-                                        up = parent[ra]
-                                        if parent[up] < 0:
-                                            ra = up
-                                            break
-                                        parent[ra] = parent[up]
-                                        ra = parent[up]
-                                rb = j
-                                while parent[rb] >= 0:  # find with path halving (see _find)
-                                    up = parent[rb]
-                                    if parent[up] < 0:
-                                        rb = up
-                                        break
-                                    parent[rb] = parent[up]
-                                    rb = parent[up]
-                                if ra != rb:
-                                    if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
-                                        ra, rb = rb, ra
-                                    parent[ra] += parent[rb]
-                                    parent[rb] = ra
-                                root = ra
-                                joined_next = joined_next | ((a == 0) & inner)
-                    carry = root if joined_next else -1
+                row = i
+                parent[i] = i
+                start = i
+                for x in range(1, lx):  # the x bond of site i − 1 (inner bonds only)
+                    if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path (written out: the
+                        for q in range(BUFFER):  # helper _next_word costs 15 % here)
+                            buffer[q] = _draw(key, counter + U64(q + 1))
+                        counter += U64(BUFFER)
+                        position = 0
+                    word = buffer[position]
+                    position += 1
                     i += 1
+                    same = s[i - 1] == s[i]
+                    if uniform:
+                        threshold = threshold0
+                        n_same += same
+                    else:
+                        threshold = thresholds[0, i - 1]
+                        satisfied += weights[0, i - 1] * same
+                    joined = same & ((word >> U64(11)) < threshold)
+                    start = start if joined else i
+                    parent[i] = start
+                i += 1
+                if n_axes >= 2 and y > 0:  # the y bonds from the row before (inner bonds only)
+                    for b in range(row, row + lx):
+                        if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path (written out: the
+                            for q in range(BUFFER):  # helper _next_word costs 15 % here)
+                                buffer[q] = _draw(key, counter + U64(q + 1))
+                            counter += U64(BUFFER)
+                            position = 0
+                        word = buffer[position]
+                        position += 1
+                        a = b - lx
+                        same = s[a] == s[b]
+                        if uniform:
+                            threshold = threshold0
+                            n_same += same
+                        else:
+                            threshold = thresholds[1, a]
+                            satisfied += weights[1, a] * same
+                        if same & ((word >> U64(11)) < threshold):
+                            _union(parent, a, b)
+        # the rest: wrap-around x and y bonds (periodic), z bonds
+        for axis in range(n_axes):
+            if axis == 0:
+                count = n // lx if periodic else 0
+            elif axis == 1:
+                count = lz * lx if periodic else 0
+            else:
+                count = n if periodic else n - plane
+            for k in range(count):
+                if axis == 0:
+                    a = k * lx + lx - 1
+                    b = a + 1 - lx
+                elif axis == 1:
+                    a = (k // lx) * plane + plane - lx + k % lx
+                    b = a + lx - plane
+                else:
+                    a = k
+                    b = k + plane if k < n - plane else k + plane - n
+                word, counter, position = _next_word(key, counter, buffer, position)
+                same = s[a] == s[b]
+                if uniform:
+                    threshold = threshold0
+                    n_same += same
+                else:
+                    threshold = thresholds[axis, a]
+                    satisfied += weights[axis, a] * same
+                if same & ((word >> U64(11)) < threshold):
+                    _union(parent, a, b)
         satisfied += weight0 * n_same
     else:
-        for e in range(sources.shape[0]):
+        for x in range(n):
+            parent[x] = x
+        for e in range(sources.shape[0]):  # one draw per bond, one branch (see _wolff_step)
+            word, counter, position = _next_word(key, counter, buffer, position)
             a = sources[e]
             b = targets[e]
-            if True:  # one draw per bond, one branch (see _wolff_step)
-                same = s[a] == s[b]
-                satisfied += weights[0, e] * same
-                if position == BUFFER:  # refill: hashes in a tight loop, off the branchy path
-                    for q in range(BUFFER):
-                        buffer[q] = _draw(key, counter + U64(q + 1))
-                    counter += U64(BUFFER)
-                    position = 0
-                word = buffer[position]
-                position += 1
-                if same & ((word >> U64(11)) < thresholds[0, e]):
-                    ra = a
-                    while parent[ra] >= 0:  # find with path halving (see _find)
-                        up = parent[ra]
-                        if parent[up] < 0:
-                            ra = up
-                            break
-                        parent[ra] = parent[up]
-                        ra = parent[up]
-                    rb = b
-                    while parent[rb] >= 0:  # find with path halving (see _find)
-                        up = parent[rb]
-                        if parent[up] < 0:
-                            rb = up
-                            break
-                        parent[rb] = parent[up]
-                        rb = parent[up]
-                    if ra != rb:
-                        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
-                            ra, rb = rb, ra
-                        parent[ra] += parent[rb]
-                        parent[rb] = ra
+            same = s[a] == s[b]
+            satisfied += weights[0, e] * same
+            if same & ((word >> U64(11)) < thresholds[0, e]):
+                _union(parent, a, b)
     if has_field:
         for i in range(n):
             if field[i] * s[i] > 0:
                 counter += U64(1)
                 if (_draw(key, counter) >> U64(11)) < ghost_thresholds[i]:
-                    ra = i
-                    while parent[ra] >= 0:  # find with path halving (see _find)
-                        up = parent[ra]
-                        if parent[up] < 0:
-                            ra = up
-                            break
-                        parent[ra] = parent[up]
-                        ra = parent[up]
-                    rb = n
-                    while parent[rb] >= 0:  # find with path halving (see _find)
-                        up = parent[rb]
-                        if parent[up] < 0:
-                            rb = up
-                            break
-                        parent[rb] = parent[up]
-                        rb = parent[up]
-                    if ra != rb:
-                        if parent[ra] > parent[rb]:  # −size: ra is the smaller tree
-                            ra, rb = rb, ra
-                        parent[ra] += parent[rb]
-                        parent[rb] = ra
+                    _union(parent, i, n)
     for w in range(coins.shape[0]):
         counter += U64(1)
         coins[w] = _draw(key, counter)
@@ -434,30 +396,47 @@ def _sw_step(s, lattice, geometry, sources, targets, thresholds, weights, thresh
     magnetization = 0
     field_term = 0.0
     for x in range(n):
-        r = x
-        while parent[r] >= 0:  # find with path halving (see _find)
-            up = parent[r]
-            if parent[up] < 0:
-                r = up
-                break
-            parent[r] = parent[up]
-            r = parent[up]
+        r = parent[parent[x]]  # parent[x] < x already points at its root: one pass resolves every site
+        parent[x] = r
         flip = np.int64((coins[r >> 6] >> U64(r & 63)) & U64(1)) & np.int64(r != ghost)  # no branch on a coin
         value = s[x] * (1 - 2 * flip)
         s[x] = value
         flipped += flip
         magnetization += value
         if has_field:
-            field_term += field[x] * s[x]
+            field_term += field[x] * value
     return counter, position, flipped, satisfied, magnetization, field_term
 
 
 @nb.njit(cache=True)
-def _bond_sum(s, sources, targets, weights):
-    """Σ_e J_e s_a s_b."""
+def _bond_sum(s, lattice, geometry, weights, weight0, sources, targets, bond_weights):
+    """Σ_bonds J s_a s_b: over the lattice's bonds (J = ``weights[a, i]``, or ``weight0`` when uniform, as the
+    kernels read them) or over the bond list ``sources``/``targets``/``bond_weights``."""
     total = 0.0
-    for e in range(sources.shape[0]):
-        total += weights[e] * s[sources[e]] * s[targets[e]]
+    if not lattice:
+        for e in range(sources.shape[0]):
+            total += bond_weights[e] * s[sources[e]] * s[targets[e]]
+        return total
+    n = s.shape[0]
+    lx, ly = geometry[0], geometry[1]
+    plane = lx * ly
+    periodic = geometry[4] != 0
+    uniform = geometry[5] != 0
+    for i in range(n):
+        x = i % lx
+        y = (i % plane) // lx
+        for a in range(geometry[3]):
+            if a == 0:
+                inner = x < lx - 1
+                j = i + 1 if inner else i + 1 - lx
+            elif a == 1:
+                inner = y < ly - 1
+                j = i + lx if inner else i + lx - plane
+            else:
+                inner = i < n - plane
+                j = i + plane if inner else i + plane - n
+            if inner or periodic:
+                total += (weight0 if uniform else weights[a, i]) * s[i] * s[j]
     return total
 
 
@@ -501,7 +480,8 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, ind
             counter, position, _, _, _ = _wolff_step(
                 s, lattice, geometry, indptr, neighbors, thresholds, weights, threshold0, weight0, field,
                 ghost_thresholds, has_field, key, counter, buffer, position, stack, members)
-        e = constant - _bond_sum(s, sources, targets, bond_weights) - _field_sum(s, field)
+        e = constant - _bond_sum(s, lattice, geometry, weights, weight0, sources, targets, bond_weights) \
+            - _field_sum(s, field)
         m = np.int64(0)
         for i in range(n):
             m += s[i]
@@ -525,13 +505,10 @@ def _run_wolff(keys, random_start, n_burn, n_draws, thin, lattice, geometry, ind
 @nb.njit(cache=True)
 def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geometry, thresholds, weights,
                        threshold0, weight0, sources, targets, bond_weights, constant, field, ghost_thresholds,
-                       has_field, energy, magnetization, flipped, spins_out, record_spins, final):
+                       has_field, energy, magnetization, flipped, spins_out, record_spins, final, parent, bond_total):
+    """``parent``: the (N + 1,) union-find work array, int32 when N < 2³¹ − 1; ``bond_total`` = Σ_bonds J."""
     n_chains, n = final.shape
-    bond_total = 0.0
-    for e in range(bond_weights.shape[0]):
-        bond_total += bond_weights[e]
     s = np.empty(n, np.int8)
-    parent = np.empty(n + 1, np.int64)
     coins = np.empty(n // 64 + 1, np.uint64)
     buffer = np.empty(BUFFER, np.uint64)
     for c in range(n_chains):
@@ -558,20 +535,21 @@ def _run_swendsen_wang(keys, random_start, n_burn, n_draws, thin, lattice, geome
                 magnetization[c, d] = m
                 if record_spins:
                     spins_out[c, d, :] = s
-        energy[c, n_draws - 1] += constant - _bond_sum(s, sources, targets, bond_weights)
+        energy[c, n_draws - 1] += constant - _bond_sum(s, lattice, geometry, weights, weight0, sources, targets,
+                                                      bond_weights)
         flipped[c] = total
         final[c, :] = s
 
 
 # ---------------------------------------------------------------- model → arrays
 def _bond_probability(beta, coupling):
-    """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ)."""
-    return -np.expm1(-2.0 * beta * np.asarray(coupling, dtype=np.float64))
+    """FK activation probability of a satisfied bond, p = 1 − exp(−2βJ), in float64 (formula of _cluster)."""
+    return _cluster._bond_probability(beta, np.asarray(coupling, dtype=np.float64), xp=np)
 
 
 def _ghost_probability(beta, field):
     """Activation probability of a satisfied ghost bond, p_i = 1 − exp(−2β|h_i|)."""
-    return -np.expm1(-2.0 * beta * np.abs(np.asarray(field, dtype=np.float64)))
+    return _bond_probability(beta, np.abs(np.asarray(field, dtype=np.float64)))
 
 
 def _thresholds(p):
@@ -584,7 +562,7 @@ class _Graph:
     """The model as the kernels read it: bond list, adjacency (CSR), lattice geometry, field."""
 
     n_sites: int
-    sources: np.ndarray      # (B,) int64, bonds with J > 0 and i ≠ j
+    sources: np.ndarray      # (B,) int64, bonds with J > 0 and i ≠ j (empty on a lattice: the kernels read it)
     targets: np.ndarray
     weights: np.ndarray      # (B,) float64 J
     indptr: np.ndarray       # (N + 1,) int64
@@ -617,42 +595,26 @@ def _lattice_geometry(model):
 
 
 def _graph(model) -> _Graph:
-    edges = np.asarray(model.edges, dtype=np.int64).reshape(-1, 2)
     couplings = np.asarray(model.couplings, dtype=np.float64)
     field = np.ascontiguousarray(np.asarray(model.field, dtype=np.float64))
     n = int(field.shape[-1])
+    geometry, lattice_weights = _lattice_geometry(model)
+    if geometry is not None:  # the kernels read the lattice (sides >= 3: no self-bonds); no bond list to build
+        empty = np.zeros(0, np.int64)
+        return _Graph(n, empty, empty, np.zeros(0), np.zeros(n + 1, np.int64), empty, empty, 0.0, field,
+                      bool(np.any(field != 0)), geometry, lattice_weights)
+    edges = np.asarray(model.edges, dtype=np.int64).reshape(-1, 2)
     self_bond = edges[:, 0] == edges[:, 1]
     keep = ~self_bond & (couplings > 0)
     sources, targets, weights = edges[keep, 0].copy(), edges[keep, 1].copy(), couplings[keep].copy()
-    geometry, lattice_weights = _lattice_geometry(model)
-    indptr = np.zeros(n + 1, np.int64)
-    if geometry is None:  # the adjacency (CSR) is read only off the lattice path
-        ends = np.concatenate([sources, targets])
-        order = np.argsort(ends, kind="stable")
-        np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
-        neighbors = np.concatenate([targets, sources])[order]
-        adjacency_bond = np.concatenate([np.arange(len(sources)), np.arange(len(sources))])[order]
-    else:
-        neighbors = adjacency_bond = np.zeros(0, np.int64)
+    indptr = np.zeros(n + 1, np.int64)  # the adjacency (CSR) of the Wolff kernel
+    ends = np.concatenate([sources, targets])
+    order = np.argsort(ends, kind="stable")
+    np.cumsum(np.bincount(ends, minlength=n), out=indptr[1:])
+    neighbors = np.concatenate([targets, sources])[order]
+    adjacency_bond = np.concatenate([np.arange(len(sources)), np.arange(len(sources))])[order]
     return _Graph(n, sources, targets, weights, indptr, neighbors, adjacency_bond,
                   -float(couplings[self_bond].sum()), field, bool(np.any(field != 0)), geometry, lattice_weights)
-
-
-def _check_beta(beta) -> float:
-    value = np.asarray(beta, dtype=np.float64)
-    if value.ndim != 0:
-        raise ValueError(f"beta must be a scalar, got shape {value.shape}; run one call per beta")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"beta must be finite and >= 0, got {float(value)}")
-    return float(value)
-
-
-def _check_count(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -686,12 +648,14 @@ def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, bur
     if start not in STARTS:
         raise ValueError(f"start must be 'random' or 'up', got {start!r}")
     check_ferromagnetic(model)
-    beta = _check_beta(beta)
-    n_draws = _check_count(n_draws, "n_draws", 1)
-    n_chains = _check_count(n_chains, "n_chains", 1)
-    burn_in = _check_count(burn_in, "burn_in", 0)
-    thin = _check_count(thin, "thin", 1)
-    seed = _check_count(seed, "seed", 0)
+    if np.ndim(beta) != 0:
+        raise ValueError(f"beta must be a scalar, got shape {np.shape(beta)}; run one call per beta")
+    beta = float(as_beta_array(beta)[0][0])  # a real number, finite and >= 0
+    n_draws = check_positive_int(n_draws, "n_draws")
+    n_chains = check_positive_int(n_chains, "n_chains")
+    burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
+    thin = check_positive_int(thin, "thin")
+    seed = check_seed(seed)
     graph = _graph(model)
     n = graph.n_sites
     keys = np.array([stream_key(seed, c, stream) for c in range(n_chains)], dtype=np.uint64)
@@ -719,6 +683,8 @@ def run_chains(model, beta, method: str, n_draws: int, *, n_chains: int = 1, bur
     if method == "wolff":
         _run_wolff(*common, graph.indptr, graph.neighbors, thresholds, bond_weights, threshold0, weight0, *tail)
     else:
-        _run_swendsen_wang(*common, thresholds, bond_weights, threshold0, weight0, *tail)
+        parent = np.empty(n + 1, np.int32 if n < 2**31 - 1 else np.int64)  # int32: half the cache footprint
+        bond_total = float(graph.weights.sum() if graph.geometry is None else graph.lattice_weights.sum())
+        _run_swendsen_wang(*common, thresholds, bond_weights, threshold0, weight0, *tail, parent, bond_total)
     return ClusterRun(energy=energy, magnetization=magnetization, spins=spins if record_spins else None,
                       final=final, flipped=flipped, n_steps=n_draws * thin)
