@@ -208,6 +208,54 @@ def test_rem_too_large_for_enumeration():
         quenched(REM(40), 1.0, 2)
 
 
+# ------------------------------------------------------------ memory: streamed, bounded, refused up front
+def test_a_run_above_the_memory_budget_is_refused_before_any_work(monkeypatch):
+    import statmech.studies._disorder as disorder
+
+    drawn = []
+    monkeypatch.setattr(disorder, "instance_seeds", lambda seed, n: drawn.append(n) or instance_seeds(seed, n))
+    monkeypatch.setattr(disorder, "log_z", lambda *a, **k: pytest.fail("an instance was computed"))
+    with pytest.raises(ValueError) as caught:
+        quenched(SK(6), 0.5, 10**9)
+    message = str(caught.value)
+    need = float(message.split("would need about ")[1].split(" GiB")[0])
+    assert need * 2**30 >= 10**9 * (2 * 8 + 8)  # at least log Z, f and the seed, 8 bytes each per instance
+    assert "fewer instances" in message and "sweep study" in message and "memory_budget" in message
+    assert drawn == [1]  # only instance 0's seed (to resolve the method): the 10^9 seeds were never drawn
+
+
+def test_the_memory_budget_is_the_estimate_of_what_is_held():
+    from statmech.studies._disorder import quenched_memory
+
+    grid = np.linspace(0.1, 1.0, 200)
+    need = quenched_memory(50, 200, exact=True)
+    assert need >= 50 * (2 * 200 * 8 + 8)  # log Z and f on 200 β, and the seed
+    assert quenched_memory(50, 200, exact=False) >= need + 50 * 200 * 8  # and log Z's stderr
+    result = quenched(SK(4), grid, 50, method="enumerate", progress=False, memory_budget=need)
+    assert result.values.nbytes + result.log_z.nbytes + result.instance_seeds.nbytes <= need
+    with pytest.raises(ValueError, match=r"would need about .* MiB at its peak.*at most about 49\b"):
+        quenched(SK(4), grid, 50, method="enumerate", progress=False, memory_budget=need - 1)
+    for bad in (0, -5, 1.5, True):
+        with pytest.raises(ValueError, match="memory_budget must be a positive int"):
+            quenched(SK(4), 0.5, 5, progress=False, memory_budget=bad)
+
+
+def test_batched_enumeration_draws_only_one_batch_of_disorder_at_a_time(monkeypatch):
+    """The batched path samples instances per batch of 64, never the whole ensemble at once."""
+    ensemble = SK(18)
+    reference = quenched(ensemble, 0.8, 70, method="enumerate", seed=2, progress=False)
+    monkeypatch.setattr(SK, "sample_batch", lambda *a, **k: pytest.fail("the whole ensemble was drawn"))
+    import statmech.studies._disorder as disorder
+
+    sizes = []
+    original = disorder._enumerate_batch
+    monkeypatch.setattr(disorder, "_enumerate_batch",
+                        lambda ens, beta, seeds: sizes.append(len(seeds)) or original(ens, beta, seeds))
+    again = quenched(ensemble, 0.8, 70, method="enumerate", seed=2, progress=False)
+    assert sizes == [64, 6]
+    np.testing.assert_array_equal(again.log_z, reference.log_z)
+
+
 # ------------------------------------------------------------ self-averaging
 def test_log_variance_stderr_is_the_gaussian_formula_for_gaussian_like_data():
     # symmetric two-point data has excess kurtosis −2: se = √(2/(K−1) − 2/K)
