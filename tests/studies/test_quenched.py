@@ -240,6 +240,25 @@ def test_the_memory_budget_is_the_estimate_of_what_is_held():
             quenched(SK(4), 0.5, 5, progress=False, memory_budget=bad)
 
 
+def test_the_seed_allowance_covers_drawing_the_instance_seeds():
+    """Drawing K instance seeds peaks at about 420 bytes per instance: within the estimate's _SEED_BYTES (512),
+    the "half a kilobyte" of docs/guides/disorder.md; the default budget is the 4 GiB the docs give."""
+    import tracemalloc
+
+    import statmech.studies._disorder as disorder
+
+    assert disorder.MEMORY_BUDGET == 4 * 2**30
+    instance_seeds(0, 10)  # imports and caches out of the measurement
+    tracemalloc.start()
+    try:
+        instance_seeds(1, 5000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / 5000 <= disorder._SEED_BYTES
+    assert disorder.quenched_memory(5000, 1, exact=True) >= peak
+
+
 def test_batched_enumeration_draws_only_one_batch_of_disorder_at_a_time(monkeypatch):
     """The batched path samples instances per batch of 64, never the whole ensemble at once."""
     ensemble = SK(18)
