@@ -240,6 +240,43 @@ def test_the_memory_budget_is_the_estimate_of_what_is_held():
             quenched(SK(4), 0.5, 5, progress=False, memory_budget=bad)
 
 
+@pytest.mark.parametrize("beta,method,options", [
+    (0.7, "enumerate", {}),
+    ([0.3, 0.7, 1.5], "enumerate", {}),
+    ([0.3, 0.7], "ais", {"n_chains": 16, "n_steps": 10}),
+])
+def test_keep_values_false_keeps_running_moments_only_and_gives_the_same_summaries(beta, method, options):
+    kept = quenched(SK(6, h=0.2), beta, 40, method=method, seed=4, progress=False, **options)
+    running = quenched(SK(6, h=0.2), beta, 40, method=method, seed=4, progress=False, keep_values=False, **options)
+    assert running.values is None and running.log_z is None and running.log_z_stderr is None
+    assert running.n_instances == 40 and running.method == method
+    np.testing.assert_array_equal(running.instance_seeds, kept.instance_seeds)
+    for name in ("mean", "std", "stderr", "annealed"):
+        np.testing.assert_allclose(getattr(running, name), getattr(kept, name), rtol=1e-12, err_msg=name)
+        assert np.shape(getattr(running, name)) == np.shape(getattr(kept, name))
+    assert repr(running).split(":")[0] == repr(kept).split(":")[0]
+    with pytest.raises(ValueError, match="plot needs every instance's f.*keep_values=True"):
+        running.plot()
+    with pytest.raises(ValueError, match="control_variate_mean needs every instance's f"):
+        running.control_variate_mean()
+
+
+def test_keep_values_false_fits_a_budget_the_values_would_not():
+    from statmech.studies._disorder import quenched_memory
+
+    grid = np.linspace(0.2, 1.0, 100)
+    lean = quenched_memory(30, 100, exact=True, keep_values=False)
+    assert lean < quenched_memory(30, 100, exact=True)
+    with pytest.raises(ValueError, match=r"keep only running means and variances \(keep_values=False\)"):
+        quenched(SK(4), grid, 30, method="enumerate", progress=False, memory_budget=lean)
+    result = quenched(SK(4), grid, 30, method="enumerate", progress=False, memory_budget=lean, keep_values=False)
+    assert result.n_instances == 30 and result.mean.shape == (100,)
+    with pytest.raises(ValueError, match="keep_values must be True or False"):
+        quenched(SK(4), 0.5, 5, progress=False, keep_values="no")
+    with pytest.raises(ValueError, match="self_averaging needs every instance's f"):
+        self_averaging(lambda n: SK(n), [4, 5, 6], 0.5, n_instances=8, progress=False, keep_values=False)
+
+
 def test_the_seed_allowance_covers_drawing_the_instance_seeds():
     """Drawing K instance seeds peaks at about 420 bytes per instance: within the estimate's _SEED_BYTES (512),
     the "half a kilobyte" of docs/guides/disorder.md; the default budget is the 4 GiB the docs give."""

@@ -53,6 +53,12 @@ class QuenchedResult:
     never above ``mean`` (Jensen); ``annealed_exact`` is −log E[Z]/(N β) from
     the ensemble's closed form, or None when it has none.
     ``instance_seeds[k]`` reproduces instance k: ``ensemble.sample(instance_seeds[k])``.
+
+    From ``quenched(..., keep_values=False)``, ``values``, ``log_z`` and
+    ``log_z_stderr`` are None and ``running`` holds the running sums
+    (:class:`RunningMoments`) that ``mean``, ``std``, ``stderr`` and
+    ``annealed`` are read from; ``plot`` and ``control_variate_mean`` need
+    the values and say so.
     """
 
     ensemble: Any
@@ -63,27 +69,38 @@ class QuenchedResult:
     instance_seeds: np.ndarray
     log_z: np.ndarray
     log_z_stderr: np.ndarray | None
-    values: np.ndarray
+    values: np.ndarray | None
     annealed_exact: float | np.ndarray | None
+    running: "RunningMoments | None" = None
 
     @property
     def n_instances(self) -> int:
-        return int(self.values.shape[0])
+        return int(self.values.shape[0]) if self.values is not None else self.running.count
+
+    def _needs_values(self, what: str) -> np.ndarray:
+        if self.values is None:
+            raise ValueError(f"{what} needs every instance's f; this result kept only running means and variances "
+                             "(keep_values=False): run quenched with keep_values=True (the default)")
+        return self.values
 
     def _over_instances(self, array):
         """A float for a scalar β, else the (B,) array."""
-        return float(array) if np.ndim(self.beta) == 0 else array
+        return float(np.reshape(array, ())) if np.ndim(self.beta) == 0 else array
 
     @property
     def mean(self) -> float | np.ndarray:
         """Quenched free energy density, the average of f over the instances."""
+        if self.values is None:
+            return self._over_instances(self.running.mean.copy())
         return self._over_instances(np.mean(self.values, axis=0))
 
     @property
     def std(self) -> float | np.ndarray:
         """Sample-to-sample standard deviation of f (ddof = 1; NaN for one instance)."""
         if self.n_instances < 2:
-            return self._over_instances(np.full(self.values.shape[1:], math.nan))
+            return self._over_instances(np.full(np.shape(self.beta), math.nan))
+        if self.values is None:
+            return self._over_instances(np.sqrt(self.running.sum_squares / (self.n_instances - 1)))
         return self._over_instances(np.std(self.values, axis=0, ddof=1))
 
     @property
@@ -101,7 +118,8 @@ class QuenchedResult:
     @property
     def annealed(self) -> float | np.ndarray:
         """−log((1/K) Σ_k Z_k) / (N β): the annealed free energy density of the sample."""
-        log_mean_z = logsumexp(self.log_z, axis=0) - math.log(self.n_instances)
+        log_sum_z = self.running.log_sum_z if self.values is None else logsumexp(self.log_z, axis=0)
+        log_mean_z = log_sum_z - math.log(self.n_instances)
         return self._over_instances(-log_mean_z / (self.n_sites * self.beta))
 
     def control_variate_mean(self, controls=None):
@@ -115,19 +133,21 @@ class QuenchedResult:
         the error shrinks by √(1 − R²), R² the fraction of the
         sample-to-sample variance the controls explain.
         """
+        self._needs_values("control_variate_mean")
         if controls is None:
             per_instance = getattr(self.ensemble, "control_variates", None)
             if per_instance is None:
                 raise ValueError(f"{self.ensemble!r} has no control_variates(instance); pass "
                                  f"controls= yourself: a (K, p) array of per-instance values with known mean 0")
             controls = np.array([per_instance(self.ensemble.sample(int(s))) for s in self.instance_seeds])
-        mean, stderr = control_variate_mean(self.values, controls)
+        mean, stderr = control_variate_mean(self._needs_values("control_variate_mean"), controls)
         return self._over_instances(mean), self._over_instances(stderr)
 
     def plot(self, ax=None, bins: int | None = None):
         """One β: the histogram of f over the instances, with the quenched mean ± stderr and
         the annealed value (sample and closed form). A β grid: the quenched f(β) with its
         standard-error band, one faint curve per instance (at most 50), and the annealed curves."""
+        self._needs_values("plot")
         if ax is None:
             import matplotlib.pyplot as plt
 
@@ -167,6 +187,30 @@ class QuenchedResult:
                     f"std {self.std:.3g}; annealed {self.annealed:.6g}{exact}")
         return (f"{head}{len(self.beta)} beta from {self.beta[0]:g} to {self.beta[-1]:g}, "
                 f"{self.n_instances} instances, method={self.method!r})")
+
+
+class RunningMoments:
+    """Running count, mean, sum of squared deviations (Welford) and log Σ Z of per-instance rows.
+
+    ``add(f, log_z)`` takes one instance's (B,) rows of f and log Z. Welford's
+    update, mean += δ/n and M₂ += δ (f − mean) with δ = f − mean_old, keeps
+    the sample variance M₂/(n − 1) accurate where Σf² − n·mean² would cancel
+    (Welford, Technometrics 4, 419 (1962)); log Σ Z accumulates by logaddexp.
+    Memory: a few (B,) arrays, whatever the number of instances.
+    """
+
+    def __init__(self, n_betas: int):
+        self.count = 0
+        self.mean = np.zeros(n_betas)
+        self.sum_squares = np.zeros(n_betas)
+        self.log_sum_z = np.full(n_betas, -np.inf)
+
+    def add(self, f: np.ndarray, log_z: np.ndarray) -> None:
+        self.count += 1
+        delta = f - self.mean
+        self.mean += delta / self.count
+        self.sum_squares += delta * (f - self.mean)
+        self.log_sum_z = np.logaddexp(self.log_sum_z, log_z)
 
 
 def _constant_columns(controls: np.ndarray) -> np.ndarray:
@@ -322,43 +366,46 @@ def _enumerate_batch(ensemble, beta, seeds: np.ndarray) -> tuple[np.ndarray, Non
     return values.reshape(len(values), -1), None
 
 
-def quenched_memory(n_instances: int, n_betas: int, exact: bool) -> int:
+def quenched_memory(n_instances: int, n_betas: int, exact: bool, keep_values: bool = True) -> int:
     """Bytes :func:`quenched` holds for ``n_instances`` instances on ``n_betas`` β values (an estimate).
 
     Per instance: log Z and f, and for an estimator method log Z's stderr,
-    n_betas float64 each, plus its int64 seed; and, while the seeds are drawn,
-    about half a kilobyte (``SeedSequence.spawn``). Per-instance models and
-    estimates are reduced to these numbers as they arrive and not kept.
+    n_betas float64 each (none with ``keep_values=False``: running sums of
+    4 × n_betas floats in all), plus its int64 seed; and, while the seeds are
+    drawn, about half a kilobyte (``SeedSequence.spawn``). Per-instance models
+    and estimates are reduced to these numbers as they arrive and not kept.
     """
-    per_instance = 8 * n_betas * (2 if exact else 3) + 8
-    return n_instances * max(per_instance, _SEED_BYTES + 8)
+    per_instance = (8 * n_betas * (2 if exact else 3) if keep_values else 0) + 8
+    return n_instances * max(per_instance, _SEED_BYTES + 8) + (0 if keep_values else 32 * n_betas)
 
 
 def _gib(n_bytes: float) -> str:
     return f"{n_bytes / 2**30:.3g} GiB" if n_bytes >= 2**30 / 10 else f"{n_bytes / 2**20:.3g} MiB"
 
 
-def _check_memory(n_instances: int, n_betas: int, exact: bool, budget) -> None:
+def _check_memory(n_instances: int, n_betas: int, exact: bool, keep_values: bool, budget) -> None:
     """A ValueError, before any work, when :func:`quenched_memory` exceeds ``budget`` bytes."""
     if budget is None:
         budget = MEMORY_BUDGET
     elif isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget <= 0:
         raise ValueError(f"memory_budget must be a positive int (bytes), got {budget!r}")
-    need = quenched_memory(n_instances, n_betas, exact)
+    need = quenched_memory(n_instances, n_betas, exact, keep_values)
     if need > budget:
         fits = max(1, n_instances * budget // need)
+        lighter = "" if not keep_values or n_betas * 16 <= _SEED_BYTES else \
+            "keep only running means and variances (keep_values=False), "
         raise ValueError(
             f"quenched over {n_instances} instances on {n_betas} β value(s) would need about {_gib(need)} at its peak "
             f"(per instance: log Z and f, 8 bytes per β each, and its seed; about half a kilobyte while the "
             f"seeds are drawn), more than the "
-            f"memory_budget of {_gib(budget)}; use fewer instances (at most about {fits}), raise "
+            f"memory_budget of {_gib(budget)}; use fewer instances (at most about {fits}), {lighter}raise "
             f"memory_budget= if you have the memory, or run the ensemble's seeds as a sweep study, which "
             f"stores every instance on disk as it finishes (docs/studies.md)")
 
 
 def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
              progress: bool | None = None, workers: int = 1, memory_budget: int | None = None,
-             **options) -> QuenchedResult:
+             keep_values: bool = True, **options) -> QuenchedResult:
     """Quenched average of the free energy density over ``n_instances`` instances.
 
     ``beta``: one β > 0, or a 1-D grid (each instance is then computed once
@@ -378,7 +425,12 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     Each instance is reduced to its log Z (and stderr) as it finishes; what
     is kept is :func:`quenched_memory` bytes, checked before any work against
     ``memory_budget`` (bytes; default :data:`MEMORY_BUDGET`, 4 GiB): above
-    it, a ValueError says how much and what to do instead. For a cluster, or
+    it, a ValueError says how much and what to do instead.
+    ``keep_values=False`` keeps no per-instance values at all, only running
+    means, variances and log Σ Z (:class:`RunningMoments`): ``mean``, ``std``,
+    ``stderr``, ``annealed`` as with the values (equal to ~1e−15 relative),
+    while ``values``, ``log_z`` and ``log_z_stderr`` are None; for long β grids
+    over many instances. For a cluster, or
     to keep every instance in a store as it finishes, sweep the ensemble's
     seeds in a study (docs/studies.md). Returns a :class:`QuenchedResult`.
     """
@@ -396,14 +448,27 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     # Resolve the method on instance 0 (raises here, with the reason, if it does not apply). Its seed
     # does not depend on n_instances (SeedSequence children are numbered), so the K seeds are not drawn yet.
     chosen = resolve_method(ensemble.sample(int(instance_seeds(seed, 1)[0])), method, options)
-    _check_memory(n_instances, n_betas, chosen.exact, memory_budget)
+    if not isinstance(keep_values, bool):
+        raise ValueError(f"keep_values must be True or False, got {keep_values!r}")
+    _check_memory(n_instances, n_betas, chosen.exact, keep_values, memory_budget)
 
+    n_sites = int(ensemble.n_sites)
     seeds = instance_seeds(seed, n_instances)
-    log_z_values = np.empty((n_instances, n_betas))
-    log_z_errors = None if chosen.exact else np.empty((n_instances, n_betas))
+    if keep_values:
+        log_z_values = np.empty((n_instances, n_betas))
+        log_z_errors = None if chosen.exact else np.empty((n_instances, n_betas))
+        running = None
+    else:
+        log_z_values = log_z_errors = None
+        running = RunningMoments(n_betas)
 
     def store(rows, result):
-        log_z_values[rows], errors = result
+        values, errors = result
+        if running is not None:  # workers > 1: in order of arrival (the same sums to rounding)
+            for row in np.reshape(values, (-1, n_betas)):
+                running.add(-row / (n_sites * beta), row)
+            return
+        log_z_values[rows] = values
         if log_z_errors is not None:
             log_z_errors[rows] = errors
 
@@ -423,7 +488,11 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
             except WorkerDied as error:
                 raise RuntimeError(f"{error}; use workers=1, or guard the script") from error
 
-    n_sites = int(ensemble.n_sites)
+    seeds.setflags(write=False)
+    if running is not None:
+        return QuenchedResult(ensemble=ensemble, beta=beta, n_sites=n_sites, method=chosen.name, seed=seed,
+                              instance_seeds=seeds, log_z=None, log_z_stderr=None, values=None,
+                              annealed_exact=_annealed_exact(ensemble, beta), running=running)
     if np.ndim(beta) == 0:  # one β: (K,) arrays
         log_z_values = log_z_values[:, 0]
         log_z_errors = None if log_z_errors is None else log_z_errors[:, 0]
@@ -432,7 +501,6 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     values.setflags(write=False)
     if log_z_errors is not None:
         log_z_errors.setflags(write=False)
-    seeds.setflags(write=False)
     return QuenchedResult(ensemble=ensemble, beta=beta, n_sites=n_sites, method=chosen.name, seed=seed,
                           instance_seeds=seeds, log_z=log_z_values, log_z_stderr=log_z_errors, values=values,
                           annealed_exact=_annealed_exact(ensemble, beta))
@@ -555,6 +623,9 @@ def self_averaging(ensemble_factory: Callable[[int], Any], sizes, beta, n_instan
     sizes = tuple(sizes)
     if len(sizes) < 3:
         raise ValueError(f"give at least 3 sizes to fit a power law with an error bar, got {sizes!r}")
+    if "keep_values" in options:
+        raise ValueError("self_averaging needs every instance's f (the error of log Var uses its fourth moment); "
+                         "drop keep_values")
     ensembles = [ensemble_factory(size) for size in sizes]
     n_sites = np.array([int(e.n_sites) for e in ensembles])
     if len(set(n_sites.tolist())) != len(n_sites):
