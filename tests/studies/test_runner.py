@@ -34,7 +34,7 @@ def test_payload_weight_and_label():
                   progress=bar, weight=lambda t: t[1] - t[0], label=lambda t: f"rows {t[0]}-{t[1]}")
     assert seen == [sum(range(0, 4)), sum(range(4, 10))]
     assert bar.n_done == 10 and bar.n_failed == 0
-    assert labels == ["rows 0-4", "rows 4-10"]
+    assert labels == ["rows 0-4", "rows 4-10", ""]  # cleared when the run ends
 
 
 def test_a_raising_task_is_passed_to_on_error_or_propagates():

@@ -173,6 +173,8 @@ def run_tasks(tasks: Sequence, compute: Callable[[Any], Any], on_outcome: Callab
         _run_here(tasks, compute, payload, report, on_error, progress, label)
     else:
         _run_pool(tasks, compute, payload, report, on_error, min(workers, len(tasks)), progress)
+    if progress is not None:
+        progress.status("")
 
 
 def _identity(task):
