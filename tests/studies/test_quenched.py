@@ -213,7 +213,13 @@ def test_a_run_above_the_memory_budget_is_refused_before_any_work(monkeypatch):
     import statmech.studies._disorder as disorder
 
     drawn = []
-    monkeypatch.setattr(disorder, "instance_seeds", lambda seed, n: drawn.append(n) or instance_seeds(seed, n))
+    def seeds(seed, n):
+        drawn.append(n)
+        if n > 1000:
+            pytest.fail(f"{n} instance seeds drawn before the memory check")
+        return instance_seeds(seed, n)
+
+    monkeypatch.setattr(disorder, "instance_seeds", seeds)
     monkeypatch.setattr(disorder, "log_z", lambda *a, **k: pytest.fail("an instance was computed"))
     with pytest.raises(ValueError) as caught:
         quenched(SK(6), 0.5, 10**9)
