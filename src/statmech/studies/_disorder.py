@@ -67,7 +67,7 @@ class QuenchedResult:
     method: str
     seed: int
     instance_seeds: np.ndarray
-    log_z: np.ndarray
+    log_z: np.ndarray | None
     log_z_stderr: np.ndarray | None
     values: np.ndarray | None
     annealed_exact: float | np.ndarray | None
@@ -133,14 +133,14 @@ class QuenchedResult:
         the error shrinks by √(1 − R²), R² the fraction of the
         sample-to-sample variance the controls explain.
         """
-        self._needs_values("control_variate_mean")
+        values = self._needs_values("control_variate_mean")
         if controls is None:
             per_instance = getattr(self.ensemble, "control_variates", None)
             if per_instance is None:
                 raise ValueError(f"{self.ensemble!r} has no control_variates(instance); pass "
                                  f"controls= yourself: a (K, p) array of per-instance values with known mean 0")
             controls = np.array([per_instance(self.ensemble.sample(int(s))) for s in self.instance_seeds])
-        mean, stderr = control_variate_mean(self._needs_values("control_variate_mean"), controls)
+        mean, stderr = control_variate_mean(values, controls)
         return self._over_instances(mean), self._over_instances(stderr)
 
     def plot(self, ax=None, bins: int | None = None):
