@@ -208,6 +208,116 @@ def test_rem_too_large_for_enumeration():
         quenched(REM(40), 1.0, 2)
 
 
+# ------------------------------------------------------------ memory: streamed, bounded, refused up front
+def test_a_run_above_the_memory_budget_is_refused_before_any_work(monkeypatch):
+    import statmech.studies._disorder as disorder
+
+    drawn = []
+    def seeds(seed, n):
+        drawn.append(n)
+        if n > 1000:
+            pytest.fail(f"{n} instance seeds drawn before the memory check")
+        return instance_seeds(seed, n)
+
+    monkeypatch.setattr(disorder, "instance_seeds", seeds)
+    monkeypatch.setattr(disorder, "log_z", lambda *a, **k: pytest.fail("an instance was computed"))
+    with pytest.raises(ValueError) as caught:
+        quenched(SK(6), 0.5, 10**9)
+    message = str(caught.value)
+    need = float(message.split("would need about ")[1].split(" GiB")[0])
+    assert need * 2**30 >= 10**9 * (2 * 8 + 8)  # at least log Z, f and the seed, 8 bytes each per instance
+    assert "fewer instances" in message and "sweep study" in message and "memory_budget" in message
+    assert drawn == [1]  # only instance 0's seed (to resolve the method): the 10^9 seeds were never drawn
+
+
+def test_the_memory_budget_is_the_estimate_of_what_is_held():
+    from statmech.studies._disorder import quenched_memory
+
+    grid = np.linspace(0.1, 1.0, 200)
+    need = quenched_memory(50, 200, exact=True)
+    assert need >= 50 * (2 * 200 * 8 + 8)  # log Z and f on 200 β, and the seed
+    assert quenched_memory(50, 200, exact=False) >= need + 50 * 200 * 8  # and log Z's stderr
+    result = quenched(SK(4), grid, 50, method="enumerate", progress=False, memory_budget=need)
+    assert result.values.nbytes + result.log_z.nbytes + result.instance_seeds.nbytes <= need
+    with pytest.raises(ValueError, match=r"would need about .* MiB at its peak.*at most about 49\b"):
+        quenched(SK(4), grid, 50, method="enumerate", progress=False, memory_budget=need - 1)
+    for bad in (0, -5, 1.5, True):
+        with pytest.raises(ValueError, match="memory_budget must be a positive int"):
+            quenched(SK(4), 0.5, 5, progress=False, memory_budget=bad)
+
+
+@pytest.mark.parametrize("beta,method,options", [
+    (0.7, "enumerate", {}),
+    ([0.3, 0.7, 1.5], "enumerate", {}),
+    ([0.3, 0.7], "ais", {"n_chains": 16, "n_steps": 10}),
+])
+def test_keep_values_false_keeps_running_moments_only_and_gives_the_same_summaries(beta, method, options):
+    kept = quenched(SK(6, h=0.2), beta, 40, method=method, seed=4, progress=False, **options)
+    running = quenched(SK(6, h=0.2), beta, 40, method=method, seed=4, progress=False, keep_values=False, **options)
+    assert running.values is None and running.log_z is None and running.log_z_stderr is None
+    assert running.n_instances == 40 and running.method == method
+    np.testing.assert_array_equal(running.instance_seeds, kept.instance_seeds)
+    for name in ("mean", "std", "stderr", "annealed"):
+        np.testing.assert_allclose(getattr(running, name), getattr(kept, name), rtol=1e-12, err_msg=name)
+        assert np.shape(getattr(running, name)) == np.shape(getattr(kept, name))
+    assert repr(running).split(":")[0] == repr(kept).split(":")[0]
+    with pytest.raises(ValueError, match="plot needs every instance's f.*keep_values=True"):
+        running.plot()
+    with pytest.raises(ValueError, match="control_variate_mean needs every instance's f"):
+        running.control_variate_mean()
+
+
+def test_keep_values_false_fits_a_budget_the_values_would_not():
+    from statmech.studies._disorder import quenched_memory
+
+    grid = np.linspace(0.2, 1.0, 100)
+    lean = quenched_memory(30, 100, exact=True, keep_values=False)
+    assert lean < quenched_memory(30, 100, exact=True)
+    with pytest.raises(ValueError, match=r"keep only running means and variances \(keep_values=False\)"):
+        quenched(SK(4), grid, 30, method="enumerate", progress=False, memory_budget=lean)
+    result = quenched(SK(4), grid, 30, method="enumerate", progress=False, memory_budget=lean, keep_values=False)
+    assert result.n_instances == 30 and result.mean.shape == (100,)
+    with pytest.raises(ValueError, match="keep_values must be True or False"):
+        quenched(SK(4), 0.5, 5, progress=False, keep_values="no")
+    with pytest.raises(ValueError, match="self_averaging needs every instance's f"):
+        self_averaging(lambda n: SK(n), [4, 5, 6], 0.5, n_instances=8, progress=False, keep_values=False)
+
+
+def test_the_seed_allowance_covers_drawing_the_instance_seeds():
+    """Drawing K instance seeds peaks at about 420 bytes per instance: within the estimate's _SEED_BYTES (512),
+    the "half a kilobyte" of docs/guides/disorder.md; the default budget is the 4 GiB the docs give."""
+    import tracemalloc
+
+    import statmech.studies._disorder as disorder
+
+    assert disorder.MEMORY_BUDGET == 4 * 2**30
+    instance_seeds(0, 10)  # imports and caches out of the measurement
+    tracemalloc.start()
+    try:
+        instance_seeds(1, 5000)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak / 5000 <= disorder._SEED_BYTES
+    assert disorder.quenched_memory(5000, 1, exact=True) >= peak
+
+
+def test_batched_enumeration_draws_only_one_batch_of_disorder_at_a_time(monkeypatch):
+    """The batched path samples instances per batch of 64, never the whole ensemble at once."""
+    ensemble = SK(18)
+    reference = quenched(ensemble, 0.8, 70, method="enumerate", seed=2, progress=False)
+    monkeypatch.setattr(SK, "sample_batch", lambda *a, **k: pytest.fail("the whole ensemble was drawn"))
+    import statmech.studies._disorder as disorder
+
+    sizes = []
+    original = disorder._enumerate_batch
+    monkeypatch.setattr(disorder, "_enumerate_batch",
+                        lambda ens, beta, seeds: sizes.append(len(seeds)) or original(ens, beta, seeds))
+    again = quenched(ensemble, 0.8, 70, method="enumerate", seed=2, progress=False)
+    assert sizes == [64, 6]
+    np.testing.assert_array_equal(again.log_z, reference.log_z)
+
+
 # ------------------------------------------------------------ self-averaging
 def test_log_variance_stderr_is_the_gaussian_formula_for_gaussian_like_data():
     # symmetric two-point data has excess kurtosis −2: se = √(2/(K−1) − 2/K)

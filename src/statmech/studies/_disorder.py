@@ -20,6 +20,7 @@ Domany, PRE 52, 3469 (1995)).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, Callable
 
@@ -30,6 +31,7 @@ from statmech._validation import as_beta_array, check_positive_int
 from statmech.thermo import log_z, resolve_method
 from statmech._validation import check_seed
 from statmech.models._disorder import instance_seeds
+from statmech.studies._runner import TaskProgress, WorkerDied, run_tasks
 from statmech.studies._workers import check_workers
 
 _PROGRESS_THRESHOLD = 50
@@ -51,6 +53,12 @@ class QuenchedResult:
     never above ``mean`` (Jensen); ``annealed_exact`` is −log E[Z]/(N β) from
     the ensemble's closed form, or None when it has none.
     ``instance_seeds[k]`` reproduces instance k: ``ensemble.sample(instance_seeds[k])``.
+
+    From ``quenched(..., keep_values=False)``, ``values``, ``log_z`` and
+    ``log_z_stderr`` are None and ``running`` holds the running sums
+    (:class:`RunningMoments`) that ``mean``, ``std``, ``stderr`` and
+    ``annealed`` are read from; ``plot`` and ``control_variate_mean`` need
+    the values and say so.
     """
 
     ensemble: Any
@@ -59,29 +67,40 @@ class QuenchedResult:
     method: str
     seed: int
     instance_seeds: np.ndarray
-    log_z: np.ndarray
+    log_z: np.ndarray | None
     log_z_stderr: np.ndarray | None
-    values: np.ndarray
+    values: np.ndarray | None
     annealed_exact: float | np.ndarray | None
+    running: "RunningMoments | None" = None
 
     @property
     def n_instances(self) -> int:
-        return int(self.values.shape[0])
+        return int(self.values.shape[0]) if self.values is not None else self.running.count
+
+    def _needs_values(self, what: str) -> np.ndarray:
+        if self.values is None:
+            raise ValueError(f"{what} needs every instance's f; this result kept only running means and variances "
+                             "(keep_values=False): run quenched with keep_values=True (the default)")
+        return self.values
 
     def _over_instances(self, array):
         """A float for a scalar β, else the (B,) array."""
-        return float(array) if np.ndim(self.beta) == 0 else array
+        return float(np.reshape(array, ())) if np.ndim(self.beta) == 0 else array
 
     @property
     def mean(self) -> float | np.ndarray:
         """Quenched free energy density, the average of f over the instances."""
+        if self.values is None:
+            return self._over_instances(self.running.mean.copy())
         return self._over_instances(np.mean(self.values, axis=0))
 
     @property
     def std(self) -> float | np.ndarray:
         """Sample-to-sample standard deviation of f (ddof = 1; NaN for one instance)."""
         if self.n_instances < 2:
-            return self._over_instances(np.full(self.values.shape[1:], math.nan))
+            return self._over_instances(np.full(np.shape(self.beta), math.nan))
+        if self.values is None:
+            return self._over_instances(np.sqrt(self.running.sum_squares / (self.n_instances - 1)))
         return self._over_instances(np.std(self.values, axis=0, ddof=1))
 
     @property
@@ -99,7 +118,8 @@ class QuenchedResult:
     @property
     def annealed(self) -> float | np.ndarray:
         """−log((1/K) Σ_k Z_k) / (N β): the annealed free energy density of the sample."""
-        log_mean_z = logsumexp(self.log_z, axis=0) - math.log(self.n_instances)
+        log_sum_z = self.running.log_sum_z if self.values is None else logsumexp(self.log_z, axis=0)
+        log_mean_z = log_sum_z - math.log(self.n_instances)
         return self._over_instances(-log_mean_z / (self.n_sites * self.beta))
 
     def control_variate_mean(self, controls=None):
@@ -113,19 +133,21 @@ class QuenchedResult:
         the error shrinks by √(1 − R²), R² the fraction of the
         sample-to-sample variance the controls explain.
         """
+        values = self._needs_values("control_variate_mean")
         if controls is None:
             per_instance = getattr(self.ensemble, "control_variates", None)
             if per_instance is None:
                 raise ValueError(f"{self.ensemble!r} has no control_variates(instance); pass "
                                  f"controls= yourself: a (K, p) array of per-instance values with known mean 0")
             controls = np.array([per_instance(self.ensemble.sample(int(s))) for s in self.instance_seeds])
-        mean, stderr = control_variate_mean(self.values, controls)
+        mean, stderr = control_variate_mean(values, controls)
         return self._over_instances(mean), self._over_instances(stderr)
 
     def plot(self, ax=None, bins: int | None = None):
         """One β: the histogram of f over the instances, with the quenched mean ± stderr and
         the annealed value (sample and closed form). A β grid: the quenched f(β) with its
         standard-error band, one faint curve per instance (at most 50), and the annealed curves."""
+        self._needs_values("plot")
         if ax is None:
             import matplotlib.pyplot as plt
 
@@ -165,6 +187,30 @@ class QuenchedResult:
                     f"std {self.std:.3g}; annealed {self.annealed:.6g}{exact}")
         return (f"{head}{len(self.beta)} beta from {self.beta[0]:g} to {self.beta[-1]:g}, "
                 f"{self.n_instances} instances, method={self.method!r})")
+
+
+class RunningMoments:
+    """Running count, mean, sum of squared deviations (Welford) and log Σ Z of per-instance rows.
+
+    ``add(f, log_z)`` takes one instance's (B,) rows of f and log Z. Welford's
+    update, mean += δ/n and M₂ += δ (f − mean) with δ = f − mean_old, keeps
+    the sample variance M₂/(n − 1) accurate where Σf² − n·mean² would cancel
+    (Welford, Technometrics 4, 419 (1962)); log Σ Z accumulates by logaddexp.
+    Memory: a few (B,) arrays, whatever the number of instances.
+    """
+
+    def __init__(self, n_betas: int):
+        self.count = 0
+        self.mean = np.zeros(n_betas)
+        self.sum_squares = np.zeros(n_betas)
+        self.log_sum_z = np.full(n_betas, -np.inf)
+
+    def add(self, f: np.ndarray, log_z: np.ndarray) -> None:
+        self.count += 1
+        delta = f - self.mean
+        self.mean += delta / self.count
+        self.sum_squares += delta * (f - self.mean)
+        self.log_sum_z = np.logaddexp(self.log_sum_z, log_z)
 
 
 def _constant_columns(controls: np.ndarray) -> np.ndarray:
@@ -257,16 +303,6 @@ def _annealed_exact(ensemble, beta):
     return -np.asarray(free_entropy, dtype=np.float64) / beta
 
 
-def _progress_bar(show: bool, total: int, description: str):
-    if not show:
-        return None
-    from rich.progress import Progress
-
-    progress = Progress(transient=True)
-    task = progress.add_task(description, total=total)
-    return progress, task
-
-
 def _check_beta(beta, grid: bool = False):
     """β > 0 as a float, or (``grid=True``) a 1-D grid as a read-only float64 array."""
     betas, scalar = as_beta_array(beta)
@@ -297,6 +333,12 @@ _BATCH_INSTANCES = 64
 _BATCH_MIN_SITES = 18
 """Smaller instances are enumerated one by one: there, JAX's compile time (~0.5 s) exceeds the gain."""
 
+MEMORY_BUDGET = 4 * 2**30
+"""Bytes :func:`quenched` may hold by default (its ``memory_budget``): 4 GiB."""
+
+_SEED_BYTES = 512
+"""Bytes per instance while the instance seeds are drawn (``np.random.SeedSequence.spawn``; measured ~420)."""
+
 
 def _batched_enumeration(ensemble, method: str, options: dict) -> bool:
     from statmech.exact._batched import MAX_BATCHED_SITES
@@ -306,24 +348,64 @@ def _batched_enumeration(ensemble, method: str, options: dict) -> bool:
             and _BATCH_MIN_SITES <= ensemble.n_sites <= MAX_BATCHED_SITES)
 
 
-def _enumerate_in_batches(ensemble, seed: int, beta, out: np.ndarray, bar) -> None:
-    """out[k] = exact log Z (B,) of instance k of ``ensemble.sample_batch(seed, len(out))``, vmapped in JAX."""
+def _enumerate_batch(ensemble, beta, seeds: np.ndarray) -> tuple[np.ndarray, None]:
+    """Exact log Z (len(seeds), B) of instances ``ensemble.sample(s)``, s in ``seeds``, vmapped in JAX.
+
+    Only this batch's disorder is drawn (not the whole ensemble's): memory per
+    batch, not per run.
+    """
     import equinox as eqx
 
     from statmech.exact._batched import log_z_batch
 
-    batch = ensemble.sample_batch(seed, len(out))  # instance k = ensemble.sample(instance_seeds(seed, K)[k])
-    for start in range(0, len(out), _BATCH_INSTANCES):
-        part = slice(start, start + _BATCH_INSTANCES)
-        chunk = eqx.tree_at(lambda m: (m.couplings, m.field), batch, (batch.couplings[part], batch.field[part]))
-        values = log_z_batch(chunk, beta)
-        out[part] = values.reshape(len(values), -1)
-        if bar is not None:
-            bar[0].advance(bar[1], len(values))
+    instances = [ensemble.sample(int(s)) for s in seeds]
+    couplings = np.stack([np.asarray(m.couplings, dtype=np.float64) for m in instances])
+    field = np.stack([np.asarray(m.field, dtype=np.float64) for m in instances])
+    batch = eqx.tree_at(lambda m: (m.couplings, m.field), instances[0], (couplings, field))
+    values = log_z_batch(batch, beta)
+    return values.reshape(len(values), -1), None
+
+
+def quenched_memory(n_instances: int, n_betas: int, exact: bool, keep_values: bool = True) -> int:
+    """Bytes :func:`quenched` holds for ``n_instances`` instances on ``n_betas`` β values (an estimate).
+
+    Per instance: log Z and f, and for an estimator method log Z's stderr,
+    n_betas float64 each (none with ``keep_values=False``: running sums of
+    4 × n_betas floats in all), plus its int64 seed; and, while the seeds are
+    drawn, about half a kilobyte (``SeedSequence.spawn``). Per-instance models
+    and estimates are reduced to these numbers as they arrive and not kept.
+    """
+    per_instance = (8 * n_betas * (2 if exact else 3) if keep_values else 0) + 8
+    return n_instances * max(per_instance, _SEED_BYTES + 8) + (0 if keep_values else 32 * n_betas)
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GiB" if n_bytes >= 2**30 / 10 else f"{n_bytes / 2**20:.3g} MiB"
+
+
+def _check_memory(n_instances: int, n_betas: int, exact: bool, keep_values: bool, budget) -> None:
+    """A ValueError, before any work, when :func:`quenched_memory` exceeds ``budget`` bytes."""
+    if budget is None:
+        budget = MEMORY_BUDGET
+    elif isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget <= 0:
+        raise ValueError(f"memory_budget must be a positive int (bytes), got {budget!r}")
+    need = quenched_memory(n_instances, n_betas, exact, keep_values)
+    if need > budget:
+        fits = max(1, n_instances * budget // need)
+        lighter = "" if not keep_values or n_betas * 16 <= _SEED_BYTES else \
+            "keep only running means and variances (keep_values=False), "
+        raise ValueError(
+            f"quenched over {n_instances} instances on {n_betas} β value(s) would need about {_gib(need)} at its peak "
+            f"(per instance: log Z and f, 8 bytes per β each, and its seed; about half a kilobyte while the "
+            f"seeds are drawn), more than the "
+            f"memory_budget of {_gib(budget)}; use fewer instances (at most about {fits}), {lighter}raise "
+            f"memory_budget= if you have the memory, or run the ensemble's seeds as a sweep study, which "
+            f"stores every instance on disk as it finishes (docs/studies.md)")
 
 
 def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
-             progress: bool | None = None, workers: int = 1, **options) -> QuenchedResult:
+             progress: bool | None = None, workers: int = 1, memory_budget: int | None = None,
+             keep_values: bool = True, **options) -> QuenchedResult:
     """Quenched average of the free energy density over ``n_instances`` instances.
 
     ``beta``: one β > 0, or a 1-D grid (each instance is then computed once
@@ -338,9 +420,19 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     the ``if __name__ == "__main__":`` guard). With ``workers=1``,
     ``method="enumerate"`` on an Ising ensemble of 18 <= N <= 26 enumerates the
     instances in batches vmapped in JAX (:func:`~statmech.exact._batched.log_z_batch`,
-    the same sums to ~1e−15 relative, an order of magnitude faster). For a cluster, or to keep
-    every instance in a store as it finishes, sweep the ensemble's seeds in a
-    study (docs/studies.md). Returns a :class:`QuenchedResult`.
+    the same sums to ~1e−15 relative, an order of magnitude faster).
+
+    Each instance is reduced to its log Z (and stderr) as it finishes; what
+    is kept is :func:`quenched_memory` bytes, checked before any work against
+    ``memory_budget`` (bytes; default :data:`MEMORY_BUDGET`, 4 GiB): above
+    it, a ValueError says how much and what to do instead.
+    ``keep_values=False`` keeps no per-instance values at all, only running
+    means, variances and log Σ Z (:class:`RunningMoments`): ``mean``, ``std``,
+    ``stderr``, ``annealed`` as with the values (equal to ~1e−15 relative),
+    while ``values``, ``log_z`` and ``log_z_stderr`` are None; for long β grids
+    over many instances. For a cluster, or
+    to keep every instance in a store as it finishes, sweep the ensemble's
+    seeds in a study (docs/studies.md). Returns a :class:`QuenchedResult`.
     """
     beta = _check_beta(beta, grid=True)
     if isinstance(n_instances, bool) or not isinstance(n_instances, (int, np.integer)):
@@ -352,67 +444,65 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
     workers = check_workers(workers)
     if "seed" in options:
         raise ValueError("pass seed= once (the disorder seed); estimator seeds are derived from it")
-    seeds = instance_seeds(seed, n_instances)
-    # Resolve the method on instance 0 (raises here, with the reason, if it does not apply).
-    chosen = resolve_method(ensemble.sample(int(seeds[0])), method, options)
-    task = (beta, chosen.name, chosen.exact, options)
-
-    show = n_instances >= _PROGRESS_THRESHOLD if progress is None else bool(progress)
-    bar = _progress_bar(show, n_instances, f"quenched {ensemble!r}")
-    n_betas = np.size(beta)
-    log_z_values = np.empty((n_instances, n_betas))
-    log_z_errors = np.empty((n_instances, n_betas))
-    try:
-        if bar is not None:
-            bar[0].start()
-        if workers == 1 and _batched_enumeration(ensemble, chosen.name, options):
-            _enumerate_in_batches(ensemble, seed, beta, log_z_values, bar)
-            log_z_errors[:] = math.nan
-        elif workers == 1:
-            for k, instance_seed in enumerate(seeds):
-                log_z_values[k], log_z_errors[k] = _instance_log_z(ensemble, int(instance_seed), *task)
-                if bar is not None:
-                    bar[0].advance(bar[1])
-        else:
-            import concurrent.futures
-
-            from statmech.studies._workers import process_pool
-
-            with process_pool(workers) as pool:
-                futures = {pool.submit(_instance_log_z, ensemble, int(s), *task): k for k, s in enumerate(seeds)}
-                try:
-                    for future in concurrent.futures.as_completed(futures):
-                        k = futures[future]
-                        log_z_values[k], log_z_errors[k] = future.result()
-                        if bar is not None:
-                            bar[0].advance(bar[1])
-                except concurrent.futures.process.BrokenProcessPool as error:
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise RuntimeError(
-                        "a worker process died (out of memory, killed, or a script that starts workers "
-                        "without an `if __name__ == \"__main__\":` guard: processes are spawned and "
-                        "re-import the main module); use workers=1, or guard the script") from error
-                except BaseException:  # a failed instance or Ctrl-C: do not wait for the others
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    raise
-    finally:
-        if bar is not None:
-            bar[0].stop()
+    n_betas = int(np.size(beta))
+    # Resolve the method on instance 0 (raises here, with the reason, if it does not apply). Its seed
+    # does not depend on n_instances (SeedSequence children are numbered), so the K seeds are not drawn yet.
+    chosen = resolve_method(ensemble.sample(int(instance_seeds(seed, 1)[0])), method, options)
+    if not isinstance(keep_values, bool):
+        raise ValueError(f"keep_values must be True or False, got {keep_values!r}")
+    _check_memory(n_instances, n_betas, chosen.exact, keep_values, memory_budget)
 
     n_sites = int(ensemble.n_sites)
+    seeds = instance_seeds(seed, n_instances)
+    if keep_values:
+        log_z_values = np.empty((n_instances, n_betas))
+        log_z_errors = None if chosen.exact else np.empty((n_instances, n_betas))
+        running = None
+    else:
+        log_z_values = log_z_errors = None
+        running = RunningMoments(n_betas)
+
+    def store(rows, result):
+        values, errors = result
+        if running is not None:  # workers > 1: in order of arrival (the same sums to rounding)
+            for row in np.reshape(values, (-1, n_betas)):
+                running.add(-row / (n_sites * beta), row)
+            return
+        log_z_values[rows] = values
+        if log_z_errors is not None:
+            log_z_errors[rows] = errors
+
+    show = n_instances >= _PROGRESS_THRESHOLD if progress is None else bool(progress)
+    with TaskProgress(f"quenched {ensemble!r}", n_instances, enabled=show, transient=True) as bar:
+        if workers == 1 and _batched_enumeration(ensemble, chosen.name, options):
+            batches = [slice(start, min(start + _BATCH_INSTANCES, n_instances))
+                       for start in range(0, n_instances, _BATCH_INSTANCES)]
+            run_tasks(batches, functools.partial(_enumerate_batch, ensemble, beta), store,
+                      payload=lambda rows: seeds[rows], progress=bar, weight=lambda rows: rows.stop - rows.start)
+        else:
+            compute = functools.partial(_instance_log_z, ensemble, beta=beta, method=chosen.name,
+                                        exact=chosen.exact, options=options)
+            try:
+                run_tasks(range(n_instances), compute, store, payload=lambda k: int(seeds[k]),
+                          workers=workers, progress=bar)
+            except WorkerDied as error:
+                raise RuntimeError(f"{error}; use workers=1, or guard the script") from error
+
+    seeds.setflags(write=False)
+    if running is not None:
+        return QuenchedResult(ensemble=ensemble, beta=beta, n_sites=n_sites, method=chosen.name, seed=seed,
+                              instance_seeds=seeds, log_z=None, log_z_stderr=None, values=None,
+                              annealed_exact=_annealed_exact(ensemble, beta), running=running)
     if np.ndim(beta) == 0:  # one β: (K,) arrays
-        log_z_values, log_z_errors = log_z_values[:, 0], log_z_errors[:, 0]
+        log_z_values = log_z_values[:, 0]
+        log_z_errors = None if log_z_errors is None else log_z_errors[:, 0]
     log_z_values.setflags(write=False)
     values = -log_z_values / (n_sites * beta)
     values.setflags(write=False)
-    if chosen.exact:
-        errors = None
-    else:
-        errors = log_z_errors
-        errors.setflags(write=False)
-    seeds.setflags(write=False)
+    if log_z_errors is not None:
+        log_z_errors.setflags(write=False)
     return QuenchedResult(ensemble=ensemble, beta=beta, n_sites=n_sites, method=chosen.name, seed=seed,
-                          instance_seeds=seeds, log_z=log_z_values, log_z_stderr=errors, values=values,
+                          instance_seeds=seeds, log_z=log_z_values, log_z_stderr=log_z_errors, values=values,
                           annealed_exact=_annealed_exact(ensemble, beta))
 
 
@@ -533,6 +623,9 @@ def self_averaging(ensemble_factory: Callable[[int], Any], sizes, beta, n_instan
     sizes = tuple(sizes)
     if len(sizes) < 3:
         raise ValueError(f"give at least 3 sizes to fit a power law with an error bar, got {sizes!r}")
+    if "keep_values" in options:
+        raise ValueError("self_averaging needs every instance's f (the error of log Var uses its fourth moment); "
+                         "drop keep_values")
     ensembles = [ensemble_factory(size) for size in sizes]
     n_sites = np.array([int(e.n_sites) for e in ensembles])
     if len(set(n_sites.tolist())) != len(n_sites):

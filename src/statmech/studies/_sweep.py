@@ -20,7 +20,6 @@ seconds.
 """
 from __future__ import annotations
 
-import concurrent.futures
 import dataclasses
 import math
 import os
@@ -33,10 +32,9 @@ import numpy as np
 
 from statmech.studies._store import ResultStore, StoreError
 from statmech.studies._study import build_model, load_study, takes_seed
-from statmech.studies._workers import check_workers, process_pool
-
-SCHEDULER_TIMEOUT = 60.0
-"""Seconds without contact with the Dask scheduler after which a sweep gives up (:class:`SweepError`)."""
+from statmech.studies._runner import (SCHEDULER_TIMEOUT, RunnerError, TaskProgress, check_scheduler_timeout,
+                                      close, connect, one_line, run_tasks)
+from statmech.studies._workers import check_workers
 
 
 class SweepError(RuntimeError):
@@ -124,7 +122,7 @@ def compute_task(task: dict) -> dict:
         outcome.update(status="done", results=rows, method=result.method, error=None,
                        meta=_jsonable(task_meta) if task_meta else None)
     except Exception as error:  # noqa: BLE001 - a failed task is data, stored with its message
-        outcome.update(status="failed", results=[], method=None, error=_one_line(error),
+        outcome.update(status="failed", results=[], method=None, error=one_line(error),
                        meta={"traceback": traceback.format_exc()})
     outcome["seconds"] = time.perf_counter() - start
     return outcome
@@ -135,10 +133,6 @@ def _same(a, b) -> bool:
         return bool(np.all(a == b)) if np.shape(a) == np.shape(b) else False
     except Exception:  # noqa: BLE001 - incomparable objects are kept
         return False
-
-
-def _one_line(error: BaseException) -> str:
-    return " ".join(f"{type(error).__name__}: {error}".split())
 
 
 def _jsonable(value, limit: int = 10_000):
@@ -186,36 +180,16 @@ def run_sweep(study_path, store_path=None, workers: int | None = None, scheduler
         workers = check_workers(workers)
     if scheduler is not None and not isinstance(scheduler, str):
         raise TypeError(f"scheduler must be an address string such as 'tcp://10.0.0.1:8786', got {scheduler!r}")
-    if isinstance(scheduler_timeout, bool) or not isinstance(scheduler_timeout, (int, float)) \
-            or not scheduler_timeout > 0 or not math.isfinite(scheduler_timeout):
-        raise ValueError(f"scheduler_timeout must be a finite number of seconds > 0, got {scheduler_timeout!r}")
+    scheduler_timeout = check_scheduler_timeout(scheduler_timeout)
 
     study = load_study(study_path)
     store_path = pathlib.Path(store_path) if store_path is not None else default_store_path(study_path)
-    client = _connect(scheduler) if scheduler is not None else None  # before the store is touched
+    client = connect(scheduler) if scheduler is not None else None  # before the store is touched
     try:
         return _sweep(study, store_path, workers, client, resume, progress, scheduler_timeout)
     finally:
         if client is not None:
-            _close(client)
-
-
-def _close(client) -> None:
-    """Close a Dask client; after a lost scheduler, without its reconnection tracebacks in the log."""
-    import logging
-
-    if client.status == "running":
-        client.close()
-        return
-    logger = logging.getLogger("distributed.client")
-    level = logger.level
-    logger.setLevel(logging.CRITICAL)
-    try:
-        client.close(timeout=5)
-    except Exception:  # noqa: BLE001 - the scheduler is gone already; the SweepError says so
-        pass
-    finally:
-        logger.setLevel(level)
+            close(client)
 
 
 def _sweep(study, store_path, workers, client, resume, progress, scheduler_timeout) -> SweepSummary:
@@ -228,25 +202,24 @@ def _sweep(study, store_path, workers, client, resume, progress, scheduler_timeo
         tally = {"done": 0, "failed": 0}
         failures = []
         first_result = [math.nan]
-        with _progress_bar(progress and bool(pending), len(pending), study.name) as advance:
-            def on_outcome(task, outcome):
-                store.record(outcome)
-                if math.isnan(first_result[0]):
-                    first_result[0] = time.perf_counter() - start
-                tally[outcome["status"]] += 1
-                if outcome["status"] == "failed":
-                    failures.append((task["coords"], outcome["error"]))
-                advance(tally["failed"])
 
-            if not pending:
-                pass
-            elif client is not None:
-                _run_dask(pending, client, on_outcome, scheduler_timeout)
-            elif workers == 1 or len(pending) == 1:
-                for task in pending:
-                    on_outcome(task, compute_task(_payload(task)))
-            else:
-                _run_processes(pending, min(workers or os.cpu_count() or 1, len(pending)), on_outcome)
+        def on_outcome(task, outcome):
+            store.record(outcome)
+            if math.isnan(first_result[0]):
+                first_result[0] = time.perf_counter() - start
+            tally[outcome["status"]] += 1
+            if outcome["status"] == "failed":
+                failures.append((task["coords"], outcome["error"]))
+
+        with TaskProgress(study.name, len(pending), enabled=progress and bool(pending)) as bar:
+            try:
+                run_tasks(pending, compute_task, on_outcome, payload=_payload, client=client,
+                          workers=1 if client is not None else workers or os.cpu_count() or 1,
+                          on_error=_failed_outcome, progress=bar, scheduler_timeout=scheduler_timeout)
+            except RunnerError as error:
+                raise SweepError(f"{error}; the finished tasks are stored: "
+                                 + ("restart the scheduler and its workers, then " if client is not None else "")
+                                 + "re-run with resume=True (--resume) to compute the rest") from error
     finally:
         store.close()
     return SweepSummary(store=store_path, n_tasks=sum(counts.values()), n_done=tally["done"],
@@ -275,132 +248,7 @@ def _payload(task: dict) -> dict:
     return {"task_id": task["task_id"], "config": task["config"], "seed": task["seed"]}
 
 
-def _run_processes(pending, workers: int, on_outcome) -> None:
-    """A pool of spawned processes; at most 2 × workers tasks queued at a time."""
-    queue = iter(pending)
-    window = 2 * workers
-    with process_pool(workers) as pool:
-        in_flight: dict = {}
-        try:
-            for task in queue:
-                in_flight[pool.submit(compute_task, _payload(task))] = task
-                if len(in_flight) >= window:
-                    break
-            while in_flight:
-                finished, _ = concurrent.futures.wait(in_flight, return_when=concurrent.futures.FIRST_COMPLETED)
-                for future in finished:
-                    task = in_flight.pop(future)
-                    try:
-                        outcome = future.result()
-                    except concurrent.futures.process.BrokenProcessPool as error:
-                        raise SweepError(
-                            "a worker process died (out of memory, or killed); the finished tasks are "
-                            "stored: re-run with resume=True (--resume) to compute the rest") from error
-                    on_outcome(task, outcome)
-                    following = next(queue, None)
-                    if following is not None:
-                        in_flight[pool.submit(compute_task, _payload(following))] = following
-        except BaseException:
-            for future in in_flight:
-                future.cancel()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-def _connect(scheduler: str):
-    """A ``distributed.Client`` for the scheduler at ``scheduler``, or a ValueError saying how to start one."""
-    try:
-        from distributed import Client
-    except ImportError as error:  # pragma: no cover - distributed is a dependency
-        raise ImportError("scheduler= needs Dask distributed: pip install 'dask[distributed]'") from error
-    try:
-        return Client(scheduler, timeout="30s")
-    except (OSError, ValueError) as error:
-        raise ValueError(f"cannot reach the Dask scheduler at {scheduler!r} ({error}); start one with "
-                         "`dask scheduler` and workers with `dask worker ADDRESS`") from None
-
-
-def _run_dask(pending, client, on_outcome, scheduler_timeout: float = SCHEDULER_TIMEOUT) -> None:
-    """Submit the tasks to the Dask cluster (at most 4 per worker thread queued); store each as it completes.
-
-    Waits in slices of a few seconds; when the client has lost the scheduler
-    for ``scheduler_timeout`` seconds, raises :class:`SweepError` (what was
-    stored stays; the rest is pending for a resume).
-    """
-    from distributed import wait
-
-    n_threads = max(1, sum(client.nthreads().values()))
-    window = max(8, 4 * n_threads)
-    queue = iter(pending)
-    in_flight: dict = {}
-
-    def submit(task):
-        in_flight[client.submit(compute_task, _payload(task), pure=False)] = task
-
-    for task in queue:
-        submit(task)
-        if len(in_flight) >= window:
-            break
-    lost_since = None
-    while in_flight:
-        try:
-            finished = wait(list(in_flight), timeout=min(2.0, scheduler_timeout),
-                            return_when="FIRST_COMPLETED").done
-        except Exception:  # noqa: BLE001 - a timeout (its class differs between versions): check the scheduler
-            finished = set()
-        if not finished:
-            if client.status == "running":
-                lost_since = None
-                continue
-            lost_since = time.monotonic() if lost_since is None else lost_since
-            if time.monotonic() - lost_since >= scheduler_timeout:
-                raise SweepError(f"lost the Dask scheduler at {client.scheduler.address} (no contact for "
-                                 f"{scheduler_timeout:g} s; client status {client.status!r}); the finished tasks "
-                                 "are stored: restart the scheduler and its workers, then re-run with "
-                                 "resume=True (--resume) to compute the rest")
-            continue
-        lost_since = None
-        for future in finished:
-            task = in_flight.pop(future)
-            try:
-                outcome = future.result()
-            except Exception as error:  # noqa: BLE001 - e.g. KilledWorker: stored as a failed task
-                outcome = {"task_id": task["task_id"], "status": "failed", "results": [],
-                           "error": _one_line(error), "method": None, "meta": None, "seconds": None,
-                           "host": None}
-            on_outcome(task, outcome)
-            future.release()
-            following = next(queue, None)
-            if following is not None:
-                submit(following)
-
-
-class _progress_bar:
-    """A Rich progress bar on stderr (``enabled=False``: nothing shown); yields ``advance(n_failed)``."""
-
-    def __init__(self, enabled: bool, total: int, name: str):
-        self.enabled, self.total, self.name = enabled, total, name
-        self._progress = None
-
-    def __enter__(self):
-        if not self.enabled:
-            return lambda n_failed: None
-        from rich.console import Console
-        from rich.markup import escape
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
-
-        self._progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                  TextColumn("{task.fields[failed]}"), TimeElapsedColumn(),
-                                  TimeRemainingColumn(), console=Console(stderr=True))
-        self._progress.start()
-        bar = self._progress.add_task(escape(self.name), total=self.total, failed="")  # a name, not markup
-
-        def advance(n_failed):
-            self._progress.update(bar, advance=1, failed=f"[red]{n_failed} failed" if n_failed else "")
-
-        return advance
-
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.stop()
+def _failed_outcome(task: dict, error: BaseException) -> dict:
+    """The stored outcome of a task whose worker raised (e.g. Dask's KilledWorker)."""
+    return {"task_id": task["task_id"], "status": "failed", "results": [], "error": one_line(error),
+            "method": None, "meta": None, "seconds": None, "host": None}
