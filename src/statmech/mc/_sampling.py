@@ -275,6 +275,8 @@ def _estimates_from_series(energy, magnetization, beta, n_sites):
             continue
         warnings = tuple(f"{name}: {w}" for w in stats.warnings)
         out[name] = (stats.mean, stats.stderr, {"tau_int": stats.tau_int, "ess": stats.ess,
+                                                "ess_multichain": stats.ess_multichain,
+                                                "gamma_stderr": stats.gamma_stderr,
                                                 "rhat": stats.rhat, "warnings": warnings})
     m = magnetization / n_sites
     e = energy - np.mean(energy)  # centred: the variance needs no cancellation of large numbers
