@@ -4,7 +4,8 @@ the page says it prints.
 A fenced ```text block right after a python block (only blank lines, or a tolerance comment, between) is
 that block's printed output, as the page claims it. The test compares the claim with what the block
 actually prints: the words must match (whitespace aside) and every number must agree within half a unit
-of its last printed digit, or within a relative 1e-6 (float64 rounding), whichever is larger. A comment
+of its last printed digit, or within a relative 1e-6 or an absolute 1e-12 (float64 rounding), whichever
+is larger. A comment
 ``<!-- output: rel=0.05 -->`` (or ``abs=...``) between the blocks loosens that for one block (e.g. a
 sampled value). Numbers quoted in the prose should be the ones of such a block.
 """
@@ -29,7 +30,7 @@ NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|[-+]?\binf\b|\bn
 
 def parse_tolerance(text: str | None) -> dict[str, float]:
     """``" rel=0.05 abs=1e-3 "`` → {"rel": 0.05, "abs": 0.001}."""
-    tolerance = {"rel": 1e-6, "abs": 0.0}
+    tolerance = {"rel": 1e-6, "abs": 1e-12}
     for item in (text or "").split():
         key, _, value = item.partition("=")
         if key not in tolerance:
