@@ -95,6 +95,8 @@ HUGE = {
     "sample-draws": (lambda: sm.sample(sm.Ising.square(512), 0.4, n_samples=10**6), "sample.*TB.*recorded draws"),
     "thermo-chains": (lambda: sm.thermo(sm.Ising.square(16), 0.4, method="metropolis", n_chains=10**8),
                       "metropolis.*100000000 chains"),
+    "thermo-sweeps": (lambda: sm.thermo(sm.Ising.square(4), 0.4, method="metropolis", n_sweeps=10**10),
+                      "4 chains of 16 spins \\(10000000000 draws each\\).*TB"),
     "pt-chains": (lambda: sm.thermo(sm.Ising.square(16), 0.4, method="pt", n_chains=10**8), "'pt'.*chains"),
     "square-metropolis": (lambda: sm.thermo(sm.Ising.square(30000), 0.44, method="metropolis"),
                           "900000000 spins.*57.6 GB"),

@@ -231,8 +231,11 @@ def _needs_trace(model) -> bool:
     """True when bonds wrap around the transfer direction (then Z is a trace)."""
     if not model.lattice.periodic:
         return False
-    Jt, _, _ = _strip_arrays(model)
-    return bool(np.any(Jt[-1] != 0))
+    Lx, Ly = model.lattice.shape
+    # only the wrap-around column of the transfer direction (views: O(1) for a scalar J, no copy of the strip)
+    (_, Jh), (_, Jv) = model.axis_bonds(np.asarray(model.couplings, dtype=np.float64), np)
+    wrap = Jh[:, -1] if Lx >= Ly else Jv[-1, :]
+    return bool(np.any(wrap != 0))
 
 
 def _spin_table(width):
