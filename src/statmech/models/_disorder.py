@@ -173,10 +173,11 @@ class IsingEnsemble(DisorderEnsemble):
         """Up-front estimate of the peak memory of building the topology and drawing one instance."""
         return 0.0
 
+    _too_big = ("use a smaller size (disorder averages converge in N; statmech.studies.self_averaging and "
+                "finite-size extrapolations take several small sizes)")
+
     def _check_memory(self) -> None:
-        check_memory(self._build_bytes(), f"one instance of {self!r}",
-                     "use a smaller n (the disorder average converges in N; see statmech.studies.quenched "
-                     "for a finite-size extrapolation)")
+        check_memory(self._build_bytes(), f"one instance of {self!r}", self._too_big)
 
     def sample(self, seed: int) -> Ising:
         """One instance, a pure function of the int ``seed`` (``np.random.default_rng(seed)``).
@@ -477,6 +478,9 @@ class CurieWeiss(IsingEnsemble):
     @property
     def n_sites(self) -> int:
         return self.n
+
+    _too_big = ("its log Z needs no instance: ensemble.annealed_free_entropy_density(beta) is exact in O(N) "
+                "(there is no disorder), and statmech.exact's curie_weiss_mean_field gives N -> infinity")
 
     def _build_bytes(self) -> float:
         return _SK_BYTES_PER_PAIR * self.n * (self.n - 1) / 2  # the same dense build as SK
