@@ -80,3 +80,75 @@ def test_a_nan_loss_is_named_not_a_numpy_error_deep_inside():
             call()
     finite = sm.ml.GibbsModel(lambda theta: jnp.sum(theta**2), 2)  # negative control: a good loss minimises
     assert sm.ml.minimize(finite).loss == pytest.approx(0.0, abs=1e-12)
+
+
+# ------------------------------------------------------------ memory and time guards
+from statmech._validation import check_memory, check_time, memory_limit, time_limit  # noqa: E402
+
+HUGE = {
+    "square-edges": (lambda: sm.Ising.square(30000).edges, "bond list .* 43.2 GB.*axis_bonds"),
+    "chain-transfer": (lambda: sm.thermo(sm.Ising.chain(3 * 10**9), 0.44), "transfer.*would take about.*shorter chain"),
+    "sk-instance": (lambda: sm.SK(200000).sample(0), "SK.*4.2 TB.*smaller size"),
+    "ea-instance": (lambda: sm.EdwardsAnderson(30000).sample(0), "EdwardsAnderson.*115 GB"),
+    "curie-weiss": (lambda: sm.CurieWeiss(10**6).sample(), "CurieWeiss.*TB.*annealed_free_entropy_density"),
+    "sample-chains": (lambda: sm.sample(sm.Ising.square(16), 0.4, n_chains=10**8), "sample.*100000000 chains.*fewer chains"),
+    "sample-draws": (lambda: sm.sample(sm.Ising.square(512), 0.4, n_samples=10**6), "sample.*TB.*recorded draws"),
+    "thermo-chains": (lambda: sm.thermo(sm.Ising.square(16), 0.4, method="metropolis", n_chains=10**8),
+                      "metropolis.*100000000 chains"),
+    "thermo-sweeps": (lambda: sm.thermo(sm.Ising.square(4), 0.4, method="metropolis", n_sweeps=10**10),
+                      "4 chains of 16 spins \\(10000000000 draws each\\).*TB"),
+    "pt-chains": (lambda: sm.thermo(sm.Ising.square(16), 0.4, method="pt", n_chains=10**8), "'pt'.*chains"),
+    "square-metropolis": (lambda: sm.thermo(sm.Ising.square(30000), 0.44, method="metropolis"),
+                          "900000000 spins.*57.6 GB"),
+    "beale": (lambda: sm.thermo(sm.Ising.square(256), 0.44, method="beale"), "Beale.*256 x 256.*hours.*kaufman"),
+    "strip": (lambda: sm.thermo(sm.Ising.square((10**6, 10)), 0.44, method="transfer"), "transfer.*days"),
+    "coupling-matrix": (lambda: sm.Ising.from_edges(10**6, [[0, 1]], 1.0).coupling_matrix(), "dense.*8 TB"),
+}
+
+
+@pytest.fixture
+def fixed_budgets(monkeypatch):
+    """The same budgets on every machine: 8 GB of memory, 600 s of run time."""
+    monkeypatch.setenv("STATMECH_MEMORY_LIMIT", "8GB")
+    monkeypatch.setenv("STATMECH_TIME_LIMIT", "600")
+
+
+@pytest.mark.parametrize("case", sorted(HUGE))
+def test_a_computation_too_big_for_the_machine_is_refused_before_any_work(case, fixed_budgets):
+    build, message = HUGE[case]
+    with pytest.raises(ValueError, match=message) as error:
+        build()
+    text = str(error.value)
+    assert "more than the budget of" in text and ("STATMECH_MEMORY_LIMIT" in text or "STATMECH_TIME_LIMIT" in text)
+
+
+def test_reasonable_sizes_of_the_same_calls_still_work(fixed_budgets):
+    """Negative control: the guards do not refuse what fits."""
+    big = sm.Ising.square(30000)  # scalar J: O(1) memory, nothing to refuse
+    assert big.n_sites == 9 * 10**8 and sm.Ising.chain(3 * 10**9).n_edges == 3 * 10**9
+    assert sm.thermo(sm.Ising.square(4096), 0.44).method == "kaufman"  # auto does not build the bond list
+    assert sm.Ising.square(64).edges.shape == (2 * 64 * 64, 2)
+    assert sm.SK(40).sample(0).n_edges == 40 * 39 // 2
+    assert sm.thermo(sm.Ising.chain(10**4), 0.44).method == "transfer"
+    assert sm.sample(sm.Ising.square(4), 0.4, n_samples=8, n_chains=2, burn_in=0)["spins"].shape == (2, 8, 16)
+    beale = sm.thermo(sm.Ising.square(8), 0.44, method="beale")
+    np.testing.assert_allclose(float(beale.log_z), float(sm.thermo(sm.Ising.square(8), 0.44, method="kaufman").log_z),
+                               rtol=1e-12)
+
+
+def test_the_budgets_are_overridable_by_environment_variables(monkeypatch):
+    monkeypatch.setenv("STATMECH_MEMORY_LIMIT", "2GiB")
+    monkeypatch.setenv("STATMECH_TIME_LIMIT", "2h")
+    assert memory_limit() == 2 * 2**30 and time_limit() == 7200.0
+    check_memory(2**30, "a test", "nothing")  # within budget
+    check_time(3600.0, "a test", "nothing")
+    with pytest.raises(ValueError, match="3 GB.*budget of 2.15 GB.*do less"):
+        check_memory(3e9, "a test", "do less")
+    with pytest.raises(ValueError, match="3 hours.*budget of 2 hours"):
+        check_time(3 * 3600.0, "a test", "do less")
+    monkeypatch.setenv("STATMECH_MEMORY_LIMIT", "lots")
+    with pytest.raises(ValueError, match="STATMECH_MEMORY_LIMIT='lots' is not understood"):
+        memory_limit()
+    monkeypatch.delenv("STATMECH_MEMORY_LIMIT")
+    monkeypatch.delenv("STATMECH_TIME_LIMIT")
+    assert memory_limit() > 0 and time_limit() == 600.0

@@ -1,4 +1,5 @@
 """Estimate, Thermo, the stable level accumulator and the method registry."""
+import json
 import math
 
 import numpy as np
@@ -90,3 +91,55 @@ def test_front_doors_refuse_bad_beta_and_unknown_methods():
         sm.thermo(model, 0.5, method="magic")
     with pytest.raises(TypeError, match="method must be a string"):
         sm.thermo(model, 0.5, method=3)
+
+
+# ------------------------------------------------------------ to_xarray / to_dataframe
+def test_exact_thermo_to_xarray_and_dataframe_carry_every_quantity_on_the_beta_grid():
+    import json
+
+    betas = np.array([0.2, 0.4, 0.6])
+    result = sm.thermo(sm.Ising.square(4), betas, method="kaufman")
+    ds = result.to_xarray()
+    np.testing.assert_array_equal(ds["beta"].values, betas)
+    assert set(result.available()) == set(ds.data_vars)  # exact: no stderr variables
+    for name in result.available():
+        np.testing.assert_array_equal(ds[name].values, getattr(result, name).value)
+        assert ds[name].dims == ("beta",)
+    assert ds.attrs["method"] == "kaufman" and ds.attrs["n_sites"] == 16
+    assert json.loads(ds.attrs["meta"]) == {}
+    frame = result.to_dataframe()
+    assert frame.index.name == "beta" and list(frame.index) == list(betas)
+    np.testing.assert_array_equal(frame["free_energy"].to_numpy(), result.free_energy.value)
+    assert frame.attrs["method"] == "kaufman"
+
+
+def test_sampled_thermo_exports_stderrs_seed_and_json_safe_meta(tmp_path):
+    import json
+
+    result = sm.thermo(sm.Ising.square(4), 0.4, method="metropolis", n_sweeps=200, n_chains=2, seed=11)
+    ds = result.to_xarray()
+    assert ds.sizes["beta"] == 1 and float(ds["beta"][0]) == 0.4  # a scalar beta is a grid of one
+    assert float(ds["energy"][0]) == float(result.energy)
+    assert float(ds["energy_stderr"][0]) == float(result.energy.stderr)
+    assert "log_z" not in ds and "log_z_stderr" not in ds  # not sampled: absent, not NaN
+    assert ds.attrs["seed"] == 11
+    meta = json.loads(ds.attrs["meta"])
+    assert meta["n_sweeps"] == 200 and meta["n_chains"] == 2
+    ds.to_netcdf(tmp_path / "thermo.nc")  # attributes are netCDF-safe
+    frame = result.to_dataframe()
+    assert frame.loc[0.4, "energy_stderr"] == float(result.energy.stderr)
+
+
+def test_thermo_of_densities_exports_without_n_sites():
+    result = sm.onsager(np.array([0.3, 0.5]))
+    ds = result.to_xarray()
+    assert "n_sites" not in ds.attrs and "free_energy_density" in ds and "free_energy" not in ds
+    assert json.loads(ds.attrs["meta"])["critical_beta"] == pytest.approx(0.4406867935097715)
+
+
+def test_json_safe_meta_turns_arrays_and_non_finite_numbers_into_plain_json():
+    from statmech._types import _json_safe
+
+    plain = _json_safe({"a": np.arange(3), "b": (np.float32(0.5), float("nan")), 1: {"c": np.inf}, "d": object})
+    assert plain == {"a": [0, 1, 2], "b": [0.5, None], "1": {"c": None}, "d": repr(object)}
+    json.dumps(plain, allow_nan=False)

@@ -11,6 +11,7 @@ from a method's moments with one set of formulas:
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from types import MappingProxyType
 from typing import Any, Callable, Mapping
@@ -25,6 +26,25 @@ class StatmechWarning(UserWarning):
 class SamplingWarning(StatmechWarning):
     """A sampled answer doubts itself: short chains, R̂ above threshold, an autocorrelation window that did
     not close, a coarse quadrature. The value is kept; its error bar may be too small."""
+
+
+def _json_safe(value):
+    """``value`` made of dicts, lists, str, int, float, bool and None only (NaN and inf become None)."""
+    if isinstance(value, Mapping):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, np.ndarray):
+        return _json_safe(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    return repr(value)
 
 
 def _freeze(array_like):
@@ -286,6 +306,59 @@ class Thermo:
             out[name] = getattr(self, name).to_dict()
             out[name].pop("method")
         return out
+
+    def _columns(self) -> dict[str, np.ndarray]:
+        """Each available quantity (and ``<name>_stderr`` where sampled) as a float64 array over β."""
+        n_beta = np.atleast_1d(np.asarray(self.beta)).size
+        columns: dict[str, np.ndarray] = {}
+        for name in self.available():
+            estimate = getattr(self, name)
+            columns[name] = np.broadcast_to(np.atleast_1d(estimate.value), (n_beta,)).astype(np.float64)
+            if estimate.stderr is not None:
+                columns[f"{name}_stderr"] = np.broadcast_to(np.atleast_1d(estimate.stderr),
+                                                            (n_beta,)).astype(np.float64)
+        return columns
+
+    def _attrs(self) -> dict[str, Any]:
+        """JSON-safe attributes: method, n_sites, seed (when recorded) and the whole meta as JSON text."""
+        meta = _json_safe(self.meta)
+        attrs: dict[str, Any] = {"method": self.method}
+        if self.n_sites is not None:
+            attrs["n_sites"] = int(self.n_sites)
+        if isinstance(meta, dict) and isinstance(meta.get("seed"), int):
+            attrs["seed"] = meta["seed"]
+        attrs["meta"] = json.dumps(meta, sort_keys=True)
+        return attrs
+
+    def to_xarray(self):
+        """This Thermo as an ``xarray.Dataset`` with dimension and coordinate ``beta``.
+
+        One data variable per available quantity (``log_z``, ``free_energy``,
+        ``energy``, ``entropy``, ``specific_heat``, ... and their densities),
+        plus ``<name>_stderr`` for each sampled one. A scalar β gives a
+        ``beta`` dimension of length 1. ``attrs``: ``method``, ``n_sites``
+        (absent for a Thermo of densities), ``seed`` (when recorded) and
+        ``meta``, the method's metadata as JSON text (``json.loads`` reads it
+        back; arrays become lists, NaN/inf become null). Everything is
+        netCDF-safe: ``ds.to_netcdf(path)`` works.
+        """
+        import xarray as xr
+
+        beta = np.atleast_1d(np.asarray(self.beta, dtype=np.float64))
+        data = {name: (("beta",), values) for name, values in self._columns().items()}
+        return xr.Dataset(data, coords={"beta": beta}, attrs=self._attrs())
+
+    def to_dataframe(self):
+        """This Thermo as a ``pandas.DataFrame``: index ``beta``, one column per quantity and stderr.
+
+        The columns are those of :meth:`to_xarray`; ``df.attrs`` holds the same JSON-safe attributes.
+        """
+        import pandas as pd
+
+        beta = np.atleast_1d(np.asarray(self.beta, dtype=np.float64))
+        frame = pd.DataFrame(self._columns(), index=pd.Index(beta, name="beta"))
+        frame.attrs.update(self._attrs())
+        return frame
 
     def __repr__(self) -> str:
         lines = [f"Thermo(method={self.method!r}, n_sites={self.n_sites}, beta={self.beta})"]

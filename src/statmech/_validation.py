@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import os
 import warnings
 
 import numpy as np
@@ -109,3 +110,98 @@ def as_finite_float_array(value, name: str, copy: bool = True) -> np.ndarray:
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or inf; every entry must be a finite number")
     return array
+
+
+# ------------------------------------------------------------------ resource guards
+MEMORY_LIMIT_VARIABLE = "STATMECH_MEMORY_LIMIT"
+"""Environment variable overriding the memory budget of :func:`check_memory` (bytes, or e.g. ``"64GB"``)."""
+TIME_LIMIT_VARIABLE = "STATMECH_TIME_LIMIT"
+"""Environment variable overriding the time budget of :func:`check_time` (seconds, or e.g. ``"2h"``)."""
+DEFAULT_TIME_LIMIT = 600.0
+"""Seconds an exact method may be expected to run before it is refused (when the variable is unset)."""
+_FALLBACK_MEMORY_LIMIT = 8 * 10**9
+_BYTE_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+               "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_SECOND_UNITS = {"": 1.0, "S": 1.0, "MIN": 60.0, "M": 60.0, "H": 3600.0, "D": 86400.0}
+
+
+def _parse_amount(text: str, units: dict, variable: str) -> float:
+    """``"64GB"`` → 64e9 with ``units``; a clear error naming ``variable`` otherwise."""
+    stripped = text.strip().upper().replace(" ", "")
+    number = stripped.rstrip("KMGTIBSMINHD")
+    unit = stripped[len(number):]
+    try:
+        value = float(number) * units[unit]
+    except (KeyError, ValueError):
+        raise ValueError(f"{variable}={text!r} is not understood; use a number with an optional unit "
+                         f"({', '.join(u for u in units if u)}), e.g. {variable}=64GB") from None
+    if not (value > 0 and np.isfinite(value)):
+        raise ValueError(f"{variable}={text!r} must be a positive amount")
+    return value
+
+
+def memory_limit() -> int:
+    """The memory budget in bytes: ``$STATMECH_MEMORY_LIMIT`` if set, else half the machine's physical memory."""
+    text = os.environ.get(MEMORY_LIMIT_VARIABLE)
+    if text:
+        return int(_parse_amount(text, _BYTE_UNITS, MEMORY_LIMIT_VARIABLE))
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")) // 2
+    except (AttributeError, ValueError, OSError):  # pragma: no cover - platforms without sysconf
+        return _FALLBACK_MEMORY_LIMIT
+
+
+def time_limit() -> float:
+    """The time budget in seconds for one exact computation: ``$STATMECH_TIME_LIMIT`` if set, else 600."""
+    text = os.environ.get(TIME_LIMIT_VARIABLE)
+    return _parse_amount(text, _SECOND_UNITS, TIME_LIMIT_VARIABLE) if text else DEFAULT_TIME_LIMIT
+
+
+def format_bytes(n_bytes: float) -> str:
+    """``21.6 GB`` (decimal units)."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.3g} {unit}"
+    return f"{int(n_bytes)} bytes"
+
+
+def format_seconds(seconds: float) -> str:
+    """``5.2 hours`` / ``12 minutes`` / ``40 s``."""
+    for unit, size in (("days", 86400.0), ("hours", 3600.0), ("minutes", 60.0)):
+        if seconds >= 2 * size:
+            return f"{seconds / size:.3g} {unit}"
+    return f"{seconds:.3g} s"
+
+
+def check_memory(n_bytes: float, what: str, alternative: str) -> None:
+    """Refuse, before any work, a computation whose estimated memory exceeds the budget.
+
+    ``n_bytes`` is the up-front estimate of the peak memory of ``what`` (a
+    phrase such as ``"sample() of 4 chains x 1000 draws of 900000000 spins"``);
+    ``alternative`` says what to do instead. The budget is
+    :func:`memory_limit`: half the physical memory, or ``$STATMECH_MEMORY_LIMIT``
+    (e.g. ``STATMECH_MEMORY_LIMIT=64GB``). Raises ``ValueError`` naming the
+    estimate, the budget and the alternative.
+    """
+    limit = memory_limit()
+    if n_bytes > limit:
+        raise ValueError(
+            f"{what} would need about {format_bytes(n_bytes)} of memory, more than the budget of "
+            f"{format_bytes(limit)}; {alternative} (or, on a machine that has the memory, raise the "
+            f"budget with {MEMORY_LIMIT_VARIABLE}=<bytes, e.g. 64GB>)")
+
+
+def check_time(seconds: float, what: str, alternative: str) -> None:
+    """Refuse, before any work, a computation whose estimated run time exceeds the budget.
+
+    ``seconds`` is an up-front estimate (on one core of a current CPU); the
+    budget is :func:`time_limit`: 600 s, or ``$STATMECH_TIME_LIMIT`` (e.g.
+    ``STATMECH_TIME_LIMIT=6h``). Raises ``ValueError`` naming the estimate,
+    the budget and ``alternative``.
+    """
+    limit = time_limit()
+    if seconds > limit:
+        raise ValueError(
+            f"{what} would take about {format_seconds(seconds)}, more than the budget of "
+            f"{format_seconds(limit)}; {alternative} (or, to wait that long, raise the budget with "
+            f"{TIME_LIMIT_VARIABLE}=<seconds, e.g. 6h>)")

@@ -159,7 +159,55 @@ def coverage(z_scores) -> Coverage:
                     one_sigma=float(np.mean(np.abs(z) < 1.0)), two_sigma=float(np.mean(np.abs(z) < 2.0)))
 
 
+def reference_ess_mean(samples) -> float:
+    """Effective sample size of the mean of (n_chains, n_draws) draws, Vehtari et al. (2021), as ArviZ.
+
+    A test reference written from the paper (Bayesian Analysis 16, 667, eqs. 10-11 and Geyer's initial
+    monotone sequence), the same as ArviZ's ``ess(method="mean")``: chains are split in halves, then
+    ρ̂_t = 1 − (W − C̄_t)/var⁺ with W the mean within-chain variance (ddof 1), C̄_t the mean (biased)
+    autocovariance at lag t and var⁺ = (n−1)/n W + B/n, so chains that disagree lower the ESS.
+    """
+    chains = np.atleast_2d(np.asarray(samples, dtype=np.float64))
+    half = chains.shape[1] // 2
+    chains = np.concatenate([chains[:, :half], chains[:, chains.shape[1] - half:]])
+    n_chain, n_draw = chains.shape
+    if np.ptp(chains) < np.finfo(float).resolution:
+        return float(n_chain * n_draw)
+    centred = chains - chains.mean(axis=1, keepdims=True)
+    acov = np.array([[np.dot(c[: n_draw - t], c[t:]) / n_draw for t in range(n_draw)] for c in centred])
+    mean_var = acov[:, 0].mean() * n_draw / (n_draw - 1.0)
+    var_plus = mean_var * (n_draw - 1.0) / n_draw + np.var(chains.mean(axis=1), ddof=1)
+    rho = np.zeros(n_draw)
+    rho[0], rho_even, rho_odd = 1.0, 1.0, 1.0 - (mean_var - acov[:, 1].mean()) / var_plus
+    rho[1] = rho_odd
+    t = 1
+    while t < n_draw - 3 and rho_even + rho_odd > 0.0:
+        rho_even = 1.0 - (mean_var - acov[:, t + 1].mean()) / var_plus
+        rho_odd = 1.0 - (mean_var - acov[:, t + 2].mean()) / var_plus
+        if rho_even + rho_odd >= 0:
+            rho[t + 1], rho[t + 2] = rho_even, rho_odd
+        t += 2
+    max_t = t - 2
+    if rho_even > 0:
+        rho[max_t + 1] = rho_even
+    t = 1
+    while t <= max_t - 2:  # Geyer's initial monotone sequence
+        if rho[t + 1] + rho[t + 2] > rho[t - 1] + rho[t]:
+            rho[t + 1] = rho[t + 2] = (rho[t - 1] + rho[t]) / 2.0
+        t += 2
+    total = n_chain * n_draw
+    tau = -1.0 + 2.0 * np.sum(rho[: max_t + 1]) + np.sum(rho[max_t + 1: max_t + 2])
+    return float(total / max(tau, 1.0 / np.log10(total)))
+
+
+def reference_mcse_mean(samples) -> float:
+    """Monte Carlo standard error of the mean as ArviZ's ``mcse(method="mean")``: sd / sqrt(ESS)."""
+    chains = np.atleast_2d(np.asarray(samples, dtype=np.float64))
+    return float(np.std(chains, ddof=1) / math.sqrt(reference_ess_mean(chains)))
+
+
 __all__ = [
+    "reference_ess_mean", "reference_mcse_mean",
     "MAX_BRUTE_FORCE_SITES", "all_spin_states", "state_codes", "brute_force_energies", "brute_force_moments",
     "brute_force_log_z", "boltzmann_probabilities", "independent_spins_log_z", "open_chain_log_z",
     "periodic_chain_log_z",

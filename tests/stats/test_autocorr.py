@@ -92,7 +92,9 @@ def test_stderr_of_mean_matches_exact_ar1_variance(phi, seed):
     assert abs(stats.mean) < 4 * exact
     assert stats.warnings == ()
     assert stats.rhat is None and stats.n_chains == 1 and stats.n_draws == n
-    assert stats.ess == pytest.approx(n / (2 * stats.tau_int))
+    assert stats.ess == pytest.approx(min(n / (2 * stats.tau_int), stats.ess_multichain))
+    assert stats.stderr == pytest.approx(max(stats.gamma_stderr, math.sqrt(stats.variance * n / (n - 1)
+                                                                          / stats.ess_multichain)))
 
 
 def test_anticorrelated_chain_gives_finite_conservative_error():

@@ -33,6 +33,7 @@ from statmech._validation import as_beta_array
 from statmech.exact._levels import LevelAccumulator
 from statmech.models import Ising
 from statmech.models._disorder import REMInstance, curie_weiss_levels
+from statmech.models._ising import _common_value
 from statmech._types import Method, Moments, Thermo
 
 _CHUNK_ELEMENTS = 1 << 20  # β values × levels per chunk of the accumulator
@@ -42,10 +43,13 @@ _CHUNK_ELEMENTS = 1 << 20  # β values × levels per chunk of the accumulator
 def _uniform_all_to_all(model: Ising) -> tuple[float | None, str | None]:
     """(J_p, None) when every pair i < j carries the same total coupling J_p, else (None, reason)."""
     n = model.n_sites
+    n_pairs = n * (n - 1) // 2
+    if model.n_edges < n_pairs:  # O(1) exit before the bond list is built (a lattice's is built on demand)
+        return None, (f"it needs every pair of sites coupled (all-to-all); this model has "
+                      f"{model.n_edges} bonds for {n_pairs} pairs")
     edges = np.asarray(model.edges, dtype=np.int64)
     couplings = np.asarray(model.couplings, dtype=np.float64)
     off = edges[:, 0] != edges[:, 1]
-    n_pairs = n * (n - 1) // 2
     if int(np.count_nonzero(off)) < n_pairs:  # cheap early exit for sparse lattices
         return None, (f"it needs every pair of sites coupled (all-to-all); this model has "
                       f"{int(np.count_nonzero(off))} bonds for {n_pairs} pairs")
@@ -69,8 +73,7 @@ def _why_not(model, options) -> str | None:
         return f"it takes no options, got {', '.join(sorted(options))}"
     if np.ndim(model.couplings) != 1 or np.ndim(model.field) != 1:
         return "this is a batch of models; call it on one instance at a time"
-    field = np.asarray(model.field, dtype=np.float64)
-    if field.size and not np.all(field == field[0]):
+    if model.n_sites and _common_value(model.field) is None:  # O(1) for a scalar h (a broadcast view)
         return "it needs a uniform field (the same h on every site)"
     _, reason = _uniform_all_to_all(model)
     return reason

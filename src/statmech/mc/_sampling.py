@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from statmech._compile_cache import ensure_compile_cache
-from statmech._validation import as_beta_array, check_positive_int, check_seed, renamed_option
+from statmech._validation import as_beta_array, check_memory, check_positive_int, check_seed, renamed_option
 from statmech.mc import _cluster, _cluster_numba, _fast, _gpu, _local, _tempering
 from statmech.mc._base import Kernel
 from statmech.models import Ising
@@ -164,6 +164,27 @@ def _chains(model, beta, kernel, n_chains, burn_in, key, start):
     return jax.random.split(run_key, n_chains), spins
 
 
+#: Peak bytes per recorded spin of sm.sample (int8 draws, the float64 copies of H recomputed): measured 33.
+SAMPLE_BYTES_PER_SPIN = 36
+#: Bytes per site of one chain's state while it runs (spins, local fields, kernel temporaries).
+STATE_BYTES_PER_SITE = 16
+#: Peak bytes per (chain, draw) of the recorded E and M series and their error analysis (FFT, jackknife).
+SERIES_BYTES_PER_DRAW = 64
+
+
+def check_run_memory(front_door, n_sites, n_chains, n_draws, n_states=1, recorded_spins=0):
+    """Refuse a Monte Carlo run whose up-front memory estimate exceeds the budget (before any work).
+
+    ``n_draws`` series entries per chain are kept (E and M), ``n_states`` chain states of
+    ``n_sites`` spins run at once per chain, and ``recorded_spins`` spins are returned.
+    """
+    n_bytes = (STATE_BYTES_PER_SITE * n_states * n_chains * n_sites + SERIES_BYTES_PER_DRAW * n_chains * n_draws
+               + SAMPLE_BYTES_PER_SPIN * recorded_spins)
+    check_memory(n_bytes, f"{front_door} with {n_chains} chains of {n_sites} spins ({n_draws} draws each)",
+                 "use fewer chains (a few long chains give the same error bar as many short ones), fewer "
+                 "recorded draws (n_samples, thin), or sm.thermo, which keeps only E and M per draw")
+
+
 def _check_run(n_chains, burn_in, thin):
     n_chains = check_positive_int(n_chains, "n_chains")
     burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
@@ -199,6 +220,8 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
     n_samples = check_positive_int(n_samples, "n_samples")
     n_chains, burn_in, thin = _check_run(n_chains, burn_in, thin)
     seed = check_seed(seed)
+    check_run_memory("sample()", model.n_sites, n_chains, n_samples,
+                     recorded_spins=n_chains * n_samples * model.n_sites)
     beta_value = float(betas[0])
     _check_not_periodic(method, betas)
     _check_backend(model, method, backend, n_chains)
@@ -269,6 +292,8 @@ def _estimates_from_series(energy, magnetization, beta, n_sites):
             continue
         warnings = tuple(f"{name}: {w}" for w in stats.warnings)
         out[name] = (stats.mean, stats.stderr, {"tau_int": stats.tau_int, "ess": stats.ess,
+                                                "ess_multichain": stats.ess_multichain,
+                                                "gamma_stderr": stats.gamma_stderr,
                                                 "rhat": stats.rhat, "warnings": warnings})
     m = magnetization / n_sites
     e = energy - np.mean(energy)  # centred: the variance needs no cancellation of large numbers
@@ -322,6 +347,7 @@ def _mc_thermo(model, beta, *, method, n_sweeps=2000, n_chains=4, burn_in=None, 
             f"use n_sweeps >= {MIN_DRAWS * thin} (and in practice >= 50 autocorrelation times)"
         )
     seed = check_seed(seed)
+    check_run_memory(f"thermo(method={method!r})", model.n_sites, n_chains, len(betas) * (n_sweeps // thin))
     _check_not_periodic(method, betas)
     _check_backend(model, method, backend, n_chains)
     fast = None if method in CLUSTER_METHODS else _choose_fast(model, method, backend, n_chains)
@@ -378,6 +404,8 @@ def _pt_thermo(model, beta, *, n_sweeps=2000, n_chains=4, burn_in=None, seed=0, 
         raise ValueError(f"chain too short for an error bar: n_sweeps // n_sweeps_between_swaps = "
                          f"{n_sweeps // n_between} draws per rung; use n_sweeps >= {MIN_DRAWS * n_between}")
     seed = check_seed(seed)
+    check_run_memory("thermo(method='pt')", model.n_sites, n_chains, ladder.size * (n_sweeps // n_between),
+                     n_states=ladder.size)
     kernel_name = renamed_option("thermo(method='pt')", "inner", inner, "kernel", kernel, "metropolis")
     if kernel_name not in SINGLE_BETA_METHODS:
         raise ValueError(f"kernel must be one of {', '.join(SINGLE_BETA_METHODS)}; got {kernel_name!r}")

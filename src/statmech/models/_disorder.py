@@ -33,11 +33,16 @@ import jax
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
-from statmech._validation import as_beta_array, check_positive_int, check_seed
+from statmech._validation import as_beta_array, check_memory, check_positive_int, check_seed
 from statmech.models._ising import Ising
 
 COUPLING_DISTRIBUTIONS = ("gaussian", "pm1")
 """Names of the coupling (and random-field) distributions: N(0, σ²) or ±σ with probability ½."""
+
+_SK_BYTES_PER_PAIR = 210
+"""Peak bytes per pair i < j of building an SK instance (measured 201 at N = 1000 and 2000)."""
+_LATTICE_BYTES_PER_BOND = 64
+"""Peak bytes per bond of building a lattice ensemble's instance (bond codes, draws, reordering)."""
 
 MAX_REM_SITES = 26
 """Largest n of the random energy model: its 2^n energies are stored (2^26 float64 = 512 MiB)."""
@@ -164,9 +169,25 @@ class IsingEnsemble(DisorderEnsemble):
     def _template(self) -> Ising:
         """The shared topology (any couplings and field)."""
 
+    def _build_bytes(self) -> float:
+        """Up-front estimate of the peak memory of building the topology and drawing one instance."""
+        return 0.0
+
+    _too_big = ("use a smaller size (disorder averages converge in N; statmech.studies.self_averaging and "
+                "finite-size extrapolations take several small sizes)")
+
+    def _check_memory(self) -> None:
+        check_memory(self._build_bytes(), f"one instance of {self!r}", self._too_big)
+
     def sample(self, seed: int) -> Ising:
-        """One instance, a pure function of the int ``seed`` (``np.random.default_rng(seed)``)."""
-        couplings, field = self._draw(np.random.default_rng(check_seed(seed)))
+        """One instance, a pure function of the int ``seed`` (``np.random.default_rng(seed)``).
+
+        Raises ValueError before any work when the instance would not fit in
+        memory (see :func:`statmech._validation.check_memory`).
+        """
+        seed = check_seed(seed)
+        self._check_memory()
+        couplings, field = self._draw(np.random.default_rng(seed))
         return eqx.tree_at(lambda m: (m.couplings, m.field), self._template, (couplings, field))
 
     def sample_batch(self, seed: int, n_instances: int) -> Ising:
@@ -175,6 +196,7 @@ class IsingEnsemble(DisorderEnsemble):
         Instance k equals ``self.sample(instance_seeds(seed, n_instances)[k])``;
         the topology (edges, neighbour tables, lattice) is shared, see :func:`batch_axes`.
         """
+        self._check_memory()
         draws = [self._draw(np.random.default_rng(int(s))) for s in instance_seeds(seed, n_instances)]
         couplings = np.stack([c for c, _ in draws])
         field = np.stack([f for _, f in draws])
@@ -213,6 +235,10 @@ class SK(IsingEnsemble):
     @property
     def n_sites(self) -> int:
         return self.n
+
+    def _build_bytes(self) -> float:
+        # Measured peak: 201 bytes per pair (dense N x N code matrices, the bond list, the neighbour tables).
+        return _SK_BYTES_PER_PAIR * self.n * (self.n - 1) / 2
 
     @functools.cached_property
     def _template(self) -> Ising:
@@ -323,6 +349,9 @@ class EdwardsAnderson(IsingEnsemble):
         per_axis = self.L**self.dim if self.periodic else self.L ** (self.dim - 1) * (self.L - 1)
         return self.dim * per_axis
 
+    def _build_bytes(self) -> float:
+        return _LATTICE_BYTES_PER_BOND * self.n_bonds
+
     @functools.cached_property
     def _template(self) -> Ising:
         L = self.L
@@ -396,6 +425,9 @@ class RandomFieldIsing(IsingEnsemble):
         build = Ising.square if self.dim == 2 else Ising.cubic
         return build(self.L, J=self.J, h=0.0, periodic=self.periodic)
 
+    def _build_bytes(self) -> float:
+        return _LATTICE_BYTES_PER_BOND * (self.dim + 1) * self.n_sites  # the bonds and the fields
+
     @functools.cached_property
     def _template(self) -> Ising:
         return self.clean_model()
@@ -446,6 +478,12 @@ class CurieWeiss(IsingEnsemble):
     @property
     def n_sites(self) -> int:
         return self.n
+
+    _too_big = ("its log Z needs no instance: ensemble.annealed_free_entropy_density(beta) is exact in O(N) "
+                "(there is no disorder), and statmech.exact's curie_weiss_mean_field gives N -> infinity")
+
+    def _build_bytes(self) -> float:
+        return _SK_BYTES_PER_PAIR * self.n * (self.n - 1) / 2  # the same dense build as SK
 
     @functools.cached_property
     def _template(self) -> Ising:

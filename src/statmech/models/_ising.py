@@ -17,7 +17,7 @@ import equinox as eqx
 import jax
 import numpy as np
 
-from statmech._validation import as_finite_float_array, check_positive_int
+from statmech._validation import as_finite_float_array, check_memory, check_positive_int
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +138,9 @@ class Ising(eqx.Module):
         not appear here; see :meth:`constant_energy`.
         """
         n = self.n_sites
+        check_memory(8.0 * n * n + _EDGE_LIST_BYTES_PER_BOND * self.n_edges,
+                     f"coupling_matrix() of {self!r} (a dense {n} x {n} float64 matrix)",
+                     "use model.edges and model.couplings (a sparse bond list) instead")
         matrix = np.zeros((n, n))
         edges = np.asarray(self.edges)
         couplings = np.asarray(self.couplings, dtype=np.float64)
@@ -677,6 +680,21 @@ def _lattice_bond_count(lattice) -> int:
     return sum(_axis_bond_counts(lattice))
 
 
+#: Peak bytes per bond of building the (E, 2) int32 bond list of a lattice (measured: 20).
+_EDGE_LIST_BYTES_PER_BOND = 24
+#: Peak bytes per bond of building the padded neighbour tables from a bond list (measured: 105 in all).
+_TABLE_BYTES_PER_BOND = 88
+
+
+def _check_table_memory(lattice, bytes_per_bond, what) -> None:
+    """Refuse to build a lattice's explicit bond list or neighbour table when it would not fit in memory."""
+    geometry = "x".join(map(str, lattice.shape))
+    check_memory(bytes_per_bond * _lattice_bond_count(lattice),
+                 f"the explicit {what} of the {lattice.kind} lattice {geometry}",
+                 "a lattice model needs none for its energy, local fields and samplers: use "
+                 "model.axis_bonds() (per-axis bond arrays) or a smaller lattice")
+
+
 @functools.lru_cache(maxsize=8)
 def _lattice_edges(lattice) -> np.ndarray:
     """(E, 2) int32 bonds of a lattice: x bonds (c, c + e_x) in row-major order, then y, then z.
@@ -684,6 +702,7 @@ def _lattice_edges(lattice) -> np.ndarray:
     Wrap-around bonds only when periodic. Built with array shifts of the site
     index grid, once per geometry (read-only, cached).
     """
+    _check_table_memory(lattice, _EDGE_LIST_BYTES_PER_BOND, "bond list (edges)")
     array_shape = _array_shape(lattice)
     ndim = len(array_shape)
     index = np.arange(math.prod(array_shape), dtype=np.int32).reshape(array_shape)
@@ -705,6 +724,7 @@ def _lattice_edges(lattice) -> np.ndarray:
 @functools.lru_cache(maxsize=8)
 def _lattice_tables(lattice) -> tuple[np.ndarray, np.ndarray]:
     """The padded neighbour table of a lattice (see :func:`_neighbor_table`), cached per geometry."""
+    _check_table_memory(lattice, _EDGE_LIST_BYTES_PER_BOND + _TABLE_BYTES_PER_BOND, "neighbour table")
     tables = _neighbor_table(math.prod(lattice.shape), _lattice_edges(lattice))
     for table in tables:
         table.setflags(write=False)

@@ -9,6 +9,7 @@ from statmech.stats._autocorr import (
     integrated_autocorrelation_time,
     integrated_autocorrelation_time_stderr,
     jackknife,
+    multichain_ess,
     split_rhat,
 )
 from statmech.stats._estimate import Estimate
@@ -16,5 +17,5 @@ from statmech.stats._estimate import Estimate
 __all__ = [
     "Estimate", "BlockingResult", "ChainStatistics", "JackknifeResult", "autocorrelation_function",
     "blocking_error", "chain_statistics", "integrated_autocorrelation_time",
-    "integrated_autocorrelation_time_stderr", "jackknife", "split_rhat",
+    "integrated_autocorrelation_time_stderr", "jackknife", "multichain_ess", "split_rhat",
 ]

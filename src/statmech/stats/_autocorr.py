@@ -246,6 +246,55 @@ def split_rhat(samples) -> float:
     return float(max(bulk, tail))
 
 
+# ---------------------------------------------------------- multi-chain ESS (Vehtari et al.)
+
+
+def multichain_ess(samples) -> float:
+    """Effective sample size of the mean that counts chains that disagree (Vehtari et al. 2021, eqs. 10-11).
+
+    ``samples`` has shape ``(n_chains, n_draws)`` (or ``(n_draws,)``), n_draws >= 4. Each chain is
+    split in halves (a trend within a chain then shows as disagreement); with W the mean
+    within-chain variance (ddof 1), C̄_t the mean autocovariance at lag t and B/n the variance of
+    the chain means,
+
+        ρ̂_t = 1 − (W − C̄_t)/var⁺,   var⁺ = (n−1)/n W + B/n,   ESS = M n / (−1 + 2 Σ_{t ≤ T} ρ̂_t),
+
+    the sum truncated by Geyer's initial monotone sequence (pairs ρ̂_{2k} + ρ̂_{2k+1} > 0, made
+    non-increasing). The between-chain variance B/n enters every ρ̂_t, so chains stuck in different
+    places lower the ESS even when each looks well mixed on its own. Draws that never move give M n.
+    (The same estimator as ArviZ's and Stan's ``ess_mean``.)
+    """
+    chains = _as_chains(samples)
+    if chains.shape[1] < 4:
+        raise ValueError(f"multichain_ess needs at least 4 draws per chain, got {chains.shape[1]}; run longer")
+    half = chains.shape[1] // 2
+    chains = np.concatenate([chains[:, :half], chains[:, chains.shape[1] - half:]], axis=0)
+    n_chain, n_draw = chains.shape
+    total = n_chain * n_draw
+    if _is_constant(chains):
+        return float(total)
+    centred = chains - chains.mean(axis=1, keepdims=True)
+    n_fft = 1 << (2 * n_draw - 1).bit_length()
+    spectrum = np.fft.rfft(centred, n=n_fft, axis=1)
+    acov = np.fft.irfft(spectrum.real**2 + spectrum.imag**2, n=n_fft, axis=1)[:, :n_draw].mean(axis=0) / n_draw
+    within = acov[0] * n_draw / (n_draw - 1.0)
+    var_plus = acov[0] + (np.var(chains.mean(axis=1), ddof=1) if n_chain > 1 else 0.0)
+    if var_plus <= 0:
+        return float(total)
+    rho = 1.0 - (within - acov) / var_plus
+    rho[0] = 1.0
+    # Geyer's initial positive sequence over pairs (ρ_{2k}, ρ_{2k+1}) up to lag n − 2, made non-increasing;
+    # the even lag of the first non-positive (or the last) pair closes the sum where positive, as in Stan.
+    n_pairs = (n_draw - 1) // 2
+    pairs = rho[: 2 * n_pairs].reshape(n_pairs, 2).sum(axis=1)
+    negative = np.flatnonzero(pairs <= 0)
+    stop = int(negative[0]) if negative.size else n_pairs - 1
+    pairs = np.minimum.accumulate(pairs[:stop]) if stop else pairs[:0]
+    tail = max(float(rho[2 * stop]), 0.0)
+    tau = max(-1.0 + 2.0 * float(np.sum(pairs)) + tail, 1.0 / math.log10(total))
+    return float(total / tau)
+
+
 # ------------------------------------------------------------------ chain statistics
 
 
@@ -253,8 +302,10 @@ def split_rhat(samples) -> float:
 class ChainStatistics:
     """Mean of Monte Carlo draws with an honest error bar and its diagnostics.
 
-    ``stderr = sqrt(variance · 2 tau_int / (n_chains · n_draws))`` (Γ-method,
-    τ_int = 1/2 for uncorrelated draws); ``ess = n_chains·n_draws/(2 tau_int)``;
+    ``stderr`` is the larger of ``gamma_stderr = sqrt(variance · 2 tau_int / (n_chains · n_draws))``
+    (Γ-method, τ_int = 1/2 for uncorrelated draws) and the multi-chain error bar
+    sqrt(s² / ``ess_multichain``) (:func:`multichain_ess`, which counts chains that disagree);
+    ``ess`` is the smaller of n_chains·n_draws/(2 tau_int) and ``ess_multichain``;
     ``rhat`` is the rank-normalised split-R̂ (None for a single chain);
     ``warnings`` lists every reason to distrust the numbers (empty when none).
     """
@@ -270,6 +321,8 @@ class ChainStatistics:
     n_chains: int
     n_draws: int
     warnings: tuple[str, ...] = ()
+    gamma_stderr: float | None = None
+    ess_multichain: float | None = None
 
     def to_estimate(self, method: str, meta: Mapping[str, Any] | None = None) -> Estimate:
         """This mean as an :class:`Estimate`, the diagnostics recorded in ``meta``."""
@@ -278,6 +331,8 @@ class ChainStatistics:
             "tau_int_stderr": self.tau_int_stderr,
             "window": self.window,
             "ess": self.ess,
+            "ess_multichain": self.ess_multichain,
+            "gamma_stderr": self.gamma_stderr,
             "rhat": self.rhat,
             "n_chains": self.n_chains,
             "n_draws": self.n_draws,
@@ -293,8 +348,12 @@ def chain_statistics(samples, c: float = 5.0) -> ChainStatistics:
     ``samples`` has shape ``(n_draws,)`` or ``(n_chains, n_draws)``. The mean
     and the variance σ² are taken over all draws (σ² about the grand mean, so
     disagreeing chains widen the error bar); τ_int comes from the ACF averaged
-    over chains (:func:`integrated_autocorrelation_time`) and
-    stderr = sqrt(σ² · 2τ_int / (n_chains·n_draws)).
+    over chains (:func:`integrated_autocorrelation_time`) and the Γ-method gives
+    sqrt(σ² · 2τ_int / (n_chains·n_draws)). Removing each chain's own mean, that
+    estimate cannot see chains that disagree (slow modes longer than a chain), so
+    the reported stderr is the larger of it and the multi-chain error bar
+    sqrt(s²/ESS) with the ESS of Vehtari et al. (2021), :func:`multichain_ess`,
+    in which the variance of the chain means enters every autocorrelation.
 
     Raises ``ValueError`` ("chain too short for an error bar") rather than
     return a wrong error bar when n_draws < 32 or the Sokal window does not
@@ -340,7 +399,12 @@ def chain_statistics(samples, c: float = 5.0) -> ChainStatistics:
             "converged to the same distribution (or cannot cross a barrier); run longer"
         )
 
-    stderr = math.sqrt(variance * 2.0 * tau / n_total)
+    gamma_stderr = math.sqrt(variance * 2.0 * tau / n_total)
+    ess_multichain = multichain_ess(chains)
+    # The multi-chain (Vehtari) error bar counts chains that disagree; the Γ-method's, with each chain's
+    # own mean removed, cannot see them. The larger of the two is reported.
+    between_stderr = math.sqrt(variance * n_total / max(n_total - 1, 1) / ess_multichain)
+    stderr = max(gamma_stderr, between_stderr)
     return ChainStatistics(
         mean=mean,
         stderr=stderr,
@@ -348,11 +412,13 @@ def chain_statistics(samples, c: float = 5.0) -> ChainStatistics:
         tau_int=tau,
         tau_int_stderr=tau_stderr,
         window=window,
-        ess=n_total / (2.0 * tau),
+        ess=min(n_total / (2.0 * tau), ess_multichain),
         rhat=rhat,
         n_chains=n_chains,
         n_draws=n_draws,
         warnings=tuple(notes),
+        gamma_stderr=gamma_stderr,
+        ess_multichain=ess_multichain,
     )
 
 
