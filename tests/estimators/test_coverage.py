@@ -10,6 +10,9 @@ control, on the same runs: error bars halved (true coverage ≈ 0.38) must fail
 the same test. docs/guides/estimators.md has the full coverage table
 (examples/estimator_coverage.py).
 """
+import importlib.util
+import pathlib
+
 import numpy as np
 import pytest
 from scipy import stats
@@ -106,3 +109,18 @@ def test_binder_cumulant_coverage():
         return sm.thermo(model, BETA_C, method="wolff", n_sweeps=1000, seed=seed).binder_cumulant
 
     check(z_scores(run, exact, 100), t_coverage(20))
+
+
+@pytest.mark.slow
+def test_the_guide_prints_what_the_coverage_script_measures():
+    """One row of the coverage table in docs/guides/estimators.md, recomputed by examples/estimator_coverage.py
+    (fixed seeds: the row must match digit for digit)."""
+    root = pathlib.Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("estimator_coverage", root / "examples" / "estimator_coverage.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    method = "ais-64"
+    cases = [script.test_set()[i] for i in script.DEFAULT_CASES]
+    expected = script.row(method, script.ESTIMATORS[method][0], script.measure(method, cases, 100))
+    guide = (root / "docs" / "guides" / "estimators.md").read_text()
+    assert expected in guide.splitlines(), expected
