@@ -15,26 +15,15 @@ the absolute normalisation is exact:
 
     ln Z(β) = N_sites ln 2 − (f(β) − f(0)).
 
-Error bars come from a block jackknife over the run: the sweeps are cut into
-``JACKKNIFE_BLOCKS`` consecutive blocks, MBAR is re-solved with each block
-left out, and every quantity is recomputed from those solutions. This covers
-what MBAR's asymptotic covariance misses — τ_int underestimated on short
-runs, and the correlation that replica swaps put between neighbouring slots
-(see the coverage table in docs/guides/estimators.md). Blocks shorter than
-2 τ_int of a slot get a warning in ``meta["warnings"]``.
+Error bars: a block jackknife over the run (``JACKKNIFE_BLOCKS`` blocks of
+sweeps, MBAR re-solved with each left out), which keeps the correlations
+between slots and along the run that MBAR's asymptotic covariance misses.
+The equations are solved by Newton's method (:func:`_newton_solve`).
 
-The equations are solved by Newton's method on MBAR's convex objective
-(:func:`_newton_solve`, started from thermodynamic integration of the slot
-means; the tests check it against ``pymbar.MBAR``).
-
-Default ladder ("linear"): β_k = β_max k/(K−1) with K chosen so that
-Δβ·σ_0 ≈ 0.5, σ_0² = Σ_{i<j} J_ij² + Σ_i h_i² being Var(H) at β = 0. For two
-Gaussian energy distributions of width σ the swap acceptance is
-erfc(Δβσ/2), so this gives ≈ 0.72 at high temperature and still ≈ 0.4 where σ
-has grown 2–3 fold (the 2D Ising model at β_c, L ≤ 32). "geometric" puts
-β_1 = min(0.5/σ_0, β_max/2) and then a geometric progression to β_max (ratio
-≈ 1.2 by default), for ranges that extend deep into the ordered phase, where
-σ(β) shrinks. Or pass any ``ladder`` that starts at 0.
+Default ladder: "linear" with Δβ·σ_0 ≈ 0.5 (σ_0² = Var(H) at β = 0), or
+"geometric" from β_1 = min(0.5/σ_0, β_max/2) with ratio ≈ 1.2; or any
+``ladder`` starting at 0. The coverage measurements and the ladder rule are
+explained in docs/guides/estimators.md.
 
 The inner kernel is the heat bath by default: Metropolis with systematic
 sweeps flips every spin at β = 0 (periodic, and H(−s) = H(s) at h = 0 keeps
