@@ -1,4 +1,6 @@
 """The Binder cumulants of L = 8, 16, 32 cross within 1% of the exact T_c (slow)."""
+import types
+
 import numpy as np
 import pytest
 
@@ -20,6 +22,24 @@ def test_crossing_interpolation_finds_the_sign_change():
 def test_binder_study_refuses_bad_grids():
     with pytest.raises(ValueError, match="increasing"):
         binder_crossings((4, 8), [2.3, 2.2], sm.Ising.square)
+
+
+def test_binder_study_burns_in_as_long_as_it_records(monkeypatch):
+    """Wolff steps are single clusters: the study's default burn-in is n_sweeps, not thermo's n_sweeps // 5
+    (the shorter one biased U4 at the 3D critical point; see docs/guides/estimators.md)."""
+    seen = []
+
+    def fake_thermo(model, betas, **options):
+        seen.append(options)
+        u4 = sm.Estimate(np.linspace(0.6, 0.4, len(betas)), np.full(len(betas), 0.01), "wolff", {})
+        return types.SimpleNamespace(binder_cumulant=u4)
+
+    monkeypatch.setattr("statmech.studies._binder.thermo", fake_thermo)
+    study = binder_crossings((2, 3), np.array([2.0, 2.5, 3.0]), sm.Ising.square, n_sweeps=700)
+    assert [options["burn_in"] for options in seen] == [700, 700]
+    assert study.binder.shape == (2, 3)
+    binder_crossings((2,), np.array([2.0, 2.5]), sm.Ising.square, n_sweeps=700, burn_in=50)
+    assert seen[-1]["burn_in"] == 50
 
 
 @pytest.mark.slow
