@@ -8,12 +8,14 @@ constant energy of self-bonds (a periodic chain of one site).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from typing import Any, Mapping
 
 import numpy as np
 import scipy.sparse
+import scipy.sparse.csgraph
 
 from statmech._types import StatmechWarning
 from statmech.models import Ising
@@ -134,6 +136,34 @@ class Graph:
         """Σ over the bonds at each site: site j receives ``along_ij[e]``, site i ``along_ji[e]``."""
         return (np.bincount(self.j, weights=along_ij, minlength=self.n)
                 + np.bincount(self.i, weights=along_ji, minlength=self.n))
+
+    @functools.cached_property
+    def two_colouring(self) -> np.ndarray | None:
+        """A proper 2-colouring of the sites (bool per site) when the graph is bipartite, else None.
+
+        Parity of the depth in a breadth-first forest, by pointer doubling along
+        the parent links; the graph is bipartite iff every bond joins two parities.
+        """
+        n = self.n
+        if self.n_edges == 0:
+            return np.zeros(n, dtype=bool)
+        adjacency = scipy.sparse.csr_matrix(
+            (np.ones(2 * self.n_edges), (np.concatenate([self.i, self.j]),
+                                         np.concatenate([self.j, self.i]))), shape=(n, n))
+        _, labels = scipy.sparse.csgraph.connected_components(adjacency, directed=False)
+        parent = np.arange(n)
+        for root in np.unique(labels, return_index=True)[1]:
+            _, predecessors = scipy.sparse.csgraph.breadth_first_order(adjacency, root,
+                                                                       directed=False)
+            reached = predecessors >= 0
+            parent[reached] = predecessors[reached]
+        parity = (parent != np.arange(n)).astype(np.int8)
+        ancestor = parent
+        for _ in range(max(1, n.bit_length())):
+            parity ^= parity[ancestor]
+            ancestor = ancestor[ancestor]
+        red = parity.astype(bool)
+        return red if np.all(red[self.i] != red[self.j]) else None
 
     def per_bond(self, edge_values, self_bond_value) -> np.ndarray:
         """Values on the merged edges mapped back to ``model.edges`` order."""
