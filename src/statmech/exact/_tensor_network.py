@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import time
 import warnings
 
@@ -539,6 +540,18 @@ def _why_not(model, options) -> str | None:
     return None
 
 
+def _cost(model, options) -> float:
+    """Seconds per β of the moments, from the greedy order alone (no search):
+    about 6e-4 s per tensor (one pairwise contraction in Python, twice) plus 1e-6 s per flop
+    of the order's cost (the Taylor arrays and their log scaling); inf where it does not apply.
+    Measured against enumeration on random 3-regular and complete graphs of 8-28 spins.
+    """
+    if not isinstance(model, Ising) or np.ndim(model.couplings) != 1 or np.ndim(model.field) != 1:
+        return math.inf
+    cost = _greedy_plan(build_network(model).structure).cost
+    return 6e-4 * cost.n_tensors + 1e-6 * cost.flops
+
+
 def _prepare(model, options, derivatives):
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
@@ -577,4 +590,5 @@ def _log_z_moments(model, betas, **options) -> Moments:
 # Registered by statmech._registry (this module does not import the registry).
 METHODS: list[Method] = []
 METHODS.append(Method(name="tensor-network", exact=True, why_not=_why_not, moments=_moments,
-                       log_z_moments=_log_z_moments, auto_rank=35, model_types=(Ising,), options=_OPTIONS))
+                       log_z_moments=_log_z_moments, auto_rank=35, model_types=(Ising,), options=_OPTIONS,
+                       cost=_cost))
