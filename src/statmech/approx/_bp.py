@@ -5,8 +5,10 @@ i → j along bond (ij) is
 
     u_{i→j} = atanh(tanh K_ij · tanh g_{i\\j}),   g_{i\\j} = θ_i + Σ_{k ∈ ∂i \\ j} u_{k→i},
 
-updated in parallel for all 2E directed bonds (vectorised over the edge
-list; optional damping u ← (1 − d) F(u) + d u). At a fixed point the site
+updated for all 2E directed bonds (vectorised over the edge list): in
+red-black sweeps on bipartite graphs (first the messages out of one colour
+class, then those out of the other), else in parallel with damping
+u ← (1 − d) F(u) + d u, and with Anderson mixing. At a fixed point the site
 beliefs are b_i(s) ∝ e^{H_i s}, H_i = θ_i + Σ_k u_{k→i}, m_i = tanh H_i, and
 the bond beliefs b_ij(s, t) ∝ exp(K st + g_{i\\j} s + g_{j\\i} t), whose
 correlation is c_ij = tanh(K + ½[ln cosh(g_{i\\j} + g_{j\\i}) − ln cosh(g_{i\\j} − g_{j\\i})]).
@@ -29,19 +31,7 @@ import warnings
 import numba as nb
 import numpy as np
 
-from statmech.approx._common import (
-    ApproxResult,
-    ConvergenceWarning,
-    Graph,
-    binary_entropy_of_field,
-    cavity_bias,
-    check_beta,
-    check_count,
-    check_damping,
-    check_model,
-    check_tol,
-    log_2cosh,
-)
+from statmech.approx._common import ApproxResult, ConvergenceWarning, Graph, binary_entropy_of_field, cavity_bias, check_call, check_count, check_iteration_options, log_2cosh
 
 BP_OPTIONS = ("damping", "tol", "max_iter", "init", "seed", "anderson", "schedule")
 _INITS = ("random", "zero", "up", "down")
@@ -344,8 +334,9 @@ def _bp(graph: Graph, beta: float, damping, tol: float, max_iter: int, init, see
 def check_bp_options(damping, tol, max_iter, seed, anderson=5, schedule="auto"):
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
-    return (None if damping is None else check_damping(damping), check_tol(tol),
-            check_count(max_iter, "max_iter", 1), check_count(seed, "seed", 0),
+    checked, tol, max_iter, seed = check_iteration_options(0.0 if damping is None else damping,
+                                                           tol, max_iter, seed)
+    return (None if damping is None else checked, tol, max_iter, seed,
             check_count(anderson, "anderson", 0), schedule)
 
 
@@ -365,8 +356,7 @@ def belief_propagation(model, beta, *, damping=None, tol=1e-12, max_iter=1000, i
     with the residual is issued when the messages have not converged after
     ``max_iter`` updates (sweeps).
     """
-    check_model(model, "bp")
-    beta = check_beta(beta)
+    beta = check_call(model, beta, "bp")
     damping, tol, max_iter, seed, anderson, schedule = check_bp_options(
         damping, tol, max_iter, seed, anderson, schedule)
     return _bp(Graph.of(model), beta, damping, tol, max_iter, init, seed, anderson, schedule)[0]

@@ -18,6 +18,7 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from statmech._types import StatmechWarning
+from statmech._validation import check_positive_int, check_seed
 from statmech.models import Ising
 
 _LN2 = math.log(2.0)
@@ -277,12 +278,20 @@ def check_tol(tol) -> float:
     return tol
 
 
+def check_call(model, beta, method: str) -> float:
+    """Check the model of a front door (one Ising instance) and return β as a float."""
+    check_model(model, method)
+    return check_beta(beta)
+
+
 def check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    """An int option (``max_iter``, ``n_starts``, ``anderson``) at least ``minimum``."""
+    return check_positive_int(value, name, minimum)
+
+
+def check_iteration_options(damping, tol, max_iter, seed) -> tuple[float, float, int, int]:
+    """The options every fixed-point iteration takes: (damping, tol, max_iter, seed), checked."""
+    return check_damping(damping), check_tol(tol), check_count(max_iter, "max_iter", 1), check_seed(seed)
 
 
 def why_not_factory(name: str, option_names: tuple[str, ...]):
