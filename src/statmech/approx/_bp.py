@@ -195,7 +195,7 @@ def pass_messages(graph: Graph, beta: float, messages: np.ndarray, rho, damping:
     if red is None:  # parallel: one block of 2E messages, sources (i, j), targets (j, i)
         source = np.concatenate([graph.i, graph.j])
         blocks = [slice(0, 2 * graph.n_edges)]
-        order = np.arange(2 * graph.n_edges)
+        order = None
     else:  # the messages out of red sites, then those out of black sites
         red_is_i = red[graph.i]
         first = np.where(red_is_i, 0, graph.n_edges) + np.arange(graph.n_edges)
@@ -205,21 +205,26 @@ def pass_messages(graph: Graph, beta: float, messages: np.ndarray, rho, damping:
         blocks = [slice(0, graph.n_edges), slice(graph.n_edges, 2 * graph.n_edges)]
     E = graph.n_edges
     reverse = np.concatenate([np.arange(E, 2 * E), np.arange(E)])  # flat index of the reverse
-    # In the reordered flat vector x = u.ravel()[order], the reverse of message k is at back[k].
-    position = np.empty(2 * E, dtype=np.int64)
-    position[order] = np.arange(2 * E)
-    back = position[reverse[order]]
+    if red is None:  # the identity order
+        back = reverse
+        coupling_x = np.concatenate([coupling, coupling])
+        tanh_x = np.concatenate([tanh_coupling, tanh_coupling])
+        weight_x = None if rho is None else np.concatenate([weight, weight])
+    else:  # in x = u.ravel()[order], the reverse of message k is at back[k]
+        position = np.empty(2 * E, dtype=np.int64)
+        position[order] = np.arange(2 * E)
+        back = position[reverse[order]]
+        coupling_x = np.concatenate([coupling, coupling])[order]
+        tanh_x = np.concatenate([tanh_coupling, tanh_coupling])[order]
+        weight_x = None if rho is None else np.concatenate([weight, weight])[order]
     target = source[back]
-    coupling_x = np.concatenate([coupling, coupling])[order]
-    tanh_x = np.concatenate([tanh_coupling, tanh_coupling])[order]
-    weight_x = None if rho is None else np.concatenate([weight, weight])[order]
     # The sites sending block b hear only the messages of feeds[b] (the other colour's).
     feeds = blocks if len(blocks) == 1 else blocks[::-1]
     plans = [(block, feed, source[block], back[block], target[feed], coupling_x[block],
               tanh_x[block], None if weight_x is None else weight_x[feed])
              for block, feed in zip(blocks, feeds)]
     step = 1.0 - damping
-    x = u.ravel()[order]
+    x = u.ravel().copy() if order is None else u.ravel()[order]
 
     def changes(x, plan):
         """F(x) − x on one block of messages, F from the current x."""
@@ -261,9 +266,12 @@ def pass_messages(graph: Graph, beta: float, messages: np.ndarray, rho, damping:
     if not converged:
         residual = full_residual(x)
         converged = residual <= scale(x)
-    u = np.empty(2 * E)
-    u[order] = x
-    u = u.reshape(2, E)
+    if order is None:
+        u = x.reshape(2, E)
+    else:
+        u = np.empty(2 * E)
+        u[order] = x
+        u = u.reshape(2, E)
     H = theta + graph.neighbor_sum(u[0] * weight, u[1] * weight)
     return u, H, iterations, residual, converged
 
