@@ -945,9 +945,7 @@ def parisi(beta, h=0.0, *, k=None, tol=1e-6, k_max=30) -> ParisiResult:
 
     At h = 0 and β ≤ 1 the solution is the paramagnet: q ≡ 0, f = −(ln 2 + β²/4)/β.
     In a field above the AT line it is RS; below it, q(0) > 0.
-    Computed here (h = 0, T = 0.5): f_RS = −0.7923929, f_1 = −0.7912088,
-    f_4 = −0.7911780 (default tol, ~3 s on one core), f_13 = −0.79117758
-    (tol = 1e−8, ~20 s), extrapolated f = −0.791177575(1) (k = 13 and k = 24).
+    Values and costs at h = 0, T = 0.5: docs/guides/disorder.md.
     ``beta``: one value in [0, 20]; ``h``: the uniform field. For k ≤ 3 in a
     field several starting points are tried (the few-step landscape has several
     minima), which makes those steps a few times slower.
@@ -1010,9 +1008,8 @@ def parisi_ground_state(h=0.0, *, k=None, tol=1e-4, k_max=30) -> ParisiGroundSta
     Ψ_l(u) = (1/μ_l) ln E_z exp(μ_l Ψ_{l+1}(u + √(q_{l+1} − q_l) z)), q_K = 1,
     minimised here for k = 1, 2, … (each e_k a lower bound on e₀). Reference
     values: e_RS = −√(2/π) = −0.79788, e_1 ≈ −0.7652 (Parisi 1979),
-    e₀ = −0.7631667 (Crisanti & Rizzo, PRE 65, 046137 (2002)). Computed here:
-    e_1 = −0.7652594, e_2 = −0.7636080, e_4 = −0.7632290 (default tol, ~2.5 s on
-    one core), e_12 = −0.7631682 (~70 s), extrapolated from k = 10..12: −0.7631667.
+    e₀ = −0.7631667 (Crisanti & Rizzo, PRE 65, 046137 (2002)); the values of
+    each k and their costs: docs/guides/disorder.md.
     Stops at ``k``, or when the truncation estimate ≤ ``tol``, or at ``k_max``.
     """
     h = check_finite_real(h, "h")
