@@ -85,6 +85,22 @@ def why_not(method: Method, model, options) -> str | None:
     return method.why_not(model, options)
 
 
+def _cheapest(first: Method, later: list[Method], model, options) -> Method:
+    """``first`` (the first applicable method by rank), or a later applicable one whose estimated
+    cost is lower, where ``first`` has a cost estimate. A later method is asked ``why_not`` only
+    when its estimate is lower, so no expensive check runs just to be outranked."""
+    if first.cost is None:
+        return first
+    best, best_cost = first, first.cost(model, options)
+    for candidate in later:
+        if candidate.cost is None:
+            continue
+        estimate = candidate.cost(model, options)
+        if estimate < best_cost and why_not(candidate, model, options) is None:
+            best, best_cost = candidate, estimate
+    return best
+
+
 def resolve_method(model, method: str, options) -> Method:
     if not isinstance(method, str):
         raise TypeError(f"method must be a string such as 'auto' or 'enumerate', got {method!r}")
@@ -94,10 +110,10 @@ def resolve_method(model, method: str, options) -> Method:
                              if m.exact and m.auto_rank is not None and _matches(m, model)),
                             key=lambda m: m.auto_rank)
         reasons = []
-        for candidate in candidates:
+        for rank, candidate in enumerate(candidates):
             reason = why_not(candidate, model, options)
             if reason is None:
-                return candidate
+                return _cheapest(candidate, candidates[rank + 1:], model, options)
             reasons.append(f"{candidate.name}: {reason}")
         estimators = {m.name for entries in _REGISTRY.values() for m in entries
                       if not m.exact and why_not(m, model, options) is None}

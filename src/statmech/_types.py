@@ -378,6 +378,10 @@ class Method:
     :func:`log_z`); ``thermo_fn``/``log_z_fn`` compute a Thermo /
     Estimate directly (estimators). ``auto_rank`` orders exact methods for
     ``method="auto"`` (lower first; None = never chosen automatically).
+    ``cost(model, options) -> float``, where given, is a quick estimate of the
+    seconds one β takes (inf where unknown); ``method="auto"`` takes the
+    cheapest of the applicable methods that have one when the first
+    applicable method by rank has one too.
     """
 
     name: str
@@ -391,3 +395,4 @@ class Method:
     model_types: tuple[type, ...] = ()
     options: tuple[str, ...] | None = None
     """The option names the method accepts, where its functions take ``**options`` (else read from signatures)."""
+    cost: Callable[..., float] | None = None

@@ -58,6 +58,16 @@ def check_real(value, name: str) -> None:
         raise TypeError(f"{name} must be real; got complex values (take .real if the imaginary part is zero)")
 
 
+def check_finite_real(value, name: str) -> float:
+    """``value`` as a float, or raise if it is not one finite real number."""
+    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(f"{name} is {value}; it must be a finite number")
+    return value
+
+
 def as_beta_array(beta) -> tuple[np.ndarray, bool]:
     """Return (β as a float64 1-D array, whether the input was a scalar).
 

@@ -42,7 +42,7 @@ _METHODS_DOC = """
     Exact, for Ising models (no stderr):
       ``"kaufman"``          periodic L1 x L2 square lattice, uniform J, h = 0 (Kaufman 1949)
       ``"transfer"``         chains of any length; strips of width <= 16 (open) / 10 (periodic)
-      ``"enumerate"``        any model with N <= 30 spins
+      ``"enumerate"``        any model with N <= 30 spins ("auto" takes the tensor network where cheaper)
       ``"pfaffian"``         planar / toroidal square lattices with any bonds at h = 0; certified, refused past float64
       ``"tensor-network"``   any sparse graph, fields allowed; options: max_memory
       ``"beale"``            exact density of states of the periodic square lattice
@@ -50,7 +50,7 @@ _METHODS_DOC = """
       ``"rem-sum"``          a random energy model instance
     Approximations for Ising models (``meta["approximation"]``), options: damping, tol, max_iter, seed (+ init):
       ``"mean-field"``       naive mean field, a lower bound on log Z; also n_starts
-      ``"bp"``               belief propagation (Bethe free entropy)
+      ``"bp"``               belief propagation (Bethe free entropy); also schedule, anderson
       ``"tap"``              TAP with the Onsager term (dense models)
       ``"trw"``              tree-reweighted BP, an upper bound on log Z; also edge_probabilities, anderson
     Monte Carlo samplers for Ising models (thermo only), options: n_sweeps, n_chains, burn_in, thin, seed, start, backend:

@@ -115,12 +115,14 @@ def test_bp_energy_is_minus_the_beta_derivative_of_the_bethe_free_entropy():
 
 
 def test_non_converging_bp_warns_with_the_residual():
+    # Undamped parallel updates on a bipartite torus above the Bethe point oscillate (period 2).
     model = sm.Ising.square(4)
+    plain = {"damping": 0.0, "schedule": "parallel", "anderson": 0}
     with pytest.warns(ConvergenceWarning, match=r"residual \d"):
-        result = belief_propagation(model, 0.5, damping=0.0, init="random", max_iter=200)
+        result = belief_propagation(model, 0.5, init="random", max_iter=200, **plain)
     assert not result.converged and result.residual > 1e-3
     with pytest.warns(ConvergenceWarning, match="residual"):
-        estimate = sm.log_z(model, 0.5, method="bp", damping=0.0, max_iter=200)
+        estimate = sm.log_z(model, 0.5, method="bp", max_iter=200, **plain)
     assert estimate.meta["converged"] is False or not bool(estimate.meta["converged"])
 
 
@@ -144,3 +146,75 @@ def test_bad_options_are_refused_with_the_fix():
         sm.log_z(model, 0.5, method="bp", dampening=0.1)
     with pytest.raises(TypeError, match="one real number"):
         belief_propagation(model, [0.1, 0.2])
+
+
+# ----------------------------------------------------------- schedules and Anderson mixing
+def test_two_colouring_is_proper_on_bipartite_graphs_and_none_otherwise():
+    from statmech.approx._common import Graph
+
+    rng = np.random.default_rng(3)
+    tree = nx.random_labeled_tree(30, seed=3)
+    forest = sm.Ising.from_edges(40, np.array(tree.edges()), 1.0)  # 10 isolated sites too
+    for model in (sm.Ising.square(6), sm.Ising.square((4, 6), periodic=False),
+                  sm.Ising.chain(8), forest):
+        colours = Graph.of(model).two_colouring
+        edges = np.asarray(model.edges)
+        assert colours is not None and np.all(colours[edges[:, 0]] != colours[edges[:, 1]])
+    odd_cycle = sm.Ising.chain(7)
+    triangle_and_tree = sm.Ising.from_edges(6, [(0, 1), (1, 2), (2, 0), (3, 4), (4, 5)],
+                                            rng.normal(size=5))
+    for model in (sm.Ising.square(5), odd_cycle, triangle_and_tree):
+        assert Graph.of(model).two_colouring is None
+    with pytest.raises(ValueError, match="bipartite"):
+        belief_propagation(odd_cycle, 0.3, schedule="red-black")
+    with pytest.raises(ValueError, match="schedule must be one of"):
+        belief_propagation(odd_cycle, 0.3, schedule="sequential")
+
+
+@pytest.mark.parametrize("model", [
+    sm.Ising.square(6, J=0.7, h=np.linspace(-0.5, 0.5, 36)),                  # bipartite
+    sm.Ising.square(5, J=(np.full((5, 5), 0.8), np.full((5, 5), -0.3)), h=0.2),  # not bipartite
+    sm.Ising.from_networkx(nx.random_regular_graph(3, 24, seed=4)),
+], ids=repr)
+def test_every_schedule_reaches_the_same_fixed_point(model):
+    reference = belief_propagation(model, 0.3, schedule="parallel", damping=0.5, anderson=0,
+                                   max_iter=20_000)
+    assert reference.converged
+    options = [{}, {"anderson": 0}, {"schedule": "parallel"}, {"anderson": 2, "damping": 0.3}]
+    if belief_propagation(model, 0.3).meta["schedule"] == "red-black":  # bipartite
+        options.append({"schedule": "red-black", "damping": 0.5})
+    for option in options:
+        result = belief_propagation(model, 0.3, max_iter=20_000, **option)
+        assert result.converged, option
+        assert result.log_z == pytest.approx(reference.log_z, abs=1e-10)
+        np.testing.assert_allclose(result.magnetizations, reference.magnetizations, atol=1e-9)
+        np.testing.assert_allclose(result.correlations, reference.correlations, atol=1e-9)
+
+
+def test_red_black_sweeps_with_anderson_converge_near_the_bethe_point_where_damping_stalls():
+    model = sm.Ising.square(32)
+    beta = 0.34  # 3 tanh(beta) = 0.982: the parallel update contracts slowly
+    fast = belief_propagation(model, beta, max_iter=1000)
+    assert fast.meta["schedule"] == "red-black" and fast.converged and fast.iterations < 300
+    with pytest.warns(ConvergenceWarning):
+        slow = belief_propagation(model, beta, max_iter=1000, schedule="parallel", damping=0.5,
+                                  anderson=0)
+    assert not slow.converged
+    assert fast.free_entropy_density == pytest.approx(math.log(2) + 2 * math.log(math.cosh(beta)),
+                                                      abs=1e-10)
+
+
+def test_bp_is_exact_on_trees_with_every_schedule():
+    rng = np.random.default_rng(11)
+    tree = nx.random_labeled_tree(10, seed=11)
+    edges = np.array(tree.edges())
+    J, h = rng.normal(size=len(edges)), rng.normal(size=10)
+    model = sm.Ising.from_edges(10, edges, J, h=h)
+    log_z, energy, m, corr = brute_marginals(10, edges, J, h, 0.8)
+    for schedule in ("auto", "parallel", "red-black"):
+        for anderson in (0, 5):
+            result = belief_propagation(model, 0.8, schedule=schedule, anderson=anderson)
+            assert result.log_z == pytest.approx(log_z, abs=1e-10)
+            assert result.energy == pytest.approx(energy, abs=1e-9)
+            np.testing.assert_allclose(result.magnetizations, m, atol=1e-10)
+            np.testing.assert_allclose(result.correlations, corr, atol=1e-10)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import statmech as sm
+from statmech._registry import all_methods
 from statmech.exact._enumerate import state_energies
 from statmech.exact._tensor_network import DEFAULT_MAX_MEMORY, build_network
 
@@ -154,6 +155,36 @@ def test_over_the_memory_budget_is_refused_with_the_width_and_a_suggestion():
 ], ids=repr)
 def test_auto_keeps_the_older_exact_methods_and_adds_the_tensor_network(model, expected):
     assert sm.log_z(model, 0.4).method == expected
+
+
+def _regular_with_fields(n, seed):
+    rng = np.random.default_rng(seed)
+    edges = np.array(nx.random_regular_graph(3, n, seed=seed).edges())
+    return sm.Ising.from_edges(n, edges, rng.normal(size=len(edges)), h=rng.normal(size=n))
+
+
+def test_auto_takes_the_tensor_network_where_it_is_cheaper_than_enumeration():
+    # A sparse 28-spin graph with fields: both apply; the contraction (width ~6) is far cheaper
+    # than 2^28 states, and auto chooses it without searching an order.
+    model = _regular_with_fields(28, 1)
+    assert sm.log_z(model, 0.4).method == "tensor-network"
+    costs = {m.name: m.cost(model, {}) for m in all_methods() if m.cost is not None}
+    assert costs["tensor-network"] < costs["enumerate"] / 100
+    # ... and on 22 spins, where enumeration is still quick, the two agree.
+    model = _regular_with_fields(22, 2)
+    auto = sm.thermo(model, BETAS)
+    assert auto.method == "tensor-network"
+    close(auto, sm.thermo(model, BETAS, method="enumerate"))
+
+
+@pytest.mark.parametrize("n", [6, 10, 14])
+def test_auto_keeps_enumeration_for_small_dense_models(n):
+    rng = np.random.default_rng(n)
+    upper = np.triu(rng.normal(size=(n, n)), 1)
+    model = sm.Ising.from_couplings(upper + upper.T, h=rng.normal(size=n))
+    auto = sm.thermo(model, BETAS)
+    assert auto.method == "enumerate"
+    close(auto, sm.thermo(model, BETAS, method="tensor-network"))
 
 
 # ----------------------------------------------------------------- ground states

@@ -8,14 +8,17 @@ constant energy of self-bonds (a periodic chain of one site).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from typing import Any, Mapping
 
 import numpy as np
 import scipy.sparse
+import scipy.sparse.csgraph
 
 from statmech._types import StatmechWarning
+from statmech._validation import check_positive_int, check_seed
 from statmech.models import Ising
 
 _LN2 = math.log(2.0)
@@ -135,6 +138,39 @@ class Graph:
         return (np.bincount(self.j, weights=along_ij, minlength=self.n)
                 + np.bincount(self.i, weights=along_ji, minlength=self.n))
 
+    @functools.cached_property
+    def two_colouring(self) -> np.ndarray | None:
+        """A proper 2-colouring of the sites (bool per site) when the graph is bipartite, else None.
+
+        Parity of the depth in a breadth-first forest, by pointer doubling along
+        the parent links; the graph is bipartite iff every bond joins two parities.
+        """
+        n = self.n
+        if self.n_edges == 0:
+            return np.zeros(n, dtype=bool)
+        shape = getattr(self.lattice, "shape", ())
+        if shape and int(np.prod(shape)) == n:  # a lattice: try the parity of the coordinates
+            red = (np.indices(shape).sum(axis=0) % 2).astype(bool).reshape(-1)
+            if np.all(red[self.i] != red[self.j]):
+                return red
+        adjacency = scipy.sparse.csr_matrix(
+            (np.ones(2 * self.n_edges), (np.concatenate([self.i, self.j]),
+                                         np.concatenate([self.j, self.i]))), shape=(n, n))
+        _, labels = scipy.sparse.csgraph.connected_components(adjacency, directed=False)
+        parent = np.arange(n)
+        for root in np.unique(labels, return_index=True)[1]:
+            _, predecessors = scipy.sparse.csgraph.breadth_first_order(adjacency, root,
+                                                                       directed=False)
+            reached = predecessors >= 0
+            parent[reached] = predecessors[reached]
+        parity = (parent != np.arange(n)).astype(np.int8)
+        ancestor = parent
+        for _ in range(max(1, n.bit_length())):
+            parity ^= parity[ancestor]
+            ancestor = ancestor[ancestor]
+        red = parity.astype(bool)
+        return red if np.all(red[self.i] != red[self.j]) else None
+
     def per_bond(self, edge_values, self_bond_value) -> np.ndarray:
         """Values on the merged edges mapped back to ``model.edges`` order."""
         out = np.full(self.edge_of_bond.size, float(self_bond_value))
@@ -247,12 +283,20 @@ def check_tol(tol) -> float:
     return tol
 
 
+def check_call(model, beta, method: str) -> float:
+    """Check the model of a front door (one Ising instance) and return β as a float."""
+    check_model(model, method)
+    return check_beta(beta)
+
+
 def check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
+    """An int option (``max_iter``, ``n_starts``, ``anderson``) at least ``minimum``."""
+    return check_positive_int(value, name, minimum)
+
+
+def check_iteration_options(damping, tol, max_iter, seed) -> tuple[float, float, int, int]:
+    """The options every fixed-point iteration takes: (damping, tol, max_iter, seed), checked."""
+    return check_damping(damping), check_tol(tol), check_count(max_iter, "max_iter", 1), check_seed(seed)
 
 
 def why_not_factory(name: str, option_names: tuple[str, ...]):

@@ -22,17 +22,7 @@ import warnings
 
 import numpy as np
 
-from statmech.approx._common import (
-    ApproxResult,
-    ConvergenceWarning,
-    Graph,
-    binary_entropy,
-    check_beta,
-    check_count,
-    check_damping,
-    check_model,
-    check_tol,
-)
+from statmech.approx._common import ApproxResult, ConvergenceWarning, Graph, binary_entropy, check_call, check_count, check_iteration_options
 
 MF_OPTIONS = ("damping", "tol", "max_iter", "n_starts", "seed")
 _DEFAULTS = {"damping": 0.0, "tol": 1e-12, "max_iter": 10_000, "n_starts": 3, "seed": 0}
@@ -131,9 +121,9 @@ def _mean_field(graph: Graph, beta: float, damping: float, tol: float, max_iter:
 
 def _check(options):
     options = {**_DEFAULTS, **options}
-    return (check_damping(options["damping"]), check_tol(options["tol"]),
-            check_count(options["max_iter"], "max_iter", 1),
-            check_count(options["n_starts"], "n_starts", 0), check_count(options["seed"], "seed", 0))
+    damping, tol, max_iter, seed = check_iteration_options(
+        options["damping"], options["tol"], options["max_iter"], options["seed"])
+    return damping, tol, max_iter, check_count(options["n_starts"], "n_starts", 0), seed
 
 
 def mean_field(model, beta, *, damping=0.0, tol=1e-12, max_iter=10_000, n_starts=3,
@@ -144,8 +134,7 @@ def mean_field(model, beta, *, damping=0.0, tol=1e-12, max_iter=10_000, n_starts
     random ones (seeded by ``seed``) and keeps the largest bound.
     ``magnetizations`` are the m_i of that solution; ``correlations`` m_i m_j.
     """
-    check_model(model, "mean-field")
-    beta = check_beta(beta)
+    beta = check_call(model, beta, "mean-field")
     args = _check({"damping": damping, "tol": tol, "max_iter": max_iter, "n_starts": n_starts,
                    "seed": seed})
     return _mean_field(Graph.of(model), beta, *args)[0]

@@ -1,30 +1,11 @@
 """TAP free entropy and magnetisations with the Onsager reaction term (method ``"tap"``).
 
-Thouless, Anderson & Palmer, Phil. Mag. 35, 593 (1977); as the second-order
-Plefka expansion (J. Phys. A 15, 1971 (1982)), for any Ising model:
+    Φ_TAP(m) = Σ_i θ_i m_i + Σ_e K_e m_i m_j + Σ_i H(m_i) + ½ Σ_e K_e² (1 − m_i²)(1 − m_j²) − βc₀,
 
-    Φ_TAP(m) = Σ_i θ_i m_i + Σ_e K_e m_i m_j + Σ_i H(m_i)
-               + ½ Σ_e K_e² (1 − m_i²)(1 − m_j²) − βc₀,
-
-stationary at the TAP equations
-
-    m_i = tanh(θ_i + Σ_j K_ij m_j − m_i Σ_j K_ij² (1 − m_j²)).
-
-It is meant for dense models with weak couplings (SK: K_ij ~ β/√N), where
-the neglected higher orders vanish as N → ∞. The iteration is Bolthausen's
-(Commun. Math. Phys. 325, 333 (2014)): the reaction term uses the previous
-iterate,
-
-    m^{t+1} = tanh(θ + K m^t − b^t ⊙ m^{t−1}),   b^t_i = Σ_j K_ij² (1 − (m^t_j)²),
-
-started from m^0 = 0, m^1 = tanh θ (the field direction; Bolthausen's
-√q 1 for the SK model in a uniform field). At high temperature, or in a
-field above the de Almeida–Thouless line, it converges to the TAP solution;
-at h = 0 the start is the paramagnet m = 0, itself a TAP solution. A fixed
-point solves the TAP equations; the residual reported is
-max |m − tanh(θ + K m − m ⊙ b)|. Being stationary,
-−∂Φ_TAP/∂β = U_TAP = −Σ_e J_e c_e − Σ_i h_i m_i with the TAP bond
-correlation c_e = m_i m_j + K_e (1 − m_i²)(1 − m_j²).
+stationary at m_i = tanh(θ_i + Σ_j K_ij m_j − m_i Σ_j K_ij² (1 − m_j²))
+(Thouless, Anderson & Palmer, Phil. Mag. 35, 593 (1977)), solved by
+Bolthausen's iteration (Commun. Math. Phys. 325, 333 (2014)). For dense,
+weakly coupled models (SK). Derivation: docs/derivations.md.
 """
 from __future__ import annotations
 
@@ -32,17 +13,7 @@ import warnings
 
 import numpy as np
 
-from statmech.approx._common import (
-    ApproxResult,
-    ConvergenceWarning,
-    Graph,
-    binary_entropy,
-    check_beta,
-    check_count,
-    check_damping,
-    check_model,
-    check_tol,
-)
+from statmech.approx._common import ApproxResult, ConvergenceWarning, Graph, binary_entropy, check_call, check_iteration_options
 
 TAP_OPTIONS = ("damping", "tol", "max_iter", "init", "seed")
 _DEFAULTS = {"damping": 0.0, "tol": 1e-12, "max_iter": 2000, "init": "field", "seed": 0}
@@ -122,9 +93,9 @@ def _tap(graph: Graph, beta: float, damping: float, tol: float, max_iter: int, i
 
 def _check(options):
     options = {**_DEFAULTS, **options}
-    return (check_damping(options["damping"]), check_tol(options["tol"]),
-            check_count(options["max_iter"], "max_iter", 1), options["init"],
-            check_count(options["seed"], "seed", 0))
+    damping, tol, max_iter, seed = check_iteration_options(
+        options["damping"], options["tol"], options["max_iter"], options["seed"])
+    return damping, tol, max_iter, options["init"], seed
 
 
 def tap(model, beta, *, damping=0.0, tol=1e-12, max_iter=2000, init="field", seed=0) -> ApproxResult:
@@ -135,8 +106,7 @@ def tap(model, beta, *, damping=0.0, tol=1e-12, max_iter=2000, init="field", see
     ``"random"`` (seeded) or an array of m_i. Warns
     (:class:`ConvergenceWarning`) with the residual when not converged.
     """
-    check_model(model, "tap")
-    beta = check_beta(beta)
+    beta = check_call(model, beta, "tap")
     damping, tol, max_iter, init, seed = _check({"damping": damping, "tol": tol,
                                                  "max_iter": max_iter, "init": init, "seed": seed})
     return _tap(Graph.of(model), beta, damping, tol, max_iter, init, seed)[0]

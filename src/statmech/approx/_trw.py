@@ -1,29 +1,11 @@
 """Tree-reweighted belief propagation: an upper bound on log Z (method ``"trw"``).
 
-For any distribution over the spanning trees of the graph, with edge
-appearance probabilities ρ_e, convexity of log Z in the couplings gives
+    log Z ≤ max_τ  Σ_i θ_i m_i + Σ_e K_e c_e + Σ_i H(τ_i) − Σ_e ρ_e I(τ_e)
 
-    log Z ≤ max_τ  Σ_i θ_i m_i + Σ_e K_e c_e + Σ_i H(τ_i) − Σ_e ρ_e I(τ_e),
-
-the maximum over locally consistent pseudo-marginals τ (Wainwright,
-Jaakkola & Willsky, IEEE Trans. Inf. Theory 51, 2313 (2005)). The objective
-is concave, so any fixed point of the reweighted messages (cavity fields)
-
-    u_{i→j} = atanh(tanh(K_ij/ρ_ij) · tanh g_{i\\j}),   g_{i\\j} = θ_i + Σ_{k∈∂i} ρ_ki u_{k→i} − u_{j→i},
-
-attains it; I(τ_e) = H(τ_i) + H(τ_j) − H(τ_e) is the mutual information of
-the bond pseudo-marginal τ_e(s, t) ∝ exp(K st/ρ + g_{i\\j} s + g_{j\\i} t).
-With ρ ≡ 1 (a tree) this is BP and the bound is exact.
-
-Edge appearance probabilities of the uniform spanning tree: ρ_e is the
-effective resistance of bond e with unit conductances,
-ρ_e = (e_i − e_j)ᵀ L⁺ (e_i − e_j), L the graph Laplacian (Kirchhoff), computed
-from a dense inverse per connected component of up to
-``MAX_DENSE_RESISTANCE_SITES`` sites. On a periodic square or cubic lattice
-with equal sides ≥ 3 (edge-transitive, so all resistances are equal) the
-uniform value (N − 1)/|E| is used directly; with unequal sides ≥ 3 it is used
-only beyond the dense limit (it still lies in the spanning-tree polytope,
-since every cut of such a torus has at least 2d bonds).
+for edge appearance probabilities ρ_e of spanning trees (Wainwright, Jaakkola
+& Willsky, IEEE Trans. Inf. Theory 51, 2313 (2005)); the fixed point of the
+reweighted messages attains it. ρ_e of the uniform spanning tree are the
+effective resistances. Derivation: docs/derivations.md.
 """
 from __future__ import annotations
 
@@ -32,15 +14,8 @@ import scipy.sparse
 import scipy.sparse.csgraph
 
 from statmech.approx._bp import bethe_quantities, initial_messages, pass_messages, warn_not_converged
-from statmech.approx._common import (
-    ApproxResult,
-    Graph,
-    check_beta,
-    check_count,
-    check_damping,
-    check_model,
-    check_tol,
-)
+from statmech.approx._common import (ApproxResult, Graph, check_call, check_count,
+                                     check_iteration_options, check_model)
 
 MAX_DENSE_RESISTANCE_SITES = 3000
 TRW_OPTIONS = ("damping", "tol", "max_iter", "init", "seed", "edge_probabilities", "anderson")
@@ -153,11 +128,6 @@ def _trw(graph: Graph, beta: float, rho: np.ndarray, damping: float, tol: float,
     return result, u
 
 
-def _check(damping, tol, max_iter, seed):
-    return (check_damping(damping), check_tol(tol), check_count(max_iter, "max_iter", 1),
-            check_count(seed, "seed", 0))
-
-
 def trw(model, beta, *, damping=0.5, tol=1e-10, max_iter=10_000, init="zero", seed=0,
         edge_probabilities=None, anderson=None) -> ApproxResult:
     """Tree-reweighted BP at one β: ``log_z`` is an upper bound on log Z (at convergence).
@@ -169,9 +139,8 @@ def trw(model, beta, *, damping=0.5, tol=1e-10, max_iter=10_000, init="zero", se
     acceleration (default 5 up to a million messages, else 0). Warns (:class:`ConvergenceWarning`)
     with the residual when the messages have not converged.
     """
-    check_model(model, "trw")
-    beta = check_beta(beta)
-    damping, tol, max_iter, seed = _check(damping, tol, max_iter, seed)
+    beta = check_call(model, beta, "trw")
+    damping, tol, max_iter, seed = check_iteration_options(damping, tol, max_iter, seed)
     graph = Graph.of(model)
     rho = _edge_probabilities(graph, edge_probabilities)
     return _trw(graph, beta, rho, damping, tol, max_iter, init, seed, _anderson(graph, anderson))[0]
@@ -184,7 +153,7 @@ class TRWRunner:
         self.graph = graph
         self.options = options
         options = {**_DEFAULTS, **options}
-        self.args = _check(options["damping"], options["tol"], options["max_iter"], options["seed"])
+        self.args = check_iteration_options(options["damping"], options["tol"], options["max_iter"], options["seed"])
         self.init = options["init"]
         self.memory = _anderson(graph, options.get("anderson"))
         self.rho = _edge_probabilities(graph, options.get("edge_probabilities"))

@@ -1,30 +1,10 @@
 """Exact log Z of many disorder instances at once: enumeration in JAX, vmapped over instances.
 
-For every instance k of a batched Ising model (``ensemble.sample_batch``:
-``couplings`` (K, E), ``field`` (K, N), shared ``edges``)
-
-    log Z_k(β) = log Σ_s exp(−β H_k(s)),   H_k(s) = −½ sᵀ J_k s − h_k·s + c_k,
-
-with J_k the (N, N) coupling matrix (parallel bonds summed) and c_k the energy
-of the self-bonds. The spins are split into a group A (sites 0..m−1,
-m = ⌊N/2⌋) and a group B (sites m..N−1), so that every energy of a block of
-A-states against all B-states is one matrix product:
-
-    H(a, b) = H_A(a) + H_B(b) − aᵀ J_AB b.
-
-The blocks (at most ``2^16`` energies per instance) are reduced to
-log Σ exp(−β H) in the log domain, shifted by the block's lowest energy, and
-merged with a running rescaled sum (so β = 0 sums integers, exactly
-2^N). Without a field in any instance H(s) = H(−s): only the states with
-s_{N−1} = +1 are visited and log Z gains log 2. The per-instance function is
-``jax.vmap``-ed over a chunk of instances and jitted; chunks of instances run
-one after the other so that memory stays bounded (≈ 2^18 energies live on a
-CPU, 2^24 = 128 MB on an accelerator, at every N ≤ 26). Everything runs in float64
-(``jax.enable_x64`` locally; the global flag is not touched).
-
-Reference: Newman & Barkema, *Monte Carlo Methods in Statistical Physics*
-(1999), §1.2 (Z as the sum over all states); this is the same sum as
-method ``"enumerate"`` (:mod:`statmech.exact._enumerate`), batched.
+log Z_k(β) = log Σ_s exp(−β H_k(s)) for every instance k of a batched Ising
+model (shared ``edges``), the states split in two halves so that each block
+of energies is one matrix product, reduced in the log domain in float64 and
+chunked over instances to bound memory (Newman & Barkema, *Monte Carlo
+Methods in Statistical Physics* (1999), §1.2). Details: docs/derivations.md.
 """
 from __future__ import annotations
 

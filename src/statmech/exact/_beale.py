@@ -1,37 +1,9 @@
 """Exact density of states g(E) of the periodic Lx × Ly square-lattice Ising model.
 
-After P. D. Beale, "Exact distribution of energies in the two-dimensional Ising
-model", Phys. Rev. Lett. 76, 78 (1996): Kaufman's finite-torus partition
-function is rewritten as a polynomial in x = e^{−2K} (K = βJ) with exact
-integer coefficients, which are the level degeneracies.
-
-Derivation (J = 1, Lx = n spins per row, Ly = m rows, N = mn; B. Kaufman,
-Phys. Rev. 76, 1232 (1949))::
-
-    Z = ½ (2 sinh 2K)^{N/2} (Z₁ + Z₂ + Z₃ + Z₄),
-    Z₁ = Π_{l odd} 2cosh(mγ_l/2),   Z₂ = Π_{l odd} 2sinh(mγ_l/2),
-    Z₃ = Π_{l even} 2cosh(mγ_l/2),  Z₄ = Π_{l even} 2sinh(mγ_l/2),   0 ≤ l < 2n,
-    cosh γ_l = cosh 2K cosh 2K* − sinh 2K sinh 2K* cos(πl/n),   tanh K* = e^{−2K},
-
-with γ₀ = 2(K − K*) taken with its sign. Since γ_l = γ_{2n−l}, the factors
-pair up, (2cosh(mγ/2))² = 2 + 2T_m(cosh γ) and (2sinh(mγ/2))² = 2T_m(cosh γ) − 2
-(T_m Chebyshev), and 2T_m(c) ± 2 = 2^m Π_β (c − β/2) over the roots β of the
-monic integer polynomial C_m(y) ± 2, where C_m(2cos t) = 2cos(mt). With
-(2 sinh 2K)^{N/2} spread over the factors, each pair l contributes
-
-    x^{−2m} Π_β [(1 + x²)² − (α_l + β)(x − x³)],   α_l = 2cos(πl/n),
-
-and the unpaired l = 0, l = n (γ = 2(K ∓ K*)) contribute
-x^{−m}[(1 ∓ x)^m ± x^m (1 ± x)^m] (cosh: +, sinh: −, between the two terms).
-The product over pairs is Σ_k c_k u^k v^{D−k} with u = (1 + x²)², v = x − x³,
-where Π (y − α − β) = Σ_k c_k y^k is the composed sum of two integer
-polynomials, obtained exactly from power sums (Newton's identities). So
-
-    x^N Z = Σ_j g_j x^j,   g_j = g(E = 2j − 2N)   (integers, computed exactly).
-
-For coupling J the levels are E = J × (energy of the J = 1 model) with the
-same degeneracies (for J < 0 the spectrum is mirrored; this holds for odd sizes
-too). J = 0 gives the single level E = 0 with g = 2^N.
+Kaufman's Z as a polynomial in x = e^{−2K} with exact integer coefficients,
+x^N Z = Σ_j g_j x^j, g_j = g(E = 2j − 2N) (P. D. Beale, Phys. Rev. Lett. 76,
+78 (1996)); for coupling J the levels scale by J. Derivation:
+docs/derivations.md.
 """
 from __future__ import annotations
 

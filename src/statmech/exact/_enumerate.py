@@ -188,6 +188,12 @@ def _why_not(model, options) -> str | None:
     return None
 
 
+def _cost(model, options) -> float:
+    """Seconds per β, about 1e-9 · 2^N · (E + N): every state's energy from its bonds and fields
+    (measured with benchmarks/exact.py's auto comparison)."""
+    return 1e-9 * 2.0**model.n_sites * (model.n_edges + model.n_sites)
+
+
 def _moments(model, betas, **options) -> Moments:
     """Exact log Z, ⟨H⟩, Var(H), ⟨M⟩, Var(M), ⟨|M|⟩ on the grid ``betas`` by summing all states."""
     reason = _why_not(model, options)
@@ -256,4 +262,4 @@ def _shifted_moments(model: Ising, betas: np.ndarray, energy_offset: float = 0.0
 # Registered by statmech._registry (this module does not import the registry).
 METHODS: list[Method] = []
 METHODS.append(Method(name="enumerate", exact=True, why_not=_why_not, moments=_moments,
-                       auto_rank=30, model_types=(Ising,)))
+                       auto_rank=30, model_types=(Ising,), cost=_cost))

@@ -228,7 +228,7 @@ def quadrature_moments(model, betas, step: float | None = None, u_max: float = 4
     index form the rule with step 2h; when it differs from the full rule by
     more than ``tolerance`` in ln Z (an under-resolved integrand, e.g. several
     well separated minima) a RuntimeWarning says so. Cost: (2u_max/h + 1)^d
-    loss evaluations per β (≈ 0.3 s for d = 2, ≈ 1 s for d = 3 with 30 samples).
+    loss evaluations per β (measured times: docs/guides/ml.md).
     """
     betas = _check_betas(_check_model(model), as_beta_array(betas)[0], "quadrature")
     d = model.dim

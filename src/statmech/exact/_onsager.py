@@ -10,12 +10,11 @@ Both return a *Thermo of densities* (``n_sites`` is None): per-site values only.
 """
 from __future__ import annotations
 
-import numbers
 
 import numpy as np
 from scipy import integrate, special
 
-from statmech._validation import as_beta_array
+from statmech._validation import as_beta_array, check_finite_real
 from statmech._types import Thermo
 
 #: β_c J = ½ ln(1 + √2) ≈ 0.4406868 (Kramers–Wannier), for J = 1.
@@ -26,15 +25,6 @@ CRITICAL_TEMPERATURE = 1.0 / CRITICAL_BETA
 _LN2 = float(np.log(2.0))
 _SERIES_MAX_PARAMETER = 0.1  # below this m = κ², the elliptic integrals come from their series
 _SERIES_TERMS = 40           # 0.1^40: far below float64 rounding
-
-
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} is {value}; it must be a finite number")
-    return value
 
 
 # ------------------------------------------------------------ elliptic pieces
@@ -122,7 +112,7 @@ def onsager(beta, J=1.0) -> Thermo:
     ``J`` must be > 0; ``meta`` holds ``critical_beta`` = β_c(J) and
     ``critical_temperature`` = T_c(J).
     """
-    J = _real(J, "J")
+    J = check_finite_real(J, "J")
     if J <= 0:
         raise ValueError(
             f"onsager needs a ferromagnetic coupling J > 0, got J = {J}; the square-lattice "
@@ -162,7 +152,7 @@ def spontaneous_magnetization(beta, J=1.0):
     C. N. Yang (1952), Phys. Rev. 85, 808. Returns a float for scalar β, else
     an ndarray. ``J`` must be > 0.
     """
-    J = _real(J, "J")
+    J = check_finite_real(J, "J")
     if J <= 0:
         raise ValueError(f"spontaneous_magnetization needs J > 0, got J = {J}; pass J=abs(J)")
     betas, scalar = as_beta_array(beta)
@@ -197,8 +187,8 @@ def infinite_chain(beta, J=1.0, h=0.0) -> Thermo:
     so β = 10⁶ and either sign of J and h are fine. The one value that does not
     fit in float64 is χ = β e^{2βJ} at h = 0 for βJ ≳ 355; it is returned as +inf.
     """
-    J = _real(J, "J")
-    h = _real(h, "h")
+    J = check_finite_real(J, "J")
+    h = check_finite_real(h, "h")
     betas, scalar = as_beta_array(beta)
     K = betas * J
     H = betas * h

@@ -1,85 +1,17 @@
 """Exact log Z of 2D Ising spin glasses, open or toroidal, by Pfaffians (method ``"pfaffian"``).
 
-Any real couplings J (±J, Gaussian, zeros) on the Lx × Ly square lattice, h = 0.
+Any real couplings J on the Lx × Ly square lattice, h = 0. Domain walls of
+a reference state are the even subgraphs of the dual lattice, counted as the
+perfect matchings of a decorated planar graph with a Kasteleyn orientation:
 
-Domain walls. Pick a reference configuration s⁰ and gauge it to all-up:
-J'_ij = J_ij s⁰_i s⁰_j. Every configuration s is, up to the global flip, the set
-C of bonds its domain walls cross (s_i ≠ s_j), and
+    open:   Z = e^{−βH(s⁰)} Pf A,    torus:  Z = 2 e^{−βH(s⁰)} · ¼ σ₀ Σ_{b ∈ {0,1}²} Pf A_b.
 
-    H(s) = H(s⁰) + 2 Σ_{e ∈ C} J'_e,    Z = 2 e^{−βH(s⁰)} Σ_C Π_{e∈C} y_e,   y_e = e^{−2βJ'_e},
-
-where C runs over the *even subgraphs* of the dual lattice (every plaquette
-touches an even number of walls). Open boundaries: all of them. Torus: only
-those crossing every row and every column of bonds an even number of times
-(Kramers & Wannier 1941; Barahona 1982, J. Phys. A 15, 3241).
-
-Dimers. Each plaquette becomes a six-node "city" (two triangles n-w-l₁ and
-s-e-l₂ joined by l₁–l₂): for every even set of its four sides used by C there
-is exactly one dimer covering of the rest. A dual edge becomes a dimer
-between two cities with weight y_e. With open boundaries the outer face is a
-ring of four-node cities (one per boundary bond, edges c–t_prev, c–t_next,
-c–t_ext, t_prev–t_ext) closed into a cycle, which doubles the count. Even
-subgraphs are then perfect matchings and, with a Kasteleyn (Pfaffian)
-orientation of the planar decorated graph — every face has an odd number of
-clockwise edges — Σ_matchings = |Pf A| (Kasteleyn 1963; Fisher 1966; Thomas
-& Middleton, Phys. Rev. E 80, 046708 (2009) for spin glasses):
-
-    open:   Z = e^{−βH(s⁰)} Pf A,
-    torus:  Z = 2 e^{−βH(s⁰)} · ¼ σ₀ Σ_{b ∈ {0,1}²} Pf A_b,
-
-where A_b negates the dual edges crossing a column (b_x) and a row (b_y) of
-bonds that wind around the torus, and σ₀ is the sign of the reference
-matching (C = ∅). Twisting shifts
-the sign of a homology class h by (−1)^{b·h}, so the average over b keeps
-exactly the walls with even crossings (Kasteleyn 1961; Galluccio & Loebl
-1999). The orientation is a fixed local rule, checked face by face in the
-tests.
-
-Cost. Nodes are numbered city by city, row by row (a bandwidth-reducing
-order), and eliminated by Parlett–Reid with threshold partial pivoting in a
-*frontal* form: only the active nodes (touched so far, a few Lx of them:
-one row of terminals plus what pivoting pulls in) live in a dense skew matrix; column k is paired with
-the largest entry of its column (a partner still missing neighbours gets them
-activated first), Pf A = Π pivots × sign of the elimination order, and the
-rank-2 Schur updates are applied in blocks of 24 (one matrix product). That
-is O(N Lx²) work and O(Lx²) memory, as for a banded Pfaffian, but with true
-partial pivoting: without it the frontier carries the large weights y_e and
-loses every digit at low temperature. Measured CPU time of one elimination
-(log Z alone, one β): 0.2 s at L = 32 and 0.9 s at L = 64 (open), 0.5 s at
-L = 32 (torus, four Pfaffians); every result is certified by two
-eliminations (see Numerics), and ``sm.thermo`` carries the derivatives too:
-0.54 s and 3.2 s (open L = 32, 64), 1.45 s (torus L = 32).
-
-Moments. Every entry carries its first two β-derivatives (Leibniz rule
-through the pivots and updates), and each Pfaffian is kept as the linear jet
-(Pf, ∂Pf, ∂²Pf) times a scale, so U = −∂ log Z/∂β and Var(H) = ∂² log Z/∂β²
-are exact, also where a twisted torus Pfaffian passes through zero (T_c).
-``sm.log_z`` skips the derivatives (``log_z_only``): about half the time.
-⟨M⟩ = 0 by symmetry; Var(M) and ⟨|M|⟩ are not computed.
-
-Numerics. Weights y_e > 1 only on bonds the reference leaves unsatisfied,
-so s⁰ is a zero-temperature greedy descent from all-up. Even so, at low
-temperature the elimination mixes weights e^{±2β|J|}, and its error grows
-roughly like eps · e^{cβ} with c of a few |J| (measured: ±J 16 × 16 open
-loses ln Z to 1e−2 at β = 10 in some instances, Gaussian to 1e−5 at β = 30;
-pivoting does not help, nor does gauging by the exact ground state). The
-method therefore certifies every result: each β is computed by two
-independent eliminations, of the lattice and of its 180° rotation (the same
-Z, a different elimination order and rounding), and a value is returned
-only if ten times their discrepancy is within the promised precision
-
-    |δ log Z| ≤ 1e−10 · max(1, |log Z|),  |δU| ≤ 1e−8 · max(1, Σ|J|),  |δC| ≤ 1e−6 · N
-
-(checked against the exact transfer matrix, β up to 40, in the tests: the
-true error never exceeded the discrepancy by more than a few). This costs
-two eliminations per β. Past the first β that fails, commensurate couplings
-(±J) with an exactly known E₀ (open lattices: matching; an unfrustrated
-torus: −Σ|J|) continue with the ground-state asymptote
-log Z(β) = log Z(β₁) − (β − β₁) E₀, U = E₀, C = 0 from a certified β₁,
-whose rigorous error −ln(1 − (U(β₁) − E₀)/Δ), Δ = 2 min|J| the gap, must
-meet the same tolerances. Otherwise — continuous couplings, or a torus
-whose four Pfaffians cancel (walls wrapping the torus dominate deep in the
-glass phase) — a FloatingPointError names the β where precision ends.
+The Pfaffians are eliminated frontally with partial pivoting, carry their
+first two β-derivatives (U, C exact), and every value is certified by two
+independent eliminations (refused past float64 precision with a
+FloatingPointError). Kasteleyn, Physica 27, 1209 (1961); Barahona, J. Phys. A
+15, 3241 (1982); Thomas & Middleton, Phys. Rev. E 80, 046708 (2009).
+Derivation, costs and precision: docs/derivations.md.
 """
 from __future__ import annotations
 

@@ -1,49 +1,18 @@
 """Exact Z of an Ising model on any sparse graph by tensor-network contraction (``"tensor-network"``).
 
-The partition function is a contraction of one small tensor per bond:
+    Z(β) = Σ_s Π_{(i,j)} W_ij(s_i, s_j),   W_ij = exp(β J_ij s_i s_j + β h_i s_i [+ β h_j s_j]),
 
-    Z(β) = Σ_s Π_{(i,j)} W_ij(s_i, s_j),   W_ij(s_i, s_j) = exp(−β e_ij(s_i, s_j)),
-
-    e_ij(s_i, s_j) = −J_ij s_i s_j − [h_i s_i] − [h_j s_j],
-
-where each field term h_i s_i is absorbed into exactly one bond at site i
-(sites without bonds keep a vector exp(β h_i s_i)), parallel bonds are merged
-and zero bonds dropped. Spin i is a (hyper)index shared by the tensors of its
-bonds. Summing the indices one pair of tensors at a time along an order found
-by cotengra (hyper-optimised contraction trees, Gray & Kourtis, Quantum 5, 410
-(2021)) costs time and memory exponential only in the *contraction width* W =
-log2 of the largest intermediate tensor, which is bounded by the treewidth of
-the graph: a strip of width w has W ≈ w, an L × L lattice W ≈ L, an L³ lattice
-W ≈ L², a random 3-regular graph W ≈ N/8.
-
-Numerics: tensors live in the log domain. A pairwise contraction
-C = log Σ_k exp(A_k + B_k) is a BLAS matrix product of exp(A − max_k A) and
-exp(B − max_k B) (one shift per row and per column); the few entries where the
-two maxima do not meet (product below 1e−200, which happens at large β in
-frustrated systems) are recomputed exactly by log-sum-exp over k. So log Z is
-float64-accurate at every β, β = 10⁶ included.
-
-Derivatives: every tensor also carries the Taylor coefficients of
-W(β + ε) = W(β) (1 + ε r₁ + ε² r₂ + …) as ratios r_k = W_k / W (bounded, no
-overflow); a product of tensors multiplies the series (r₂ = a₂ + a₁b₁ + b₂) and
-a sum over k averages them with the Boltzmann weights. The root gives
-∂ log Z/∂β = r₁ and ∂² log Z/∂β² = 2r₂ − r₁², i.e. U = −r₁ and
-Var(H) = 2r₂ − r₁² exactly (no finite differences), at three times the cost
-of log Z alone. The same with the series in a uniform field δ (r₁ = M) gives
-⟨M⟩ and Var(M). Local energies are shifted by their minimum first, so that the
-moments are taken about a nearby reference energy.
-
-References: I. L. Markov & Y. Shi, SIAM J. Comput. 38, 963 (2008) (cost
-exponential in the treewidth) and J.-G. Liu, X. Gao,
-M. Cain, M. D. Lukin & S.-T. Wang, "Computing solution space properties of
-combinatorial optimization problems via generic tensor networks", SIAM J. Sci.
-Comput. 45, A1239 (2023) (Z, density of states and ground states from one
-network with different element types).
+one tensor per bond (each field absorbed into one bond), contracted in the
+log domain along an order from cotengra (Gray & Kourtis, Quantum 5, 410
+(2021)); cost exponential in the contraction width (Markov & Shi, SIAM J.
+Comput. 38, 963 (2008)). Tensors carry β- and field-Taylor coefficients, so
+U, C, ⟨M⟩ and χ are exact. Derivation and numerics: docs/derivations.md.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import time
 import warnings
 
@@ -539,6 +508,18 @@ def _why_not(model, options) -> str | None:
     return None
 
 
+def _cost(model, options) -> float:
+    """Seconds per β of the moments, from the greedy order alone (no search):
+    about 6e-4 s per tensor (one pairwise contraction in Python, twice) plus 1e-6 s per flop
+    of the order's cost (the Taylor arrays and their log scaling); inf where it does not apply.
+    Measured against enumeration on random 3-regular and complete graphs of 8-28 spins.
+    """
+    if not isinstance(model, Ising) or np.ndim(model.couplings) != 1 or np.ndim(model.field) != 1:
+        return math.inf
+    cost = _greedy_plan(build_network(model).structure).cost
+    return 6e-4 * cost.n_tensors + 1e-6 * cost.flops
+
+
 def _prepare(model, options, derivatives):
     unknown = sorted(set(options) - set(_OPTIONS))
     if unknown:
@@ -577,4 +558,5 @@ def _log_z_moments(model, betas, **options) -> Moments:
 # Registered by statmech._registry (this module does not import the registry).
 METHODS: list[Method] = []
 METHODS.append(Method(name="tensor-network", exact=True, why_not=_why_not, moments=_moments,
-                       log_z_moments=_log_z_moments, auto_rank=35, model_types=(Ising,), options=_OPTIONS))
+                       log_z_moments=_log_z_moments, auto_rank=35, model_types=(Ising,), options=_OPTIONS,
+                       cost=_cost))

@@ -1,30 +1,11 @@
 """Exact transfer matrices for Ising chains and square-lattice strips (method ``"transfer"``).
 
-Z = Tr Π_k T_k (periodic) or a vector contraction (open), with T_k the
-Boltzmann weight of the k-th slice (Kramers & Wannier 1941; Baxter, *Exactly
-Solved Models*, ch. 2 and 7). Everything is carried in the log domain as
-second-order *log-jets*: each matrix/vector entry holds
-
-    ℓ(ε) = log w(ε) ≈ ℓ₀ + ℓ₁ ε + ℓ₂ ε²
-
-for two perturbations, the energy tilt w ∝ exp(−(β+ε)H) and the magnetisation
-tilt w ∝ exp(−βH + εM). Products add jets; sums are jet log-sum-exps,
-
-    log Σ_k e^{ℓ_k(ε)} = L₀ + ε Σ_k p_k ℓ₁ₖ + ε² [Σ_k p_k ℓ₂ₖ + ½ Σ_k p_k (ℓ₁ₖ − L₁)²],
-    p_k = e^{ℓ₀ₖ − L₀},
-
-so at the end log Z = L₀, U = ⟨H⟩ = −L₁ᴱ, Var(H) = 2L₂ᴱ, M = ⟨Σs⟩ = L₁ᴹ and
-Var(M) = 2L₂ᴹ — exact derivatives with no finite differences, no ⟨X²⟩ − ⟨X⟩²
-cancellation (variances are sums of non-negative terms), finite at β = 0 and
-β = 10⁶. The magnetisation tilt is in the unscaled field, so β = 0 needs no
-special case.
-
-- Chains: a tree (pairwise) reduction of the 2×2 bond matrices, vectorised in
-  NumPy; bond k couples (k, k+1 mod n) and carries the field of site k.
-- Square strips: the sparse site-by-site ("helical") transfer along the longer
-  side; the state is the 2^W configurations of the frontier and adding one
-  site costs O(2^W). Periodic boundaries along the transfer direction need a
-  trace: 2^W such vectors, one per boundary column.
+Z = Tr Π_k T_k (periodic) or a vector contraction (open) (Kramers & Wannier
+1941; Baxter, *Exactly Solved Models*, ch. 2 and 7), in the log domain with
+second-order log-jets in β and in a uniform field, so log Z, U, Var(H), M and
+Var(M) are exact derivatives. Chains: a pairwise reduction of 2×2 matrices;
+strips: a site-by-site transfer over the 2^W frontier states.
+Derivation: docs/derivations.md.
 """
 from __future__ import annotations
 

@@ -1,29 +1,11 @@
 """Parallel tempering (replica exchange) over a ladder of inverse temperatures.
 
-R replicas sit on a ladder β_0 < β_1 < … < β_{R−1}, one per temperature
-*slot*. One tempering step advances every slot with an inner kernel
-(``n_sweeps_between_swaps`` of its steps, vmapped over the slots), then
-proposes swaps of neighbouring slots — the even pairs (0,1), (2,3), … on even
-steps, the odd pairs (1,2), (3,4), … on odd steps — accepted with
-
-    min(1, exp((β_{k+1} − β_k)(E_{k+1} − E_k))),
-
-which keeps the product of Boltzmann distributions Π_k p_{β_k} invariant
-(Hukushima & Nemoto, J. Phys. Soc. Jpn. 65, 1604 (1996); the deterministic
-even/odd alternation follows Okabe et al., Chem. Phys. Lett. 335, 435 (2001)).
-
-Configurations live in slot order (slot k is always at β_k); a swap exchanges
-the inner states of two slots, so an inner state must not cache anything
-that depends on β. ``replica_at_slot`` follows which replica (by its
-starting slot) sits where, which gives round trips: a replica that visits the
-lowest β, then the highest β, then the lowest β again completes one.
-
-    state = tempering_init(spins, model, betas, kernel)           # spins (R, N)
-    state, info = tempering_step(key, state, model, betas, kernel)
-    result = run_tempering(key, model, betas, kernel, n_sweeps)
-
-``parallel_tempering(kernel)`` wraps the pair as a :class:`Kernel` whose β
-argument is the whole ladder.
+One step advances every slot β_k with an inner kernel, then proposes swaps
+of neighbouring slots (even pairs on even steps, odd pairs on odd steps),
+accepted with min(1, exp((β_{k+1} − β_k)(E_{k+1} − E_k))) (Hukushima & Nemoto,
+J. Phys. Soc. Jpn. 65, 1604 (1996); Okabe et al., Chem. Phys. Lett. 335, 435
+(2001)). ``tempering_init``, ``tempering_step``, ``run_tempering`` and
+``parallel_tempering(kernel)``; how it works: docs/guides/monte_carlo.md.
 """
 from __future__ import annotations
 

@@ -575,11 +575,6 @@ def _owned(values, name, fresh=False) -> np.ndarray:
     return values
 
 
-def _finite(value, name) -> np.ndarray:
-    """``value`` as a float64 array (no copy when it already is one); raise on NaN/inf, complex or non-numbers."""
-    return as_finite_float_array(value, name, copy=False)
-
-
 def _bond_values(J, shape, name, hint) -> np.ndarray:
     if np.ndim(J) == 0:
         return _broadcast(_scalar(J, name), shape[0])
@@ -617,7 +612,7 @@ def _lattice_sizes(L, dims) -> tuple[int, ...]:
 
 
 def _square_bond_array(array, Ly, Lx, axis, periodic, name) -> np.ndarray:
-    array = _finite(array, name)  # a view: Ising.square concatenates (copies) the bonds once
+    array = as_finite_float_array(array, name, copy=False)  # a view: Ising.square copies the bonds once
     full = (Ly, Lx)
     reduced = (Ly, Lx - 1) if axis == 1 else (Ly - 1, Lx)
     if array.shape == full:

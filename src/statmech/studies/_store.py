@@ -1,54 +1,10 @@
 """The result store: one embedded SQLite file per study.
 
-Layout (schema version :data:`SCHEMA_VERSION`; ``PRAGMA application_id`` is
-:data:`APPLICATION_ID`, ASCII "stmh", so a foreign file is recognised)::
-
-    schema_version(version, statmech_version, created)
-    study(id = 1, name, toml, study_hash, spec, created)     -- the study file, verbatim and parsed
-    tasks(task_id PRIMARY KEY, position, config, seed, coords, status, error,
-          method, meta, seconds, host, finished)             -- status: pending | done | failed
-    results(task_id, quantity, value, stderr, meta, PRIMARY KEY (task_id, quantity))
-    artifacts(task_id, name, kind, dtype, shape, data, PRIMARY KEY (task_id, name))
-
-``config``, ``coords``, ``spec`` and ``meta`` are JSON. ``stderr`` is NULL for
-exact values; ``value`` is NULL only for NaN (SQLite stores NaN as NULL).
-
-``artifacts`` holds a task's non-scalar results (what the tour's figures are
-drawn from): ``kind = 'array'`` is a NumPy array of booleans, integers or
-floats stored as its little-endian bytes with ``dtype`` (NumPy's ``dtype.str``,
-e.g. ``'<f8'``) and ``shape`` (JSON), so it round-trips bit for bit, NaN
-included; ``kind = 'json'`` is a JSON document in ``data`` (UTF-8). The table
-is additive (schema version 1 still): a store made before it existed gets it
-when opened writable, and reads as having no artifacts when opened read-only.
-
-Durability: the file is in WAL mode, and each finished task is written by
-:meth:`ResultStore.record` in ONE transaction (its result rows and its status
-together), so a crash at any moment leaves every task either wholly done or
-still pending — never a partial task. If the sweep's process dies (``kill -9``,
-out of memory, Ctrl-C), every committed task survives and resuming recomputes
-only the tasks that were in flight. ``synchronous = NORMAL`` (WAL's
-recommended setting: no fsync per commit, 0.2 ms instead of ~5 ms per task)
-means that after a power failure or an operating-system crash the last tasks
-committed before it may be lost too; they are then pending and a resume
-recomputes them. The file is never corrupted either way. Only the sweep's
-client process writes; workers return plain dicts.
-
-One writer at a time: a writable store holds an exclusive lock
-(``fcntl.flock``) on ``STORE.lock`` next to it for as long as it is open, so
-a second sweep (or resume) on the same store is refused with a clear
-:class:`StoreError` naming the process that holds it, instead of both
-computing the same tasks. The operating system releases the lock when its
-holder dies, even by ``kill -9``. Readers (``results``, ``report``) take no
-lock and may read while a sweep writes.
-
-A store is created atomically and exclusively: written to a temporary file
-next to the target, then hard-linked into place, which fails if any file
-appeared there meanwhile (two sweeps starting together on one new path: one
-creates the store, the other is refused).
-
-A disk that fills up is reported as such (:class:`StoreError`, "the disk is
-full"); the transaction in progress is rolled back by SQLite, so the store
-keeps every task committed before, and a resume continues.
+Tables ``schema_version``, ``study``, ``tasks``, ``results`` and
+``artifacts`` (schema :data:`SCHEMA_VERSION`, ``PRAGMA application_id`` =
+:data:`APPLICATION_ID`). WAL mode, one transaction per finished task, one
+writer at a time (an ``flock`` on ``STORE.lock``), atomic creation. Layout,
+durability and locking: docs/studies.md, "The result store".
 """
 from __future__ import annotations
 

@@ -1,30 +1,11 @@
 """Bayes-optimal generalized linear models: priors, channels, state evolution, replica free entropy.
 
-Teacher–student GLM: θ*_i i.i.d. from a prior P₀ (``"gaussian"``: N(0, 1);
-``"rademacher"``: ±1), x_μ with i.i.d. N(0, 1/N) entries, M = αN labels
-y_μ ~ P_out(y | z_μ), z_μ = θ*·x_μ, for a channel (``"linear"``:
-y = z + √Δ ξ; ``"sign"``: y = sign(z + √Δ ξ), each label then flipped with
-probability ``flip``). ρ = E θ² = 1 for both priors.
-
-Scalar functions (Zdeborová & Krzakala, Adv. Phys. 65, 453 (2016), §VI;
-Rangan, ISIT 2011): the prior denoiser f_a(R, Σ), f_v(R, Σ), the mean and
-variance of θ under P₀(θ) N(R; θ, Σ); the output function
-g_out(y, ω, V) = ∂_ω ln Z_out, Z_out = ∫ dz P_out(y|z) N(z; ω, V).
-
-Bayes-optimal state evolution (one order parameter m = E[θ* â] = |â|²/N
-by the Nishimori identity; MSE = ρ − m):
-
-    m̂_t = α E[g_out(y, √m_t ξ, ρ − m_t)²],      m_{t+1} = E[θ f_a(θ + ξ/√m̂_t, 1/m̂_t)],
-
-and the replica-symmetric free entropy (Barbier, Krzakala, Macris, Miolane,
-Zdeborová, PNAS 116, 5451 (2019), Thm. 1)
-
-    Φ(m) = inf_{m̂ >= 0} [−m m̂/2 + Ψ₀(m̂)] + α Ψ_out(m),
-    Ψ₀(m̂) = E ln Z₀(m̂ θ + √m̂ ξ, m̂),           Z₀(B, A) = ∫ dP₀(x) e^{Bx − Ax²/2},
-    Ψ_out(m) = E_{ξ, y} ln Z_out(y, √m ξ, ρ − m).
-
-Stationary points of Φ are the fixed points of state evolution; the
-Bayes-optimal overlap is the argmax of Φ (lim (1/N) E ln Z = max Φ).
+Teacher θ* i.i.d. from a prior (``"gaussian"``, ``"rademacher"``), inputs
+with i.i.d. N(0, 1/N) entries, M = αN labels through a channel (``"linear"``,
+``"sign"``). State evolution m̂_t = α E[g_out²], m_{t+1} = E[θ f_a] and the
+replica-symmetric free entropy Φ(m) (Zdeborová & Krzakala, Adv. Phys. 65,
+453 (2016); Barbier et al., PNAS 116, 5451 (2019)). Equations:
+docs/derivations.md.
 """
 from __future__ import annotations
 

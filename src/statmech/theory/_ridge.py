@@ -1,29 +1,13 @@
 """Ridge regression in the teacher–student setting, N → ∞ at fixed α = M/N (closed forms).
 
-Teacher θ* ~ N(0, I_N), inputs x_μ ~ N(0, I_N/N), labels y_μ = θ*·x_μ + √Δ ξ_μ
-(μ = 1 … M = αN). Ridge minimises Σ_μ (y_μ − θ·x_μ)² + λ|θ|², so
-θ̂ = (XᵀX + λ)⁻¹ Xᵀy. Averaging over θ* and ξ,
+θ* ~ N(0, I_N), x ~ N(0, I_N/N), y = θ*·x + √Δ ξ; ridge minimises
+Σ_μ (y_μ − θ·x_μ)² + λ|θ|². With g the Marchenko–Pastur Stieltjes transform,
+u = λg and √D = 2u + α + λ − 1:
 
-    ε_gen   = E_x[(θ̂·x − θ*·x)²] = |θ̂ − θ*|²/N
-            = λ² (1/N) tr (G + λ)⁻² + Δ (1/N) tr G (G + λ)⁻²,           G = XᵀX,
-    ε_train = (1/M) |y − Xθ̂|² = (λ²/M) tr (K + λ)⁻² (K + Δ),           K = XXᵀ.
+    ε_gen = [λ + (1 − α) u + Δ (1 − u)] / √D,   ε_train = (1 − u)(λ² + Δ/g²) / (α √D)
 
-The spectrum of G tends to Marchenko–Pastur; its Stieltjes transform
-g(λ) = (1/N) tr (G + λ)⁻¹ solves λ g² + (α + λ − 1) g − 1 = 0 (the positive
-root). With u = λ g and √D = √((α + λ − 1)² + 4λ) = 2u + α + λ − 1, every
-trace above is rational in (u, λ, α), and
-
-    ε_gen   = [λ + (1 − α) u + Δ (1 − u)] / √D,
-    ε_train = (1 − u) (λ² + Δ/g²) / (α √D).
-
-Limits: λ → 0 (min-norm least squares) gives ε_gen = (1 − α) + Δ α/(1 − α)
-for α < 1, Δ/(α − 1) for α > 1 and ∞ at α = 1 (Δ > 0): the double-descent
-peak. λ = Δ is the Bayes-optimal ridge (the posterior mean under the
-N(0, I) prior and Gaussian noise of variance Δ), with ε_gen = Δ g(Δ), the
-MMSE. References: T. Hastie, A. Montanari, S. Rosset, R. J. Tibshirani,
-Ann. Statist. 50, 949 (2022), Thm. 1 and §5 (isotropic features);
-A. Krogh and J. A. Hertz, J. Phys. A 25, 1135 (1992); V. A. Marchenko and
-L. A. Pastur, Math. USSR Sb. 1, 457 (1967).
+(Hastie, Montanari, Rosset & Tibshirani, Ann. Statist. 50, 949 (2022)).
+Derivation and limits: docs/derivations.md.
 """
 from __future__ import annotations
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 import time
 from typing import Any, Mapping
 
 import numpy as np
 from scipy import optimize, special
 
-from statmech._validation import as_beta_array
+from statmech._validation import as_beta_array, check_finite_real, check_positive_int
 from statmech._types import Thermo
 
 __all__ = [
@@ -49,23 +48,6 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 # ======================================================================= helpers
-def _real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} is {value}; it must be a finite number")
-    return value
-
-
-def _positive_int(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (numbers.Integral, np.integer)):
-        raise TypeError(f"{name} must be an int, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
-
-
 def _log_cosh(x):
     """ln cosh x without overflow: |x| + ln(1 + e^{−2|x|}) − ln 2."""
     a = np.abs(x)
@@ -217,7 +199,7 @@ def sk_replica_symmetric(beta, h=0.0) -> Thermo:
     where the RS solution is unstable, below the AT line), ``critical_beta``.
     """
     betas, scalar = as_beta_array(beta)
-    h = _real(h, "h")
+    h = check_finite_real(h, "h")
     points = [_rs_point(float(b), h) for b in betas]
     get = lambda key: np.array([p[key] for p in points])
     meta = {"q": get("q"), "h": h, "at_eigenvalue": get("at_eigenvalue"),
@@ -939,11 +921,11 @@ PARISI_MAX_BETA = 20.0
 
 def _check_steps(k, tol, k_max):
     if k is not None:
-        k = _positive_int(k, "k", 0)
-    tol = _real(tol, "tol")
+        k = check_positive_int(k, "k", 0)
+    tol = check_finite_real(tol, "tol")
     if tol <= 0.0:
         raise ValueError(f"tol must be > 0 (a free-energy accuracy such as 1e-6), got {tol}")
-    k_max = _positive_int(k_max, "k_max", 1)
+    k_max = check_positive_int(k_max, "k_max", 1)
     return k, tol, k_max
 
 
@@ -963,9 +945,7 @@ def parisi(beta, h=0.0, *, k=None, tol=1e-6, k_max=30) -> ParisiResult:
 
     At h = 0 and β ≤ 1 the solution is the paramagnet: q ≡ 0, f = −(ln 2 + β²/4)/β.
     In a field above the AT line it is RS; below it, q(0) > 0.
-    Computed here (h = 0, T = 0.5): f_RS = −0.7923929, f_1 = −0.7912088,
-    f_4 = −0.7911780 (default tol, ~3 s on one core), f_13 = −0.79117758
-    (tol = 1e−8, ~20 s), extrapolated f = −0.791177575(1) (k = 13 and k = 24).
+    Values and costs at h = 0, T = 0.5: docs/guides/disorder.md.
     ``beta``: one value in [0, 20]; ``h``: the uniform field. For k ≤ 3 in a
     field several starting points are tried (the few-step landscape has several
     minima), which makes those steps a few times slower.
@@ -979,7 +959,7 @@ def parisi(beta, h=0.0, *, k=None, tol=1e-6, k_max=30) -> ParisiResult:
         raise ValueError(
             f"parisi supports beta <= {PARISI_MAX_BETA} (T >= {1 / PARISI_MAX_BETA}); got beta = {beta}. "
             "For the T -> 0 limit use sm.theory.parisi_ground_state()")
-    h = _real(h, "h")
+    h = check_finite_real(h, "h")
     k, tol, k_max = _check_steps(k, tol, k_max)
     started = time.perf_counter()
     functional = _ParisiFunctional(beta, h)
@@ -1028,12 +1008,11 @@ def parisi_ground_state(h=0.0, *, k=None, tol=1e-4, k_max=30) -> ParisiGroundSta
     Ψ_l(u) = (1/μ_l) ln E_z exp(μ_l Ψ_{l+1}(u + √(q_{l+1} − q_l) z)), q_K = 1,
     minimised here for k = 1, 2, … (each e_k a lower bound on e₀). Reference
     values: e_RS = −√(2/π) = −0.79788, e_1 ≈ −0.7652 (Parisi 1979),
-    e₀ = −0.7631667 (Crisanti & Rizzo, PRE 65, 046137 (2002)). Computed here:
-    e_1 = −0.7652594, e_2 = −0.7636080, e_4 = −0.7632290 (default tol, ~2.5 s on
-    one core), e_12 = −0.7631682 (~70 s), extrapolated from k = 10..12: −0.7631667.
+    e₀ = −0.7631667 (Crisanti & Rizzo, PRE 65, 046137 (2002)); the values of
+    each k and their costs: docs/guides/disorder.md.
     Stops at ``k``, or when the truncation estimate ≤ ``tol``, or at ``k_max``.
     """
-    h = _real(h, "h")
+    h = check_finite_real(h, "h")
     k, tol, k_max = _check_steps(k, tol, k_max)
     if k == 0:
         raise ValueError("the zero-temperature solver starts at k = 1 (k = 0 is RS: e = -E|h + z|)")
