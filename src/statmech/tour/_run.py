@@ -25,10 +25,13 @@ import socket
 import time
 import traceback
 
+from rich.markup import escape
+
 from statmech.studies._kinds import TOUR_KIND, is_tour_store
 from statmech.studies._store import ResultStore, StoreError, StoreLock, _encode_artifact
 from statmech.studies._study import study_hash, task_id
-from statmech.studies._workers import check_workers, process_pool
+from statmech.studies._runner import TaskProgress, run_tasks
+from statmech.studies._workers import check_workers
 from statmech.tour._page import build_report
 from statmech.tour._sections import STEPS_BY_NAME, TOUR_STEPS
 
@@ -179,22 +182,26 @@ def run_tour(out_dir="tour-output", quick: bool = False, progress: bool = True,
         _remove_previous_tour(store_path)
     study = TourStudy("quick" if quick else "full")
     tasks = study.tasks()
+    rank = {name: k for k, name in enumerate(_HEAVY_FIRST)}
+    ordered = tasks if workers == 1 else sorted(
+        tasks, key=lambda t: (rank.get(t.config["step"], len(rank)), t.position))
     started = time.perf_counter()
-    with ResultStore.create(store_path, study, tasks) as store, _TourProgress(progress, len(tasks)) as bar:
+    with ResultStore.create(store_path, study, tasks) as store, \
+            TaskProgress("statmech tour", len(tasks), enabled=progress) as bar:
         def on_outcome(task, outcome):
             store.record(outcome)
-            bar.finish(task.config["title"], outcome)
+            title = escape(task.config["title"])
+            if outcome["status"] == "failed":
+                bar.print(f"[red]failed[/] {title}: {escape(outcome['error'])}")
+            else:
+                bar.print(f"[green]done[/]   {title} [dim]({outcome['seconds']:.1f} s)[/]")
 
-        if workers == 1:
-            for task in tasks:
-                bar.start(task.config["title"])
-                on_outcome(task, compute_step(_payload(task)))
-        else:
-            bar.start(f"computing in {workers} processes")
-            _run_parallel(tasks, workers, on_outcome)
-        bar.start("drawing the report")
+        run_tasks(ordered, compute_step, on_outcome, payload=_payload, workers=workers, on_error=_failed_outcome,
+                  progress=bar, label=lambda task: task.config["title"])
+        bar.status("drawing the report")
         page = build_report(store_path, out_dir)
-        bar.done(time.perf_counter() - started, page)
+        bar.status(f"report written in {time.perf_counter() - started:.0f} s")
+        bar.print(f"tour: {escape(str(page))}")
     return page
 
 
@@ -207,68 +214,8 @@ def _payload(task: TourTask) -> dict:
     return {"task_id": task.task_id, "config": task.config, "seed": task.seed}
 
 
-def _run_parallel(tasks, workers: int, on_outcome) -> None:
-    """Compute the steps in a pool of spawned processes; store each outcome as it arrives."""
-    import concurrent.futures
-
-    rank = {name: k for k, name in enumerate(_HEAVY_FIRST)}
-    ordered = sorted(tasks, key=lambda t: (rank.get(t.config["step"], len(rank)), t.position))
-    with process_pool(workers) as pool:
-        futures = {pool.submit(compute_step, _payload(task)): task for task in ordered}
-        try:
-            for future in concurrent.futures.as_completed(futures):
-                task = futures[future]
-                try:
-                    outcome = future.result()
-                except Exception as error:  # noqa: BLE001 - e.g. a worker killed: the step is failed, not lost
-                    outcome = {"task_id": task.task_id, "status": "failed", "results": [], "artifacts": {},
-                               "method": None, "error": " ".join(f"{type(error).__name__}: {error}".split()),
-                               "meta": None, "seconds": None, "host": socket.gethostname()}
-                on_outcome(task, outcome)
-        except BaseException:  # Ctrl-C: do not wait for the steps still running
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-
-
-class _TourProgress:
-    """Rich progress on stderr: one bar over the steps, the current step, elapsed time; failures printed."""
-
-    def __init__(self, enabled: bool, total: int):
-        self.enabled, self.total = enabled, total
-        self._progress = None
-
-    def __enter__(self):
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
-                                       TimeElapsedColumn)
-
-            self._console = Console(stderr=True)
-            self._progress = Progress(SpinnerColumn(), TextColumn("[bold]statmech tour[/]"), BarColumn(),
-                                      MofNCompleteColumn(), TimeElapsedColumn(),
-                                      TextColumn("{task.description}"), console=self._console)
-            self._progress.start()
-            self._bar = self._progress.add_task("", total=self.total)
-        return self
-
-    def start(self, title: str) -> None:
-        if self._progress is not None:
-            self._progress.update(self._bar, description=title)
-
-    def finish(self, title: str, outcome: dict) -> None:
-        if self._progress is None:
-            return
-        if outcome["status"] == "failed":
-            self._progress.console.print(f"[red]failed[/] {title}: {outcome['error']}")
-        else:
-            self._progress.console.print(f"[green]done[/]   {title} [dim]({outcome['seconds']:.1f} s)[/]")
-        self._progress.advance(self._bar)
-
-    def done(self, seconds: float, page: pathlib.Path) -> None:
-        if self._progress is not None:
-            self._progress.update(self._bar, description=f"report written in {seconds:.0f} s")
-            self._progress.console.print(f"tour: {page}")
-
-    def __exit__(self, *exc):
-        if self._progress is not None:
-            self._progress.stop()
+def _failed_outcome(task: TourTask, error: BaseException) -> dict:
+    """The stored outcome of a step whose computation raised (e.g. a worker killed): failed, not lost."""
+    return {"task_id": task.task_id, "status": "failed", "results": [], "artifacts": {}, "method": None,
+            "error": " ".join(f"{type(error).__name__}: {error}".split()), "meta": None, "seconds": None,
+            "host": socket.gethostname()}
