@@ -43,7 +43,7 @@ def test_sampled_thermo_matches_kaufman_within_four_sigma(method, n_sweeps):
 
 
 def test_every_sampled_field_has_a_stderr_and_diagnostics():
-    t = sm.thermo(sm.Ising.square(6, h=0.05), 0.4, method="heatbath", n_sweeps=500, seed=0)
+    t = sm.thermo(sm.Ising.square(6, h=0.05), 0.4, method="heatbath", n_sweeps=4000, seed=0)  # long enough for |m| (tau_int ~ 20)
     for name in FIELDS + ("magnetization_density", "binder_cumulant"):
         estimate = getattr(t, name)
         assert estimate.stderr is not None and np.isfinite(estimate.stderr), name
