@@ -30,7 +30,7 @@ from rich.markup import escape
 from statmech.studies._kinds import TOUR_KIND, is_tour_store
 from statmech.studies._store import ResultStore, StoreError, StoreLock, _encode_artifact
 from statmech.studies._study import study_hash, task_id
-from statmech.studies._runner import TaskProgress, run_tasks
+from statmech.studies._runner import TaskProgress, WorkerDied, run_tasks
 from statmech.studies._workers import check_workers
 from statmech.tour._page import build_report
 from statmech.tour._sections import STEPS_BY_NAME, TOUR_STEPS
@@ -196,8 +196,13 @@ def run_tour(out_dir="tour-output", quick: bool = False, progress: bool = True,
             else:
                 bar.print(f"[green]done[/]   {title} [dim]({outcome['seconds']:.1f} s)[/]")
 
-        run_tasks(ordered, compute_step, on_outcome, payload=_payload, workers=workers, on_error=_failed_outcome,
-                  progress=bar, label=lambda task: task.config["title"])
+        try:
+            run_tasks(ordered, compute_step, on_outcome, payload=_payload, workers=workers,
+                      on_error=_failed_outcome, progress=bar, label=lambda task: task.config["title"])
+        except WorkerDied as error:  # a worker killed: the steps not reported are stored as failed, not lost
+            for task in error.unfinished:
+                on_outcome(task, _failed_outcome(task, error))
+                bar.advance(failed=True)
         bar.status("drawing the report")
         page = build_report(store_path, out_dir)
         bar.status(f"report written in {time.perf_counter() - started:.0f} s")
