@@ -5,7 +5,7 @@ usage: python examples/binder_3d.py [--sizes 6 8 ...] [--sweeps N] [--data DIR] 
        python examples/binder_3d.py --coverage L [--beta B] [--runs 50]
        python examples/binder_3d.py --grid-check L [--temperatures LO HI N] [--runs 10]
 
-The full measurement (L = 6 ... 40, the sweeps of SWEEPS) takes about 45 minutes of one core; it wrote
+The full measurement (L = 6 ... 40, the sweeps of SWEEPS) takes about half an hour of one core (more on a loaded machine); it wrote
 docs/figures/binder_3d.png and examples/binder_3d.json, whose numbers docs/guides/monte_carlo.md quotes.
 
 For every L one long Wolff run at β_c (``--chains`` chains, ``--sweeps``
