@@ -214,6 +214,15 @@ def _best_plan(structure: tuple) -> _Plan:
     return _Plan(greedy.ssa_path, dataclasses.replace(greedy.cost, search_seconds=hyper.cost.search_seconds))
 
 
+def _power_of_two(width: float) -> float:
+    """2^width as a float, inf past float64's range (a 2048-wide lattice must not raise OverflowError)."""
+    return 2.0**width if width < 1024 else math.inf
+
+
+def _gib(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GiB" if math.isfinite(n_bytes) else "more than 1e290 GiB"
+
+
 def _width_lower_bound(model) -> float:
     """A lower bound on the contraction width from the lattice geometry (0 when none is known).
 
@@ -233,10 +242,10 @@ def _width_lower_bound(model) -> float:
 def _refuse_early(model, max_memory, derivatives) -> str | None:
     """A refusal message when the geometry alone shows the budget cannot be met (no order search)."""
     bound = _width_lower_bound(model)
-    need = (72.0 if derivatives else 24.0) * 2.0**bound
+    need = (72.0 if derivatives else 24.0) * _power_of_two(bound)
     if need <= max_memory:
         return None
-    return (f"contracting {model!r} needs at least {need / 2**30:.3g} GiB (its geometry forces a "
+    return (f"contracting {model!r} needs at least {_gib(need)} (its geometry forces a "
             f"contraction width of at least {bound:g}), over the memory budget of "
             f"{max_memory / 2**30:.3g} GiB; use method='transfer' for a strip, or estimate with a "
             "sampler (method='pt' or 'ais')")
@@ -267,16 +276,16 @@ def _sweep_seconds(model) -> float:
     """Rough seconds per β of the moments of a square lattice, before any order search:
     6e-4 s per tensor plus 1.2e-7 s per site and boundary state (N · 2^width)."""
     return (_SECONDS_PER_TENSOR * (model.n_edges + model.n_sites)
-            + _SECONDS_PER_SWEEP_STATE * model.n_sites * 2.0**_sweep_width(model))
+            + _SECONDS_PER_SWEEP_STATE * model.n_sites * _power_of_two(_sweep_width(model)))
 
 
 def _sweep_over_budget(model, max_memory, derivatives) -> str | None:
     """A refusal when the sweep estimate of a square lattice's memory exceeds ``max_memory`` (else None)."""
     width = _sweep_width(model)
-    need = (72.0 if derivatives else 24.0) * 2.0**width
+    need = (72.0 if derivatives else 24.0) * _power_of_two(width)
     if need <= max_memory:
         return None
-    return (f"contracting {model!r} would need about {need / 2**30:.3g} GiB (estimated contraction width "
+    return (f"contracting {model!r} would need about {_gib(need)} (estimated contraction width "
             f"{width:g}: min(Lx, Ly){' x 2 on a torus' if model.lattice.periodic else ''}), over the memory "
             f"budget of {max_memory / 2**30:.3g} GiB; raise max_memory=..., use method='transfer' for a strip, "
             "method='pfaffian' when h = 0, or estimate with a sampler (method='pt' or 'ais')")
