@@ -48,6 +48,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from statmech._validation import as_beta_array, as_finite_float_array, check_positive_int, renamed_option
+from statmech.estimators import _budget
 from statmech.mc import _local
 from statmech.mc._base import SpinState
 from statmech._validation import check_seed
@@ -218,6 +219,23 @@ def _ais_schedule(schedule, betas, n_steps):
     return _merge_points(base, betas)
 
 
+def _check_ais_budget(model, betas, n_chains, n_steps, n_sweeps, schedule) -> None:
+    """Refuse an AIS run over the memory or time budget before any work: chain states, the recorded
+    rows of a chunk and the log-weights; n_chains · points · n_sweeps · N spin updates."""
+    if isinstance(schedule, str):
+        n_points = (1000 if n_steps is None else check_positive_int(n_steps, "n_steps")) + betas.size
+    else:
+        n_points = int(np.size(schedule)) + betas.size
+    n = model.n_sites
+    chunk = chunk_rows(max(n_points - 1, 1), n_chains)
+    n_bytes = (_budget.spin_run_bytes(n_chains, n) + _budget.ROW_BYTES_PER_CHAIN * n_chains * chunk
+               + 16.0 * n_chains * betas.size)
+    _budget.check_budget(
+        f"AIS with {n_chains} chains of {n} spins over {n_points} schedule points x {n_sweeps} sweeps", n_bytes,
+        _budget.spin_update_seconds(float(n_chains) * n_points * n_sweeps * n),
+        "use fewer chains (n_chains), fewer schedule steps (n_steps) or sweeps per step (n_sweeps)")
+
+
 def annealed_importance_sampling(model, beta, *, n_chains: int = 256, n_steps: int | None = None,
                                  n_sweeps: int = 1, schedule="linear", kernel: str | None = None,
                                  backend: str = "auto", seed: int = 0, sampler: str | None = None) -> Estimate:
@@ -253,6 +271,7 @@ def annealed_importance_sampling(model, beta, *, n_chains: int = 256, n_steps: i
     n_chains = check_positive_int(n_chains, "n_chains", minimum=2)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
     seed = check_seed(seed)
+    _check_ais_budget(model, betas, n_chains, n_steps, n_sweeps, schedule)
     kernel_name = renamed_option("annealed_importance_sampling", "sampler", sampler, "kernel", kernel, "heatbath")
     kernel = kernel_for(model, kernel_name, backend)
     n = model.n_sites
@@ -481,6 +500,27 @@ class PopulationAnnealingResult:
         return Thermo(beta=self.beta, n_sites=n, method="pa", meta=meta, **fields)
 
 
+def _check_pa_budget(model, betas, size, n_runs, n_sweeps, target_ess, schedule) -> None:
+    """Refuse a population-annealing run over the memory or time budget before any work: the n_runs ·
+    population replicas (and their resampled copy), families, weights and the per-run records;
+    steps · replicas · (n_sweeps + 1 of the pilot) · N spin updates, with the adaptive schedule's
+    steps estimated from Var H at β = 0 (:func:`statmech.estimators._budget.adaptive_steps`)."""
+    targets = np.unique(betas)
+    replicas = float(n_runs) * size
+    n = model.n_sites
+    if isinstance(schedule, str):
+        n_steps = _budget.adaptive_steps(model, float(targets[-1]), target_ess, targets.size)
+        pilot = 1
+    else:
+        n_steps, pilot = int(np.size(schedule)) + targets.size, 0
+    n_bytes = _budget.spin_run_bytes(replicas, n, n_states=2) + 64.0 * replicas \
+        + 8.0 * len(_OBSERVABLES) * n_runs * targets.size
+    _budget.check_budget(
+        f"population annealing with {n_runs} runs x {size} replicas of {n} spins over about {n_steps} steps",
+        n_bytes, _budget.spin_update_seconds(replicas * n_steps * (n_sweeps + pilot) * n),
+        "use a smaller population, fewer runs (n_runs) or fewer sweeps per step (n_sweeps)")
+
+
 def population_annealing(model, beta, *, population: int = 512, n_runs: int = 8, n_sweeps: int = 10,
                          target_ess: float = 0.9, schedule="adaptive", kernel: str | None = None,
                          backend: str = "auto", seed: int = 0, sampler: str | None = None,
@@ -526,6 +566,7 @@ def population_annealing(model, beta, *, population: int = 512, n_runs: int = 8,
             or not 0.0 < float(target_ess) < 1.0:
         raise ValueError(f"target_ess must be a number in (0, 1), e.g. 0.9, got {target_ess!r}")
     target_ess = float(target_ess)
+    _check_pa_budget(model, betas, size, n_runs, n_sweeps, target_ess, schedule)
     kernel_name = renamed_option("population_annealing", "sampler", sampler, "kernel", kernel, "heatbath")
     kernel = kernel_for(model, kernel_name, backend)
     n = model.n_sites

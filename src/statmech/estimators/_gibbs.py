@@ -21,6 +21,7 @@ from blackjax.mcmc.mala import MALAState
 
 from statmech._types import Estimate, Thermo
 from statmech._validation import as_beta_array, check_positive_int, check_seed, renamed_option
+from statmech.estimators import _budget
 from statmech.estimators._integration import quadrature_plan
 from statmech.exact._gibbs import _curvature, _loss_batch
 from statmech.models._gibbs import LossModel, _check_model
@@ -130,6 +131,20 @@ def _ti_node_losses(model, key, node_betas, n_chains: int, n_warmup: int, n_samp
     return per_node(keys, node_betas)
 
 
+def _check_ti_budget(model, betas, n_nodes, n_samples, n_warmup, n_chains, kernel, n_leapfrog) -> None:
+    """Refuse a TI run over the memory or time budget before any work: the prior draws (d + 1 floats each)
+    and each node's loss and acceptance series (16 bytes a draw); nodes · n_chains · (burn_in + n_sweeps)
+    moves of :func:`statmech.estimators._budget.gradients_per_move` gradients each."""
+    n_points = max(n_nodes, 2 * np.unique(betas[betas > 0]).size) + 1
+    draws = float(n_chains) * n_samples
+    n_bytes = 8.0 * (model.dim + 1) * draws + 16.0 * n_points * draws
+    moves = float(n_points) * n_chains * (n_warmup + n_samples)
+    _budget.check_budget(
+        f"TI with {n_points} nodes x {n_chains} chains x {n_warmup + n_samples} steps in d = {model.dim}", n_bytes,
+        _budget.gradient_seconds(model, moves * _budget.gradients_per_move(kernel, n_leapfrog)),
+        "use fewer nodes (n_nodes), chains (n_chains) or steps (n_sweeps, burn_in)")
+
+
 def _thermodynamic_integration_with_moments(model, beta, *, n_nodes: int = 16, n_sweeps: int | None = None,
                                             burn_in: int | None = None, n_chains: int = 4, kernel: str = "nuts",
                                             n_leapfrog: int = 8, scale: float | None = None, seed: int = 0,
@@ -164,6 +179,7 @@ def _thermodynamic_integration_with_moments(model, beta, *, n_nodes: int = 16, n
                                                  burn_in, 500), "burn_in")
     n_chains = check_positive_int(n_chains, "n_chains")
     n_leapfrog, seed = _check_sampling_options(n_leapfrog, seed)
+    _check_ti_budget(model, betas, n_nodes, n_samples, n_warmup, n_chains, kernel, n_leapfrog)
     lam, d = model.prior_precision, model.dim
     log_z0 = _log_z_prior(model)
     targets = np.unique(betas[betas > 0])
@@ -337,6 +353,24 @@ def _weighted_moments(losses, weights):
     return mean, mean_se, variance, variance_se
 
 
+#: Copies of the particle array an SMC step holds (particles, proposals, momenta, gradients, resampled).
+_SMC_PARTICLE_COPIES = 8
+
+
+def _check_smc_budget(model, betas, n_particles, n_runs, n_mcmc_steps, max_steps, kernel, n_leapfrog) -> None:
+    """Refuse an SMC run over the memory or time budget before any work: n_runs · n_particles particles
+    (several copies of d floats, their weights and losses) and the per-step history (max_steps rows of
+    d + 3 floats per run); time from one tempering step per β (a lower estimate: the adaptive schedule
+    takes as many as it needs)."""
+    d, particles = model.dim, float(n_runs) * n_particles
+    n_bytes = 8.0 * particles * (_SMC_PARTICLE_COPIES * d + 4) + 8.0 * n_runs * max_steps * (d + 3)
+    moves = particles * n_mcmc_steps * int(np.count_nonzero(betas))
+    _budget.check_budget(
+        f"SMC with {n_runs} runs x {n_particles} particles in d = {d}", n_bytes,
+        _budget.gradient_seconds(model, moves * _budget.gradients_per_move(kernel, n_leapfrog)),
+        "use fewer particles (n_particles), runs (n_runs) or MCMC steps (n_mcmc_steps)")
+
+
 def _sequential_monte_carlo_with_moments(model, beta, *, n_particles: int = 256, n_runs: int = 16, n_mcmc_steps: int = 5,
                            kernel: str = "hmc", n_leapfrog: int = 8, target_ess: float = 0.5,
                            max_steps: int = 500, seed: int = 0):
@@ -363,6 +397,7 @@ def _sequential_monte_carlo_with_moments(model, beta, *, n_particles: int = 256,
     n_leapfrog, seed = _check_sampling_options(n_leapfrog, seed)
     if not (isinstance(target_ess, float) and 0 < target_ess < 1):
         raise ValueError(f"target_ess must be a float in (0, 1), e.g. 0.5, got {target_ess!r}")
+    _check_smc_budget(model, betas, n_particles, n_runs, n_mcmc_steps, max_steps, kernel, n_leapfrog)
     log_z0 = _log_z_prior(model)
     values, errors = np.full(betas.shape, log_z0), np.zeros(betas.shape)
     energy, energy_se, variance, variance_se = (np.zeros(betas.shape) for _ in range(4))
@@ -453,6 +488,21 @@ def _ais_run(model, key, beta, schedule, step_sizes, inverse_masses, n_particles
     return log_w, positions, acceptance
 
 
+def _check_ais_budget(model, betas, n_particles, n_steps, n_mcmc_steps, n_pilot, kernel, n_leapfrog) -> None:
+    """Refuse an AIS run over the memory or time budget before any work: the walkers (several copies of
+    d floats, as in SMC), the pilot's particles and history, and the schedule with its per-step step
+    sizes, mass matrices and acceptances (d + 4 floats a step); per β > 0,
+    n_particles · n_steps · n_mcmc_steps moves (the pilot, at least one step, added)."""
+    d = model.dim
+    n_bytes = (8.0 * (n_particles + n_pilot) * (_SMC_PARTICLE_COPIES * d + 4) + 8.0 * 500 * (d + 3)
+               + 8.0 * (n_steps + 1) * (d + 4))
+    moves = (float(n_particles) * n_steps + n_pilot) * n_mcmc_steps * int(np.count_nonzero(betas))
+    _budget.check_budget(
+        f"AIS with {n_particles} walkers x {n_steps} steps in d = {d}", n_bytes,
+        _budget.gradient_seconds(model, moves * _budget.gradients_per_move(kernel, n_leapfrog)),
+        "use fewer walkers (n_particles), steps (n_steps) or MCMC steps (n_mcmc_steps)")
+
+
 def _annealed_importance_sampling_with_moments(model, beta, *, n_particles: int = 256, n_steps: int = 64,
                                  n_mcmc_steps: int = 2, kernel: str = "hmc", n_leapfrog: int = 8,
                                  n_pilot: int = 128, seed: int = 0):
@@ -479,6 +529,7 @@ def _annealed_importance_sampling_with_moments(model, beta, *, n_particles: int 
     n_mcmc_steps = check_positive_int(n_mcmc_steps, "n_mcmc_steps")
     n_pilot = check_positive_int(n_pilot, "n_pilot", minimum=2)
     n_leapfrog, seed = _check_sampling_options(n_leapfrog, seed)
+    _check_ais_budget(model, betas, n_particles, n_steps, n_mcmc_steps, n_pilot, kernel, n_leapfrog)
     log_z0 = _log_z_prior(model)
     values, errors = np.full(betas.shape, log_z0), np.zeros(betas.shape)
     energy, energy_se, variance, variance_se = (np.zeros(betas.shape) for _ in range(4))

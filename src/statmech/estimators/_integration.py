@@ -39,6 +39,7 @@ import jax
 import numpy as np
 
 from statmech._validation import as_beta_array, check_positive_int, renamed_option
+from statmech.estimators import _budget
 from statmech.estimators._annealing import _check_model, _random_spins, _why_not, chunk_rows, kernel_for, run_rows
 from statmech._validation import check_seed
 from statmech.stats._autocorr import MIN_DRAWS
@@ -109,6 +110,21 @@ def quadrature_plan(targets: np.ndarray, n_nodes: int):
     return np.array(nodes), W, w0, W_half, w0_half
 
 
+def _check_ti_budget(model, betas, n_nodes, n_sweeps, n_chains, burn_in) -> None:
+    """Refuse a TI run over the memory or time budget before any work: nodes · n_chains chain states and
+    their recorded energy series, and the quadrature weights; nodes · n_chains · (burn_in + n_sweeps) · N
+    spin updates (nodes ≈ n_nodes + 1, at least 2 per segment)."""
+    n_targets = np.unique(betas[betas > 0]).size
+    n_points = max(n_nodes, 2 * n_targets) + 1
+    chains = float(n_points) * n_chains
+    n = model.n_sites
+    n_bytes = _budget.spin_run_bytes(chains, n, n_draws=n_sweeps) + 32.0 * n_targets * n_points
+    _budget.check_budget(
+        f"TI with {n_points} nodes x {n_chains} chains of {n} spins x {burn_in + n_sweeps} sweeps", n_bytes,
+        _budget.spin_update_seconds(chains * (burn_in + n_sweeps) * n),
+        "use fewer nodes (n_nodes), chains (n_chains) or sweeps (n_sweeps, burn_in)")
+
+
 def thermodynamic_integration(model, beta, *, n_nodes: int = 32, n_sweeps: int = 1000, n_chains: int = 4,
                               burn_in: int | None = None, kernel: str | None = None, backend: str = "auto",
                               seed: int = 0, sampler: str | None = None) -> Estimate:
@@ -139,6 +155,7 @@ def thermodynamic_integration(model, beta, *, n_nodes: int = 32, n_sweeps: int =
                          "in practice use >= 50 autocorrelation times")
     burn_in = n_sweeps // 5 if burn_in is None else check_positive_int(burn_in, "burn_in", minimum=0)
     seed = check_seed(seed)
+    _check_ti_budget(model, betas, n_nodes, n_sweeps, n_chains, burn_in)
     kernel_name = renamed_option("thermodynamic_integration", "sampler", sampler, "kernel", kernel, "heatbath")
     kernel = kernel_for(model, kernel_name, backend)
     n = model.n_sites

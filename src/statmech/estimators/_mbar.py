@@ -41,6 +41,7 @@ import numpy as np
 
 from statmech._validation import as_beta_array, check_positive_int
 from statmech._validation import check_seed
+from statmech.estimators import _budget
 from statmech.mc._sampling import select_kernel
 from statmech.mc._tempering import check_ladder, run_tempering
 from statmech.models import Ising
@@ -317,6 +318,19 @@ def _thin(series: np.ndarray, slot: int, beta: float):
     return series[times], times, inefficiency, stats.tau_int, stats.warnings
 
 
+def _check_mbar_budget(model, n_temperatures, n_sweeps, burn_in) -> None:
+    """Refuse an MBAR run over the memory or time budget before any work: the K replicas, their
+    recorded energies and swap statistics (32 bytes per replica and sweep), and MBAR's reduced
+    energies u_kn with two temporaries of the same size (K × K·n_sweeps at worst, no thinning);
+    K · (burn_in + n_sweeps) · N spin updates."""
+    k, n = n_temperatures, model.n_sites
+    n_bytes = _budget.spin_run_bytes(k, n) + 32.0 * k * n_sweeps + 24.0 * k * k * n_sweeps
+    _budget.check_budget(
+        f"MBAR over parallel tempering with {k} temperatures of {n} spins x {burn_in + n_sweeps} sweeps", n_bytes,
+        _budget.spin_update_seconds(float(k) * (burn_in + n_sweeps) * n),
+        "use fewer sweeps (n_sweeps) or temperatures (n_temperatures)")
+
+
 def mbar_free_energy(model: Ising, beta=None, *, ladder=None, n_temperatures: int | None = None,
                      spacing: str = "linear", n_sweeps: int = 4000, burn_in: int | None = None,
                      kernel: str = "heatbath", backend: str = "auto",
@@ -355,6 +369,7 @@ def mbar_free_energy(model: Ising, beta=None, *, ladder=None, n_temperatures: in
     burn_in = n_sweeps // 5 if burn_in is None else burn_in
     burn_in = check_positive_int(burn_in, "burn_in", minimum=0)
     seed = check_seed(seed)
+    _check_mbar_budget(model, ladder.size, n_sweeps, burn_in)
     if kernel == "metropolis":
         raise ValueError(
             "kernel='metropolis' (systematic sweeps) is periodic at beta = 0, the first rung of "

@@ -68,6 +68,7 @@ from jax import lax
 from statmech._validation import as_beta_array, check_positive_int
 from statmech.exact._levels import level_moments
 from statmech._validation import check_seed
+from statmech.estimators import _budget
 from statmech.models import Ising
 from statmech.stats import Estimate
 from statmech._types import Method, Thermo
@@ -360,6 +361,17 @@ def _thermo_from_walkers(per_walker: dict, betas, scalar, n_sites, meta, infinit
 
 
 # ----------------------------------------------------------------- front door
+def _check_wang_landau_budget(n_sites, n_walkers, n_sweeps, check_every, n_levels, n_neighbor_entries) -> None:
+    """Refuse a Wang–Landau run over the memory or time budget before any work: per walker its spins,
+    the neighbour gather of its start (int32 each), log g, histogram and visited flags per level, and
+    one chunk of random sites and uniforms; n_walkers · n_sweeps · N attempts."""
+    per_walker = 4.0 * (n_sites + n_neighbor_entries) + 13.0 * n_levels + 12.0 * check_every
+    _budget.check_budget(
+        f"Wang-Landau with {n_walkers} walkers of {n_sites} spins x {n_sweeps} sweeps", n_walkers * per_walker,
+        float(n_walkers) * n_sweeps * n_sites * _budget.SECONDS_PER_WANG_LANDAU_ATTEMPT,
+        "use fewer walkers (n_walkers) or sweeps (n_sweeps)")
+
+
 def wang_landau(model: Ising, *, n_sweeps: int = 20_000, n_walkers: int = 8,
                 flatness: float = 0.8, check_every: int | None = None,
                 seed: int = 0) -> WangLandauResult:
@@ -394,6 +406,7 @@ def wang_landau(model: Ising, *, n_sweeps: int = 20_000, n_walkers: int = 8,
     if isinstance(tables, str):
         raise ValueError(f"Wang–Landau cannot run on {model!r}: {tables}")
     grid, neighbors, neighbor_couplings, fields, e_up = tables
+    _check_wang_landau_budget(n_sites, n_walkers, n_sweeps, check_every, grid.n_levels, np.size(neighbors))
     n_attempts = n_sweeps * n_sites
     n_chunks = -(-n_attempts // check_every)
 

@@ -191,6 +191,8 @@ def _why_not(model, options) -> str | None:
 def _cost(model, options) -> float:
     """Seconds per β, about 1e-9 · 2^N · (E + N): every state's energy from its bonds and fields
     (measured with benchmarks/exact.py's auto comparison)."""
+    if model.n_sites > MAX_ENUMERATION_SITES:  # it does not apply (and 2^N overflows a float past 1023)
+        return np.inf
     return 1e-9 * 2.0**model.n_sites * (model.n_edges + model.n_sites)
 
 
