@@ -266,6 +266,50 @@ class Thermo:
                    meta=meta, **fields)
 
     @classmethod
+    def from_estimates(cls, beta, n_sites: int, method: str, *, log_z: Estimate | None = None,
+                       energy: Estimate | None = None, entropy: Estimate | None = None,
+                       specific_heat: Estimate | None = None, magnetization: Estimate | None = None,
+                       abs_magnetization: Estimate | None = None,
+                       susceptibility_density: Estimate | None = None,
+                       binder_cumulant: Estimate | None = None,
+                       meta: Mapping[str, Any] | None = None) -> "Thermo":
+        """A sampled Thermo from the totals a method measured (each an :class:`Estimate` with a stderr).
+
+        Derived here, the same way for every sampled method: ``free_entropy`` = log Z; each
+        ``*_density`` = total / N (stderr / N, same meta); F = −log Z/β with stderr
+        δlog Z/β, and at β = 0 F = −∞·sign(log Z) with stderr 0 (F = −T log Z diverges
+        whatever the estimate of log Z: the limit is not uncertain). The entropy's error
+        depends on the method's correlation of U and log Z, so the method passes it.
+        """
+        n = float(n_sites)
+
+        def scaled(estimate, scale):
+            if estimate is None:
+                return None
+            stderr = None if estimate.stderr is None else np.asarray(estimate.stderr) * abs(scale)
+            return Estimate(np.asarray(estimate.value) * scale, stderr, estimate.method, estimate.meta)
+
+        fields: dict[str, Any] = {"energy": energy, "entropy": entropy, "specific_heat": specific_heat,
+                                  "magnetization": magnetization,
+                                  "susceptibility_density": susceptibility_density,
+                                  "binder_cumulant": binder_cumulant,
+                                  "abs_magnetization_density": scaled(abs_magnetization, 1.0 / n)}
+        for name in ("energy", "entropy", "specific_heat", "magnetization"):
+            fields[f"{name}_density"] = scaled(fields[name], 1.0 / n)
+        if log_z is not None:
+            betas = np.asarray(beta, dtype=np.float64)
+            value = np.asarray(log_z.value, dtype=np.float64)
+            positive = betas > 0
+            inverse = 1.0 / np.where(positive, betas, 1.0)
+            with np.errstate(invalid="ignore"):
+                free_energy = np.where(positive, -value * inverse, -np.inf * np.sign(value))
+            stderr = None if log_z.stderr is None else np.where(positive, np.asarray(log_z.stderr) * inverse, 0.0)
+            free_energy = Estimate(free_energy, stderr, log_z.method, log_z.meta)
+            fields.update(log_z=log_z, free_entropy=log_z, free_entropy_density=scaled(log_z, 1.0 / n),
+                          free_energy=free_energy, free_energy_density=scaled(free_energy, 1.0 / n))
+        return cls(beta=beta, n_sites=int(n_sites), method=method, meta=dict(meta or {}), **fields)
+
+    @classmethod
     def from_densities(cls, beta, method: str, free_entropy_density, energy_density=None,
                        specific_heat_density=None, magnetization_density=None,
                        abs_magnetization_density=None, susceptibility_density=None,

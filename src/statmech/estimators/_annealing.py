@@ -451,34 +451,17 @@ class PopulationAnnealingResult:
                             error if not scalar else error.reshape(()), "pa", info)
 
         log_z, log_z_se = self.log_z.value, self.log_z.stderr
-        with np.errstate(divide="ignore", invalid="ignore"):
-            positive = beta > 0
-            free_energy = np.where(positive, -log_z / np.where(positive, beta, 1.0), -np.inf)
-            free_energy_se = np.where(positive, log_z_se / np.where(positive, beta, 1.0), 0.0)
         runs = self.runs
         beta_row = np.atleast_1d(beta)[None, :]
         _, entropy_se = _weighted_average(beta_row * runs["energy"] + runs["log_z"], runs["log_z"])
         entropy_se = entropy_se.reshape(beta.shape)
         entropy = beta * self.energy.value + log_z
-        fields = {
-            "log_z": est(log_z, log_z_se), "free_entropy": est(log_z, log_z_se),
-            "free_entropy_density": est(log_z / n, log_z_se / n),
-            "free_energy": est(free_energy, free_energy_se),
-            "free_energy_density": est(free_energy / n, free_energy_se / n),
-            "energy": est(self.energy.value, self.energy.stderr),
-            "energy_density": est(self.energy.value / n, self.energy.stderr / n),
-            "entropy": est(entropy, entropy_se), "entropy_density": est(entropy / n, entropy_se / n),
-            "specific_heat": est(self.specific_heat.value, self.specific_heat.stderr),
-            "specific_heat_density": est(self.specific_heat.value / n, self.specific_heat.stderr / n),
-            "magnetization": est(self.magnetization.value, self.magnetization.stderr),
-            "magnetization_density": est(self.magnetization.value / n, self.magnetization.stderr / n),
-            "abs_magnetization_density": est(self.abs_magnetization.value / n,
-                                             self.abs_magnetization.stderr / n),
-            "susceptibility_density": est(self.susceptibility_density.value,
-                                          self.susceptibility_density.stderr),
-            "binder_cumulant": est(self.binder_cumulant.value, self.binder_cumulant.stderr),
-        }
-        return Thermo(beta=self.beta, n_sites=n, method="pa", meta=meta, **fields)
+        sampled = {name: getattr(self, name) for name in ("energy", "specific_heat", "magnetization",
+                                                          "abs_magnetization", "susceptibility_density",
+                                                          "binder_cumulant")}
+        return Thermo.from_estimates(self.beta, n, "pa", meta=meta, log_z=est(log_z, log_z_se),
+                                     entropy=est(entropy, entropy_se),
+                                     **{name: est(e.value, e.stderr) for name, e in sampled.items()})
 
 
 def population_annealing(model, beta, *, population: int = 512, n_runs: int = 8, n_sweeps: int = 10,

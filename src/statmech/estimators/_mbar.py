@@ -282,24 +282,12 @@ class MBARFreeEnergy:
         betas, scalar = self._betas(beta)
         values, errors = self._with_errors(betas)
         (log_z, energy, heat, entropy), (log_z_err, energy_err, heat_err, entropy_err) = values, errors
-        n = float(self.n_sites)
-        positive = betas > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            free_energy = np.where(positive, -log_z / np.where(positive, betas, 1.0), -np.inf)
-            free_energy_err = np.where(positive, log_z_err / np.where(positive, betas, 1.0), 0.0)
-        pairs = {
-            "log_z": (log_z, log_z_err), "energy": (energy, energy_err),
-            "entropy": (entropy, entropy_err), "specific_heat": (heat, heat_err),
-            "free_energy": (free_energy, free_energy_err),
-        }
-        fields = {}
-        for name, (value, error) in pairs.items():
-            fields[name] = self._estimate(value, error, betas, scalar)
-            density = "free_entropy_density" if name == "log_z" else f"{name}_density"
-            fields[density] = self._estimate(value / n, error / n, betas, scalar)
-        fields["free_entropy"] = fields["log_z"]
-        return Thermo(beta=betas[0] if scalar else betas, n_sites=self.n_sites, method=METHOD,
-                      meta=dict(self.meta), **fields)
+        return Thermo.from_estimates(
+            betas[0] if scalar else betas, self.n_sites, METHOD, meta=dict(self.meta),
+            log_z=self._estimate(log_z, log_z_err, betas, scalar),
+            energy=self._estimate(energy, energy_err, betas, scalar),
+            entropy=self._estimate(entropy, entropy_err, betas, scalar),
+            specific_heat=self._estimate(heat, heat_err, betas, scalar))
 
 
 # ----------------------------------------------------------------- front door

@@ -327,36 +327,15 @@ class WangLandauResult:
         log_z = np.array([m.log_z for m in per_walker])
         energy = np.array([m.energy for m in per_walker])
         heat = betas**2 * np.array([m.energy_variance for m in per_walker])
-        # F = −ln Z/β; at β = 0 it is −∞ with no error (ln Z(0) = N ln 2 is exact).
-        inverse = np.where(betas > 0, 1.0 / np.where(betas > 0, betas, 1.0), 0.0)
-        quantities = {"log_z": log_z, "energy": energy, "entropy": betas * energy + log_z,
-                      "specific_heat": heat, "free_energy": -log_z * inverse}
-        return _thermo_from_walkers(quantities, betas, scalar, self.n_sites, dict(self.meta),
-                                    infinite=betas == 0)
+        info = {"beta": betas[0] if scalar else betas, "n_sites": self.n_sites, **self.meta}
 
+        def est(per_walker_values):
+            value, stderr = _mean_and_stderr(per_walker_values)
+            return Estimate(value[0], stderr[0], METHOD, info) if scalar else Estimate(value, stderr, METHOD, info)
 
-def _thermo_from_walkers(per_walker: dict, betas, scalar, n_sites, meta, infinite) -> Thermo:
-    """Mean ± std/√W of every per-walker quantity; ``free_energy`` is −∞ ± 0 where ``infinite``."""
-    n = float(n_sites)
-    info = {"beta": betas[0] if scalar else betas, "n_sites": n_sites, **meta}
-
-    def est(array, scale=1.0, name=None):
-        value, stderr = _mean_and_stderr(np.asarray(array) * scale)
-        if name == "free_energy":
-            value = np.where(infinite, -np.inf, value)
-        if scalar:
-            return Estimate(value[0], stderr[0], METHOD, info)
-        return Estimate(value, stderr, METHOD, info)
-
-    fields = {}
-    for name in ("log_z", "energy", "entropy", "specific_heat", "free_energy"):
-        fields[name] = est(per_walker[name], name=name)
-        if name != "log_z":
-            fields[f"{name}_density"] = est(per_walker[name], 1.0 / n, name=name)
-    fields["free_entropy"] = fields["log_z"]
-    fields["free_entropy_density"] = est(per_walker["log_z"], 1.0 / n)
-    return Thermo(beta=betas[0] if scalar else betas, n_sites=n_sites, method=METHOD, meta=meta,
-                  **fields)
+        return Thermo.from_estimates(betas[0] if scalar else betas, self.n_sites, METHOD, meta=dict(self.meta),
+                                     log_z=est(log_z), energy=est(energy),
+                                     entropy=est(betas * energy + log_z), specific_heat=est(heat))
 
 
 # ----------------------------------------------------------------- front door

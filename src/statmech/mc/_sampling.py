@@ -311,9 +311,9 @@ def thermo_from_series(series_per_beta, betas, n_sites, method, scalar, meta) ->
     """Build a sampled ``Thermo`` (every field with a stderr) from per-β (energy, magnetization) series."""
     per_beta = [_estimates_from_series(e, m, b, n_sites) for (e, m), b in zip(series_per_beta, betas)]
 
-    def est(key, scale=1.0):
-        values = np.array([p[key][0] for p in per_beta]) * scale
-        errors = np.array([p[key][1] for p in per_beta]) * abs(scale)
+    def est(key):
+        values = np.array([p[key][0] for p in per_beta])
+        errors = np.array([p[key][1] for p in per_beta])
         diagnostics = [p[key][2] for p in per_beta]
         info = {"beta": betas[0] if scalar else betas, "n_sites": n_sites, **meta,
                 "diagnostics": diagnostics[0] if scalar else diagnostics}
@@ -322,15 +322,11 @@ def thermo_from_series(series_per_beta, betas, n_sites, method, scalar, meta) ->
         return Estimate(values, errors, method, info)
 
     warnings = sorted({w for p in per_beta for item in p.values() for w in item[2].get("warnings", ())})
-    return Thermo(
-        beta=betas[0] if scalar else np.asarray(betas), n_sites=n_sites, method=method,
-        energy=est("energy"), energy_density=est("energy", 1.0 / n_sites),
-        specific_heat=est("specific_heat"), specific_heat_density=est("specific_heat", 1.0 / n_sites),
-        magnetization=est("magnetization"), magnetization_density=est("magnetization", 1.0 / n_sites),
-        abs_magnetization_density=est("abs_magnetization", 1.0 / n_sites),
-        susceptibility_density=est("susceptibility_density"),
-        binder_cumulant=est("binder_cumulant"),
-        meta={**meta, "warnings": tuple(warnings)},
+    return Thermo.from_estimates(
+        betas[0] if scalar else np.asarray(betas), n_sites, method,
+        energy=est("energy"), specific_heat=est("specific_heat"), magnetization=est("magnetization"),
+        abs_magnetization=est("abs_magnetization"), susceptibility_density=est("susceptibility_density"),
+        binder_cumulant=est("binder_cumulant"), meta={**meta, "warnings": tuple(warnings)},
     )
 
 
