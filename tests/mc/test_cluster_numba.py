@@ -336,13 +336,13 @@ def test_reproducible_for_a_seed_and_chains_are_streams(method):
 
 def test_front_door_backends():
     model = Ising.square(6)
-    numba = sm.sample(model, 0.44, method="wolff", n_samples=20, n_chains=2, burn_in=5, seed=0, backend="numba")
-    auto = sm.sample(model, 0.44, method="wolff", n_samples=20, n_chains=2, burn_in=5, seed=0)
+    numba = sm.sample(model, 0.44, method="wolff", n_sweeps=20, n_chains=2, burn_in=5, seed=0, backend="numba")
+    auto = sm.sample(model, 0.44, method="wolff", n_sweeps=20, n_chains=2, burn_in=5, seed=0)
     if jax.default_backend() == "cpu":  # auto is numba when JAX runs on the CPU
         np.testing.assert_array_equal(numba["spins"].values, auto["spins"].values)
     assert numba.attrs["kernel"] == "wolff[numba]"
     np.testing.assert_allclose(numba["energy"].values, model.energy(numba["spins"].values.astype(float)))
-    reference = sm.sample(model, 0.44, method="swendsen-wang", n_samples=5, n_chains=1, burn_in=0, seed=0,
+    reference = sm.sample(model, 0.44, method="swendsen-wang", n_sweeps=5, n_chains=1, burn_in=0, seed=0,
                           backend="reference")
     assert reference.attrs["kernel"] == "swendsen_wang"
     t = sm.thermo(model, 0.44, method="swendsen-wang", n_sweeps=200, seed=0, backend="numba")

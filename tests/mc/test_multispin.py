@@ -364,7 +364,7 @@ def test_front_door_backends_and_errors():
     assert t.meta["kernel"] == "multispin_lattice_heatbath"
     auto = sm.thermo(sm.Ising.square(4, h=0.1), 0.3, method="metropolis", n_sweeps=64, seed=0)
     assert auto.meta["kernel"] == "numba_checkerboard_metropolis"
-    ds = sm.sample(model, 0.3, method="metropolis", n_samples=5, n_chains=2, burn_in=3, backend="multispin")
+    ds = sm.sample(model, 0.3, method="metropolis", n_sweeps=5, n_chains=2, burn_in=3, backend="multispin")
     assert ds.attrs["kernel"].startswith("multispin")
     np.testing.assert_allclose(ds["energy"].values, model.energy(ds["spins"].values.astype(float)))
     with pytest.raises(ValueError, match="backend 'multispin' does not apply.*h = 0.*apply: auto, reference, "

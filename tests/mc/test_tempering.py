@@ -160,7 +160,7 @@ def test_negative_control_wrong_sign_in_swap_rule(monkeypatch):
 def test_swap_acceptance_matches_exact_expectation():
     """Pair acceptance ⟨min(1, exp(Δβ ΔE))⟩ over p_β_k ⊗ p_β_{k+1}, from brute force, within 4 σ."""
     model = spin_glass()
-    result = run_tempering(jax.random.key(9), model, LADDER, METROPOLIS, 40_000, n_burn_in=200)
+    result = run_tempering(jax.random.key(9), model, LADDER, METROPOLIS, 40_000, burn_in=200)
     energies = brute_energies(model)
     for k in range(len(LADDER) - 1):
         p_low = boltzmann_probabilities(model, LADDER[k])

@@ -352,7 +352,7 @@ def mbar_free_energy(model: Ising, beta=None, *, ladder=None, n_temperatures: in
     inner = select_kernel(model, kernel, backend)
 
     start = time.perf_counter()
-    run = run_tempering(jax.random.key(seed), model, ladder, inner, n_sweeps, n_burn_in=burn_in)
+    run = run_tempering(jax.random.key(seed), model, ladder, inner, n_sweeps, burn_in=burn_in)
     sampling_time = time.perf_counter() - start
 
     samples, times, inefficiency, warnings_ = [], [], [], []
