@@ -1,33 +1,15 @@
 """log Z at any β from one parallel-tempering run, by MBAR.
 
-Parallel tempering (:func:`statmech.mc._tempering.run_tempering`) samples a
-ladder 0 = β_0 < β_1 < … < β_{K−1}. Each slot's energy series is thinned by
-its statistical inefficiency g_k = 2 τ_int (Γ-method,
-:func:`statmech.stats.chain_statistics`) to N_k roughly uncorrelated samples.
-With reduced potentials u_k(x) = β_k H(x), the multistate Bennett acceptance
-ratio (MBAR; Shirts & Chodera, J. Chem. Phys. 129, 124105 (2008)) solves
+A ladder 0 = β_0 < … < β_{K−1} is sampled by parallel tempering, each slot
+thinned by 2 τ_int, and the MBAR equations (Shirts & Chodera, J. Chem. Phys.
+129, 124105 (2008))
 
-    f_i = −ln Σ_n exp(−u_i(x_n)) / Σ_k N_k exp(f_k − u_k(x_n)),    f = −ln Z,
+    f_i = −ln Σ_n exp(−u_i(x_n)) / Σ_k N_k exp(f_k − u_k(x_n)),   u_k = β_k H,
 
-over all N = Σ N_k samples, and the same formula with u(x) = β H(x) gives
-f(β) at *any* β in [0, β_{K−1}] (an "unsampled state"). Because β_0 = 0 is on the ladder,
-the absolute normalisation is exact:
-
-    ln Z(β) = N_sites ln 2 − (f(β) − f(0)).
-
-Error bars: a block jackknife over the run (``JACKKNIFE_BLOCKS`` blocks of
-sweeps, MBAR re-solved with each left out), which keeps the correlations
-between slots and along the run that MBAR's asymptotic covariance misses.
-The equations are solved by Newton's method (:func:`_newton_solve`).
-
-Default ladder: "linear" with Δβ·σ_0 ≈ 0.5 (σ_0² = Var(H) at β = 0), or
-"geometric" from β_1 = min(0.5/σ_0, β_max/2) with ratio ≈ 1.2; or any
-``ladder`` starting at 0. The coverage measurements and the ladder rule are
-explained in docs/guides/estimators.md.
-
-The inner kernel is the heat bath by default: Metropolis with systematic
-sweeps flips every spin at β = 0 (periodic, and H(−s) = H(s) at h = 0 keeps
-the energy fixed), so it is refused here.
+are solved by Newton's method; ln Z(β) = N ln 2 − (f(β) − f(0)) at any β in
+[0, β_{K−1}]. Error bars: a block jackknife over the run. Derivation:
+docs/derivations.md; the default ladder and the coverage measurements:
+docs/guides/estimators.md.
 """
 from __future__ import annotations
 
