@@ -154,8 +154,8 @@ def test_thermo_of_densities_exports_without_n_sites():
 
 
 def test_json_safe_meta_turns_arrays_and_non_finite_numbers_into_plain_json():
-    from statmech._types import _json_safe
+    from statmech._numerics import json_safe
 
-    plain = _json_safe({"a": np.arange(3), "b": (np.float32(0.5), float("nan")), 1: {"c": np.inf}, "d": object})
+    plain = json_safe({"a": np.arange(3), "b": (np.float32(0.5), float("nan")), 1: {"c": np.inf}, "d": object})
     assert plain == {"a": [0, 1, 2], "b": [0.5, None], "1": {"c": None}, "d": repr(object)}
     json.dumps(plain, allow_nan=False)

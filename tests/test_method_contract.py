@@ -15,7 +15,7 @@ import pytest
 
 import statmech as sm
 from statmech import _registry
-from statmech.testing import check_method_contract
+from statmech.testing import check_method_contract, gaussian_couplings
 
 # Small budgets for sampled methods (defaults are sized for accuracy, not for a contract check).
 BUDGETS = {
@@ -39,12 +39,12 @@ GIBBS_BUDGETS = {
 
 def _models():
     rng = np.random.default_rng(4)
-    couplings = np.triu(rng.normal(size=(6, 6)), 1)
+    couplings = gaussian_couplings(rng, 6)
     X = rng.normal(size=(12, 2))
     return {
         "chain with field": sm.Ising.chain(6, J=0.8, h=0.3, periodic=False),
         "4x4 torus": sm.Ising.square(4),
-        "spin glass": sm.Ising.from_couplings(couplings + couplings.T),
+        "spin glass": sm.Ising.from_couplings(couplings),
         "linear regression": sm.ml.LinearRegression(X, X @ np.array([1.0, -0.5]) + 0.1 * rng.normal(size=12),
                                                      prior_precision=1.0),
     }

@@ -17,7 +17,7 @@ from scipy import stats
 
 import statmech as sm
 from statmech.testing import brute_force_log_z as reference_log_z
-from statmech.testing import periodic_chain_log_z
+from statmech.testing import periodic_chain_log_z, sk_instance, z_score
 from statmech.estimators._integration import clenshaw_curtis, quadrature_plan, thermodynamic_integration
 
 BETA_C = 0.4406868
@@ -25,20 +25,8 @@ GRID = np.array([0.3, BETA_C, 0.6])
 FAST = dict(n_nodes=16, n_sweeps=500, n_chains=4)
 
 
-def _z_scores(estimate, exact):
-    return (np.asarray(estimate.value) - np.asarray(exact)) / np.asarray(estimate.stderr)
-
-
 def chain_log_z(n, beta, J, h):
     return periodic_chain_log_z(n, J, h, beta)
-
-
-def sk_instance(n=10, seed=3):
-    rng = np.random.default_rng(seed)
-    J = np.triu(rng.normal(size=(n, n)) / math.sqrt(n), 1)
-    J = J + J.T
-    h = rng.normal(scale=0.3, size=n)
-    return J, h
 
 
 def brute_force_log_z(J, h, beta):
@@ -95,7 +83,7 @@ def test_square_lattice_grid_matches_kaufman(L):
     estimate = thermodynamic_integration(model, GRID, seed=1, **FAST)
     exact = sm.log_z(model, GRID, method="kaufman").value
     assert estimate.value.shape == GRID.shape and np.all(estimate.stderr > 0)
-    assert np.all(np.abs(_z_scores(estimate, exact)) < 4), (estimate, exact)
+    assert np.all(np.abs(z_score(estimate, exact)) < 4), (estimate, exact)
     assert estimate.method == "ti" and estimate.meta["seed"] == 1
     assert estimate.meta["energy_at_beta"].shape == GRID.shape
 
