@@ -23,6 +23,26 @@ def test_no_import_cycle_in_the_package_counting_imports_inside_functions():
     assert edges > 300, f"only {edges} import edges found: the checker is not reading the package"
 
 
+def test_the_bottom_layers_import_only_what_is_below_them():
+    """docs/architecture.md: leaf helpers import nothing from statmech, value types only the leaf helpers, and
+    models and statistics never an implementation, the registry or a front door."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import import_cycles
+    finally:
+        sys.path.pop(0)
+    graph = import_cycles.build_graph(str(ROOT / "src"), "statmech")
+    assert graph["statmech._numerics"] == set()
+    assert graph["statmech._types"] <= {"statmech._numerics"}
+    assert graph["statmech._validation"] <= {"statmech._numerics"}
+    above = ("statmech.exact", "statmech.mc", "statmech.estimators", "statmech.theory", "statmech.approx",
+             "statmech._registry", "statmech.thermo", "statmech.ml", "statmech.studies", "statmech.tour")
+    for module, targets in graph.items():
+        if module.startswith(("statmech.models", "statmech.stats")):
+            wrong = {t for t in targets if t.startswith(above)}
+            assert not wrong, f"{module} imports {sorted(wrong)} from a layer above it"
+
+
 def _package(tmp_path, files: dict[str, str]):
     package = tmp_path / "pkg"
     package.mkdir()
