@@ -83,9 +83,9 @@ def statmech_rate(method, model, n_steps):
 def reference_rate(method, model, n_steps):
     """Flipped spins per ns of the JAX reference kernels through sm.sample (compiled by a first call)."""
     options = dict(method=method, n_chains=1, burn_in=0, start="up", seed=0, backend="reference")
-    sm.sample(model, BETA_C, n_samples=n_steps, **options)  # compiles for this n_samples
+    sm.sample(model, BETA_C, n_sweeps=n_steps, **options)  # compiles for this n_sweeps
     start = time.process_time()
-    ds = sm.sample(model, BETA_C, n_samples=n_steps, **options)
+    ds = sm.sample(model, BETA_C, n_sweeps=n_steps, **options)
     seconds = time.process_time() - start
     spins = ds["spins"].values[0]
     flipped = np.count_nonzero(np.diff(spins, axis=0)) + np.count_nonzero(spins[0] != 1)
@@ -168,9 +168,9 @@ def statmech_checkerboard_seconds(L, n_sweeps):
     """Seconds per sweep of statmech's checkerboard Metropolis as backend="auto" runs it (compiled first)."""
     model = sm.Ising.square(L)
     options = dict(method="metropolis", n_chains=1, burn_in=0, seed=0, backend="auto")
-    sm.sample(model, BETA_C, n_samples=n_sweeps, **options)  # compiles for this n_samples
+    sm.sample(model, BETA_C, n_sweeps=n_sweeps, **options)  # compiles for this n_sweeps
     start = time.process_time()
-    sm.sample(model, BETA_C, n_samples=n_sweeps, **options)
+    sm.sample(model, BETA_C, n_sweeps=n_sweeps, **options)
     return (time.process_time() - start) / n_sweeps
 
 

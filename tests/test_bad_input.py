@@ -92,7 +92,7 @@ HUGE = {
     "ea-instance": (lambda: sm.EdwardsAnderson(30000).sample(0), "EdwardsAnderson.*115 GB"),
     "curie-weiss": (lambda: sm.CurieWeiss(10**6).sample(), "CurieWeiss.*TB.*annealed_free_entropy_density"),
     "sample-chains": (lambda: sm.sample(sm.Ising.square(16), 0.4, n_chains=10**8), "sample.*100000000 chains.*fewer chains"),
-    "sample-draws": (lambda: sm.sample(sm.Ising.square(512), 0.4, n_samples=10**6), "sample.*TB.*recorded draws"),
+    "sample-draws": (lambda: sm.sample(sm.Ising.square(512), 0.4, n_sweeps=10**6), "sample.*TB.*recorded draws"),
     "thermo-chains": (lambda: sm.thermo(sm.Ising.square(16), 0.4, method="metropolis", n_chains=10**8),
                       "metropolis.*100000000 chains"),
     "thermo-sweeps": (lambda: sm.thermo(sm.Ising.square(4), 0.4, method="metropolis", n_sweeps=10**10),
@@ -130,7 +130,7 @@ def test_reasonable_sizes_of_the_same_calls_still_work(fixed_budgets):
     assert sm.Ising.square(64).edges.shape == (2 * 64 * 64, 2)
     assert sm.SK(40).sample(0).n_edges == 40 * 39 // 2
     assert sm.thermo(sm.Ising.chain(10**4), 0.44).method == "transfer"
-    assert sm.sample(sm.Ising.square(4), 0.4, n_samples=8, n_chains=2, burn_in=0)["spins"].shape == (2, 8, 16)
+    assert sm.sample(sm.Ising.square(4), 0.4, n_sweeps=8, n_chains=2, burn_in=0)["spins"].shape == (2, 8, 16)
     beale = sm.thermo(sm.Ising.square(8), 0.44, method="beale")
     np.testing.assert_allclose(float(beale.log_z), float(sm.thermo(sm.Ising.square(8), 0.44, method="kaufman").log_z),
                                rtol=1e-12)

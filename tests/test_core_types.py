@@ -81,6 +81,22 @@ def test_thermo_from_moments_derives_everything():
     assert t.log_z.stderr is None
 
 
+def test_thermo_from_estimates_derives_free_energy_and_densities_with_their_errors():
+    betas = np.array([0.0, 0.5, 2.0])
+    log_z = sm.Estimate(np.array([4 * math.log(2), 3.1, 5.0]), np.array([0.0, 0.2, 0.4]), "x", {"seed": 3})
+    energy = sm.Estimate(np.array([0.0, -1.5, -3.9]), np.array([0.0, 0.1, 0.05]), "x", {"seed": 3})
+    t = Thermo.from_estimates(betas, 4, "x", log_z=log_z, energy=energy, meta={"seed": 3})
+    assert t.free_entropy is log_z and t.meta["seed"] == 3
+    np.testing.assert_array_equal(t.free_energy.value, [-np.inf, -3.1 / 0.5, -5.0 / 2.0])
+    np.testing.assert_array_equal(t.free_energy.stderr, [0.0, 0.2 / 0.5, 0.4 / 2.0])  # at β = 0: −∞ ± 0
+    np.testing.assert_allclose(t.free_energy_density.value[1:], [-1.55, -0.625])
+    np.testing.assert_allclose(t.energy_density.stderr, [0.0, 0.025, 0.0125])
+    np.testing.assert_allclose(t.free_entropy_density.value, log_z.value / 4)
+    assert t.magnetization is None and t.entropy is None and "log_z" in t.available()
+    scalar = Thermo.from_estimates(0.5, 4, "x", log_z=log_z[1])
+    assert np.ndim(scalar.free_energy.value) == 0 and float(scalar.free_energy) == -6.2
+
+
 def test_front_doors_refuse_bad_beta_and_unknown_methods():
     model = sm.Ising.chain(4)
     for bad, match in ((-1.0, ">= 0"), (float("nan"), "NaN"), (float("inf"), "finite"),
@@ -138,8 +154,8 @@ def test_thermo_of_densities_exports_without_n_sites():
 
 
 def test_json_safe_meta_turns_arrays_and_non_finite_numbers_into_plain_json():
-    from statmech._types import _json_safe
+    from statmech._numerics import json_safe
 
-    plain = _json_safe({"a": np.arange(3), "b": (np.float32(0.5), float("nan")), 1: {"c": np.inf}, "d": object})
+    plain = json_safe({"a": np.arange(3), "b": (np.float32(0.5), float("nan")), 1: {"c": np.inf}, "d": object})
     assert plain == {"a": [0, 1, 2], "b": [0.5, None], "1": {"c": None}, "d": repr(object)}
     json.dumps(plain, allow_nan=False)

@@ -15,7 +15,7 @@ import pytest
 
 import statmech as sm
 from statmech import _registry
-from statmech.testing import check_method_contract
+from statmech.testing import check_method_contract, gaussian_couplings
 
 # Small budgets for sampled methods (defaults are sized for accuracy, not for a contract check).
 BUDGETS = {
@@ -39,12 +39,12 @@ GIBBS_BUDGETS = {
 
 def _models():
     rng = np.random.default_rng(4)
-    couplings = np.triu(rng.normal(size=(6, 6)), 1)
+    couplings = gaussian_couplings(rng, 6)
     X = rng.normal(size=(12, 2))
     return {
         "chain with field": sm.Ising.chain(6, J=0.8, h=0.3, periodic=False),
         "4x4 torus": sm.Ising.square(4),
-        "spin glass": sm.Ising.from_couplings(couplings + couplings.T),
+        "spin glass": sm.Ising.from_couplings(couplings),
         "linear regression": sm.ml.LinearRegression(X, X @ np.array([1.0, -0.5]) + 0.1 * rng.normal(size=12),
                                                      prior_precision=1.0),
     }
@@ -110,6 +110,56 @@ def test_a_deliberately_broken_method_fails_the_contract(monkeypatch):
     monkeypatch.setitem(_registry._REGISTRY, "no-grid", [no_grid])
     with pytest.raises(AssertionError, match="shape"):
         check_method_contract(model, "no-grid")
+
+
+def _register(monkeypatch, method):
+    """Register ``method`` for this test only (monkeypatch removes it afterwards)."""
+    monkeypatch.setitem(_registry._REGISTRY, method.name, [method])
+    assert method.name in sm.available_methods(MODELS["chain with field"])
+
+
+def _renamed_ais(name: str, breakage: str | None = None):
+    """The "ais" estimator registered under ``name``, optionally with one promise broken."""
+    ais = _registry.get_method("ais", MODELS["chain with field"])
+
+    def log_z_fn(model, beta, **options):
+        estimate = dataclasses.replace(ais.log_z_fn(model, beta, **options), method=name)
+        if breakage == "float":
+            return float(np.ravel(estimate.value)[0])
+        if breakage == "no seed":
+            return dataclasses.replace(estimate, meta={k: v for k, v in estimate.meta.items() if k != "seed"})
+        if breakage == "wrong method name":
+            return dataclasses.replace(estimate, method="ais")
+        if breakage == "off at beta 0":
+            return dataclasses.replace(estimate, value=np.asarray(estimate.value) + 1.0)
+        return estimate
+
+    return dataclasses.replace(ais, name=name, log_z_fn=log_z_fn, auto_rank=None)
+
+
+@pytest.mark.parametrize("breakage, message", [
+    ("float", "not Estimate"),
+    ("no seed", "does not record its seed"),
+    ("wrong method name", "recorded method 'ais'"),
+    ("off at beta 0", "log Z\\(0\\)"),
+])
+def test_a_broken_estimator_fails_the_contract(monkeypatch, breakage, message):
+    """Negative controls for sampled methods: a float instead of an Estimate, the seed not recorded in
+    ``meta``, another method's name recorded, and log Z off by 1 (a wrong normalisation, seen at β = 0)."""
+    _register(monkeypatch, _renamed_ais("broken-ais", breakage))
+    # the front door itself refuses a result of the wrong type (TypeError); the rest is the contract check's
+    with pytest.raises(TypeError if breakage == "float" else AssertionError, match=message):
+        check_method_contract(MODELS["chain with field"], "broken-ais", BUDGETS["ais"])
+
+
+def test_the_same_estimator_unbroken_passes_the_check(monkeypatch):
+    """The positive side of the controls above: the same wrapper with nothing broken keeps the contract."""
+    _register(monkeypatch, _renamed_ais("copy-of-ais"))
+    check_method_contract(MODELS["chain with field"], "copy-of-ais", BUDGETS["ais"])
+
+
+def test_the_broken_methods_are_gone_after_their_tests():
+    assert not {"broken", "no-grid", "broken-ais", "copy-of-ais"} & set(_registry.registered_names())
 
 
 def test_a_sampler_that_doubts_its_answer_raises_a_sampling_warning():

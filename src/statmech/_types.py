@@ -1,9 +1,10 @@
 """Value types at the bottom of statmech: ``Estimate``, ``Moments``, ``Thermo`` and ``Method``.
 
-This module imports nothing from statmech, so every other module (models,
-exact methods, samplers, estimators, the registry, the front doors) can use
-it without an import cycle. ``Thermo.from_moments`` builds an exact bundle
-from a method's moments with one set of formulas:
+This module imports nothing from statmech but the leaf helpers of
+``statmech._numerics``, so every other module (models, exact methods,
+samplers, estimators, the registry, the front doors) can use it without an
+import cycle. ``Thermo.from_moments`` builds an exact bundle from a method's
+moments with one set of formulas, and ``Thermo.from_estimates`` a sampled one:
 
     F = −log Z / β,   S = β (U − F) = β U + log Z,   C = β² Var(H),
     χ/N = β Var(M) / N.
@@ -18,6 +19,8 @@ from typing import Any, Callable, Mapping
 
 import numpy as np
 
+from statmech._numerics import json_safe, readonly_float64
+
 
 class StatmechWarning(UserWarning):
     """Base class of every warning statmech raises; filter them all with this category."""
@@ -26,31 +29,6 @@ class StatmechWarning(UserWarning):
 class SamplingWarning(StatmechWarning):
     """A sampled answer doubts itself: short chains, R̂ above threshold, an autocorrelation window that did
     not close, a coarse quadrature. The value is kept; its error bar may be too small."""
-
-
-def _json_safe(value):
-    """``value`` made of dicts, lists, str, int, float, bool and None only (NaN and inf become None)."""
-    if isinstance(value, Mapping):
-        return {str(key): _json_safe(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(item) for item in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return float(value) if math.isfinite(value) else None
-    if value is None or isinstance(value, str):
-        return value
-    return repr(value)
-
-
-def _freeze(array_like):
-    array = np.array(array_like, dtype=np.float64)
-    array.setflags(write=False)
-    return array
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -73,10 +51,10 @@ class Estimate:
     meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        value = _freeze(self.value)
+        value = readonly_float64(self.value)
         object.__setattr__(self, "value", value)
         if self.stderr is not None:
-            stderr = _freeze(self.stderr)
+            stderr = readonly_float64(self.stderr)
             if stderr.shape != value.shape:
                 raise ValueError(
                     f"stderr shape {stderr.shape} must equal value shape {value.shape}"
@@ -266,6 +244,50 @@ class Thermo:
                    meta=meta, **fields)
 
     @classmethod
+    def from_estimates(cls, beta, n_sites: int, method: str, *, log_z: Estimate | None = None,
+                       energy: Estimate | None = None, entropy: Estimate | None = None,
+                       specific_heat: Estimate | None = None, magnetization: Estimate | None = None,
+                       abs_magnetization: Estimate | None = None,
+                       susceptibility_density: Estimate | None = None,
+                       binder_cumulant: Estimate | None = None,
+                       meta: Mapping[str, Any] | None = None) -> "Thermo":
+        """A sampled Thermo from the totals a method measured (each an :class:`Estimate` with a stderr).
+
+        Derived here, the same way for every sampled method: ``free_entropy`` = log Z; each
+        ``*_density`` = total / N (stderr / N, same meta); F = −log Z/β with stderr
+        δlog Z/β, and at β = 0 F = −∞·sign(log Z) with stderr 0 (F = −T log Z diverges
+        whatever the estimate of log Z: the limit is not uncertain). The entropy's error
+        depends on the method's correlation of U and log Z, so the method passes it.
+        """
+        n = float(n_sites)
+
+        def scaled(estimate, scale):
+            if estimate is None:
+                return None
+            stderr = None if estimate.stderr is None else np.asarray(estimate.stderr) * abs(scale)
+            return Estimate(np.asarray(estimate.value) * scale, stderr, estimate.method, estimate.meta)
+
+        fields: dict[str, Any] = {"energy": energy, "entropy": entropy, "specific_heat": specific_heat,
+                                  "magnetization": magnetization,
+                                  "susceptibility_density": susceptibility_density,
+                                  "binder_cumulant": binder_cumulant,
+                                  "abs_magnetization_density": scaled(abs_magnetization, 1.0 / n)}
+        for name in ("energy", "entropy", "specific_heat", "magnetization"):
+            fields[f"{name}_density"] = scaled(fields[name], 1.0 / n)
+        if log_z is not None:
+            betas = np.asarray(beta, dtype=np.float64)
+            value = np.asarray(log_z.value, dtype=np.float64)
+            positive = betas > 0
+            inverse = 1.0 / np.where(positive, betas, 1.0)
+            with np.errstate(invalid="ignore"):
+                free_energy = np.where(positive, -value * inverse, -np.inf * np.sign(value))
+            stderr = None if log_z.stderr is None else np.where(positive, np.asarray(log_z.stderr) * inverse, 0.0)
+            free_energy = Estimate(free_energy, stderr, log_z.method, log_z.meta)
+            fields.update(log_z=log_z, free_entropy=log_z, free_entropy_density=scaled(log_z, 1.0 / n),
+                          free_energy=free_energy, free_energy_density=scaled(free_energy, 1.0 / n))
+        return cls(beta=beta, n_sites=int(n_sites), method=method, meta=dict(meta or {}), **fields)
+
+    @classmethod
     def from_densities(cls, beta, method: str, free_entropy_density, energy_density=None,
                        specific_heat_density=None, magnetization_density=None,
                        abs_magnetization_density=None, susceptibility_density=None,
@@ -321,7 +343,7 @@ class Thermo:
 
     def _attrs(self) -> dict[str, Any]:
         """JSON-safe attributes: method, n_sites, seed (when recorded) and the whole meta as JSON text."""
-        meta = _json_safe(self.meta)
+        meta = json_safe(self.meta)
         attrs: dict[str, Any] = {"method": self.method}
         if self.n_sites is not None:
             attrs["n_sites"] = int(self.n_sites)

@@ -22,6 +22,7 @@ from scipy import special, stats
 
 from statmech._registry import get_method
 from statmech._types import Estimate, Moments, Thermo
+from statmech.models import Ising
 from statmech.thermo import log_z, thermo
 
 #: Largest N the brute-force references enumerate (2^20 states, a few hundred MB at most).
@@ -42,12 +43,17 @@ def state_codes(spins) -> np.ndarray:
     return bits @ (1 << np.arange(bits.shape[-1]))
 
 
-def brute_force_energies(model) -> np.ndarray:
-    """H(s) = −Σ_e J_e s_i s_j − Σ_i h_i s_i for every state, from the edge list (self-bonds give −J_ii)."""
-    s = all_spin_states(model.n_sites).astype(np.float64)
+def edge_list_energy(model, spins) -> np.ndarray:
+    """H(s) = −Σ_e J_e s_i s_j − Σ_i h_i s_i from the edge list (self-bonds give −J_ii), for spins (..., N)."""
+    s = np.asarray(spins, dtype=np.float64)
     edges = np.asarray(model.edges, dtype=np.int64).reshape(-1, 2)
     couplings = np.asarray(model.couplings, dtype=np.float64)
-    return -(s[:, edges[:, 0]] * s[:, edges[:, 1]]) @ couplings - s @ np.asarray(model.field, dtype=np.float64)
+    return -(s[..., edges[:, 0]] * s[..., edges[:, 1]]) @ couplings - s @ np.asarray(model.field, dtype=np.float64)
+
+
+def brute_force_energies(model) -> np.ndarray:
+    """H(s) of every state in :func:`all_spin_states` order, from the edge list."""
+    return edge_list_energy(model, all_spin_states(model.n_sites))
 
 
 def brute_force_moments(model, betas) -> Moments:
@@ -103,6 +109,29 @@ def periodic_chain_log_z(n: int, J: float, h: float, beta: float) -> float:
     return n * math.log(a + root) + math.log1p(((a - root) / (a + root)) ** n)
 
 
+# ---------------------------------------------------------------- random instances
+def random_chain(n: int, seed: int, J=(0.2, 1.5), field_scale: float = 0.0, periodic: bool = False):
+    """An Ising chain of ``n`` spins with couplings uniform in ``J`` = (low, high) and, when
+    ``field_scale`` > 0, Gaussian fields N(0, field_scale²), drawn in that order from ``default_rng(seed)``."""
+    rng = np.random.default_rng(seed)
+    couplings = rng.uniform(J[0], J[1], n if periodic else n - 1)
+    field = rng.normal(0.0, field_scale, n) if field_scale > 0 else 0.0
+    return Ising.chain(n, J=couplings, h=field, periodic=periodic)
+
+
+def gaussian_couplings(rng: np.random.Generator, n: int, scale: float = 1.0) -> np.ndarray:
+    """A symmetric (n, n) coupling matrix with zero diagonal and N(0, scale²) entries above it (all-to-all)."""
+    upper = np.triu(rng.normal(size=(n, n)) * scale, 1)
+    return upper + upper.T
+
+
+def sk_instance(n: int = 10, seed: int = 3, field_scale: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """(J, h) of an SK instance: J_ij ~ N(0, 1/n) (:func:`gaussian_couplings`), then h_i ~ N(0, field_scale²)."""
+    rng = np.random.default_rng(seed)
+    couplings = gaussian_couplings(rng, n) / math.sqrt(n)
+    return couplings, rng.normal(scale=field_scale, size=n)
+
+
 # ------------------------------------------------------------------ statistics
 def chi2_pvalue(spins, probabilities, min_expected: float = 5.0) -> float:
     """Pearson χ² p-value of the histogram of ``spins`` (shape (n, N)) against ``probabilities``.
@@ -123,8 +152,13 @@ def chi2_pvalue(spins, probabilities, min_expected: float = 5.0) -> float:
 
 
 def fisher_combined_pvalue(pvalues) -> float:
-    """Fisher's combination −2 Σ ln p ~ χ²(2k) of independent p-values (Fisher 1932)."""
-    return float(stats.combine_pvalues(np.asarray(pvalues, dtype=np.float64), method="fisher").pvalue)
+    """Fisher's combination −2 Σ ln p ~ χ²(2k) of independent p-values (Fisher 1932).
+
+    A p-value of exactly 0 (a χ² far in the tail) is taken as 1e−300, so the
+    combination is a tiny number instead of a division by zero.
+    """
+    pvalues = np.maximum(np.asarray(pvalues, dtype=np.float64), 1e-300)
+    return float(stats.combine_pvalues(pvalues, method="fisher").pvalue)
 
 
 def z_score(estimate, exact) -> np.ndarray | float:
@@ -208,10 +242,11 @@ def reference_mcse_mean(samples) -> float:
 
 __all__ = [
     "reference_ess_mean", "reference_mcse_mean",
-    "MAX_BRUTE_FORCE_SITES", "all_spin_states", "state_codes", "brute_force_energies", "brute_force_moments",
+    "MAX_BRUTE_FORCE_SITES", "all_spin_states", "state_codes", "edge_list_energy", "brute_force_energies", "brute_force_moments",
     "brute_force_log_z", "boltzmann_probabilities", "independent_spins_log_z", "open_chain_log_z",
     "periodic_chain_log_z",
     "chi2_pvalue", "fisher_combined_pvalue", "z_score", "Coverage", "coverage",
+    "random_chain", "gaussian_couplings", "sk_instance",
 ]
 
 

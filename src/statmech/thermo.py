@@ -82,8 +82,11 @@ def _check_model(model) -> None:
                         f"{type(model).__name__} {model!r}")
 
 
-def _warn(result, method: str):
+def _warn(result, method: str, expected: type):
     """Raise the diagnostics a sampled result records (``meta["warnings"]``) as one :class:`SamplingWarning`."""
+    if not isinstance(result, expected):
+        raise TypeError(f"method {method!r} returned {type(result).__name__}, not {expected.__name__}: "
+                        f"a registered method must keep the contract of statmech.testing.check_method_contract")
     messages = list(dict.fromkeys(result.meta.get("warnings", ()) or ()))
     if messages:
         shown = "; ".join(messages[:3]) + (f"; and {len(messages) - 3} more" if len(messages) > 3 else "")
@@ -108,7 +111,7 @@ def thermo(model, beta, method: str = "auto", **options) -> Thermo:
         return _thermo_from_moments(chosen, chosen.moments(model, betas, **options), model, betas, scalar)
     if chosen.thermo_fn is None:
         raise ValueError(f"method {chosen.name!r} computes log Z only; use sm.log_z")
-    return _warn(chosen.thermo_fn(model, betas if not scalar else betas[0], **options), chosen.name)
+    return _warn(chosen.thermo_fn(model, betas if not scalar else betas[0], **options), chosen.name, Thermo)
 
 
 def log_z(model, beta, method: str = "auto", **options) -> Estimate:
@@ -117,7 +120,7 @@ def log_z(model, beta, method: str = "auto", **options) -> Estimate:
     betas, scalar = as_beta_array(beta)
     chosen = _registry().resolve_method(model, method, options)
     if chosen.log_z_fn is not None:
-        return _warn(chosen.log_z_fn(model, betas if not scalar else betas[0], **options), chosen.name)
+        return _warn(chosen.log_z_fn(model, betas if not scalar else betas[0], **options), chosen.name, Estimate)
     if chosen.log_z_moments is not None:
         moments = chosen.log_z_moments(model, betas, **options)
         return _thermo_from_moments(chosen, moments, model, betas, scalar).log_z

@@ -12,6 +12,7 @@ import pytest
 
 import statmech as sm
 from statmech.approx import ConvergenceWarning, mean_field, spanning_tree_edge_probabilities, trw
+from statmech.testing import gaussian_couplings
 
 BETAS = (0.1, 0.5, 1.0, 2.0)
 
@@ -39,8 +40,7 @@ def family(kind, rng, field):
                                    h=h(n))
     if kind == "sk":
         n = 12
-        J = np.triu(rng.normal(size=(n, n)) / math.sqrt(n), 1)
-        return sm.Ising.from_couplings(J + J.T, h=h(n))
+        return sm.Ising.from_couplings(gaussian_couplings(rng, n) / math.sqrt(n), h=h(n))
     raise AssertionError(kind)
 
 

@@ -9,6 +9,7 @@ import scipy.stats
 
 import statmech as sm
 from statmech.models import Ising
+from statmech.testing import gaussian_couplings
 
 
 def brute_energies(states, pairs, h):
@@ -22,8 +23,7 @@ def brute_energies(states, pairs, h):
 
 def random_glass(seed, n, field=True):
     rng = np.random.default_rng(seed)
-    upper = np.triu(rng.normal(size=(n, n)), 1)
-    J = upper + upper.T
+    J = gaussian_couplings(rng, n)
     h = rng.normal(size=n) if field else np.zeros(n)
     pairs = [(i, j, J[i, j]) for i in range(n) for j in range(i + 1, n)]
     return Ising.from_couplings(J, h=h), pairs, h

@@ -16,6 +16,7 @@ import statmech as sm
 from statmech.exact import _enumerate
 from statmech.exact._enumerate import MAX_ENUMERATION_SITES, _moments, all_states, ground_energy
 from statmech.models import Ising
+from statmech.testing import gaussian_couplings
 
 BETAS = np.array([0.0, 0.1, 0.7, 2.0, 5.0])
 
@@ -70,11 +71,6 @@ def square_bonds(Jh, Jv, periodic):
     return bonds
 
 
-def random_symmetric(rng, n):
-    upper = np.triu(rng.normal(size=(n, n)), 1)
-    return upper + upper.T
-
-
 def _cases():
     rng = np.random.default_rng(7)
     cases = {}
@@ -94,7 +90,7 @@ def _cases():
     Jh, Jv, h = rng.normal(size=(2, 2)), rng.normal(size=(2, 2)), rng.normal(size=4)
     cases["square periodic 2x2 (parallel bonds)"] = (
         Ising.square(2, J=(Jh, Jv), h=h, periodic=True), 4, square_bonds(Jh, Jv, True), h, 0.0)
-    J = random_symmetric(rng, 10)
+    J = gaussian_couplings(rng, 10)
     h = rng.normal(size=10)
     pairs = [(i, j, J[i, j]) for i in range(10) for j in range(i + 1, 10)]
     cases["spin glass with field"] = (Ising.from_couplings(J, h=h), 10, pairs, h, 0.0)
@@ -147,7 +143,7 @@ def test_matches_brute_force(name, block_elements, monkeypatch):
        beta=st.floats(0.0, 4.0), block_elements=st.sampled_from([1, 3, 16, 1 << 18]))
 def test_property_random_couplings(n, seed, with_field, beta, block_elements):
     rng = np.random.default_rng(seed)
-    J = random_symmetric(rng, n)
+    J = gaussian_couplings(rng, n)
     h = rng.normal(size=n) if with_field else np.zeros(n)
     pairs = [(i, j, J[i, j]) for i in range(n) for j in range(i + 1, n)]
     states, energies = brute_energies(n, pairs, h)
@@ -172,7 +168,7 @@ def richardson_derivative(f, x, step):
 
 def test_energy_is_minus_derivative_of_log_z():
     rng = np.random.default_rng(3)
-    model = Ising.from_couplings(random_symmetric(rng, 10), h=rng.normal(size=10))
+    model = Ising.from_couplings(gaussian_couplings(rng, 10), h=rng.normal(size=10))
 
     def log_z(beta):
         return float(_moments(model, np.array([beta])).log_z[0])
@@ -194,7 +190,7 @@ def test_specific_heat_is_beta_squared_brute_force_variance():
 
 def test_z2_symmetry():
     rng = np.random.default_rng(11)
-    J = random_symmetric(rng, 9)
+    J = gaussian_couplings(rng, 9)
     h = rng.normal(size=9)
     zero_field = enumerated(Ising.from_couplings(J), BETAS)
     assert np.all(zero_field[3] == 0.0)
@@ -207,7 +203,7 @@ def test_z2_symmetry():
 def test_gauge_invariance():
     """J_ij → g_i J_ij g_j, h_i → g_i h_i (g_i = ±1) relabels states: log Z and U unchanged."""
     rng = np.random.default_rng(5)
-    J, h = random_symmetric(rng, 11), rng.normal(size=11)
+    J, h = gaussian_couplings(rng, 11), rng.normal(size=11)
     g = rng.choice([-1.0, 1.0], size=11)
     a = enumerated(Ising.from_couplings(J, h=h), BETAS)
     b = enumerated(Ising.from_couplings(g[:, None] * J * g[None, :], h=g * h), BETAS)
@@ -216,7 +212,7 @@ def test_gauge_invariance():
 
 def test_beta_zero_is_n_log_2():
     rng = np.random.default_rng(2)
-    for model in (Ising.from_couplings(random_symmetric(rng, 13), h=rng.normal(size=13)),
+    for model in (Ising.from_couplings(gaussian_couplings(rng, 13), h=rng.normal(size=13)),
                   Ising.square(4, J=1.0, periodic=True), Ising.chain(20, J=-1.0, h=0.5)):
         mom = _moments(model, np.array([0.0]))
         assert mom.log_z[0] == pytest.approx(model.n_sites * math.log(2), rel=1e-15)
@@ -236,7 +232,7 @@ def test_large_beta_is_ground_state(name):
         n, bonds, h = 3, chain_bonds([-1.0, -1.0, -1.0]), np.zeros(3)
         model = Ising.chain(3, J=-1.0, periodic=True)
     else:
-        J = random_symmetric(rng, 10)
+        J = gaussian_couplings(rng, 10)
         n, bonds, h = 10, [(i, j, J[i, j]) for i in range(10) for j in range(i + 1, 10)], np.zeros(10)
         model = Ising.from_couplings(J)
     _, energies = brute_energies(n, bonds, h)

@@ -9,6 +9,7 @@ import statmech as sm
 from statmech._registry import all_methods
 from statmech.exact._enumerate import state_energies
 from statmech.exact._tensor_network import DEFAULT_MAX_MEMORY, build_network
+from statmech.testing import gaussian_couplings
 
 BETAS = np.array([0.0, 0.1, 0.3, sm.CRITICAL_BETA, 0.7, 1.5, 4.0])
 
@@ -180,8 +181,7 @@ def test_auto_takes_the_tensor_network_where_it_is_cheaper_than_enumeration():
 @pytest.mark.parametrize("n", [6, 10, 14])
 def test_auto_keeps_enumeration_for_small_dense_models(n):
     rng = np.random.default_rng(n)
-    upper = np.triu(rng.normal(size=(n, n)), 1)
-    model = sm.Ising.from_couplings(upper + upper.T, h=rng.normal(size=n))
+    model = sm.Ising.from_couplings(gaussian_couplings(rng, n), h=rng.normal(size=n))
     auto = sm.thermo(model, BETAS)
     assert auto.method == "enumerate"
     close(auto, sm.thermo(model, BETAS, method="tensor-network"))

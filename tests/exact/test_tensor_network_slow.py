@@ -6,6 +6,7 @@ from scipy import stats
 from scipy.integrate import simpson
 
 import statmech as sm
+from statmech.testing import fisher_combined_pvalue
 
 BETA = 0.5
 LADDER = np.linspace(0.0, BETA, 21)  # PT rungs, also the nodes of Simpson's rule for ∫ U dβ
@@ -24,7 +25,7 @@ def pt_log_z(instance, seed):
 
 def fisher_p(z_scores):
     p_values = 2 * stats.norm.sf(np.abs(z_scores))
-    return stats.combine_pvalues(p_values, method="fisher").pvalue
+    return fisher_combined_pvalue(p_values)
 
 
 def test_simpson_on_the_ladder_is_exact_enough_on_a_small_3d_glass():

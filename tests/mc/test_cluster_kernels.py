@@ -15,7 +15,7 @@ import networkx as nx
 import numpy as np
 import pytest
 from jax import lax
-from scipy import sparse, stats
+from scipy import sparse
 from scipy.sparse import csgraph
 
 from statmech.mc import _cluster
@@ -67,17 +67,15 @@ def combined_pvalue(kernel, model, beta_run, beta_exact, n_steps, keys=KEYS, n_c
     sample = make_sampler(kernel, model, beta_run, n_steps)
     probabilities = boltzmann_probabilities(model, beta_exact)
     pvalues = [chi2_pvalue(sample(seed, n_chains), probabilities) for seed in keys]
-    return stats.combine_pvalues(np.maximum(pvalues, 1e-300), method="fisher").pvalue, pvalues
+    return testing.fisher_combined_pvalue(pvalues), pvalues
 
 
 def open_chain():
-    rng = np.random.default_rng(5)
-    return Ising.chain(8, J=rng.uniform(0.2, 1.5, 7), periodic=False)
+    return testing.random_chain(8, seed=5)
 
 
 def mixed_field_chain():
-    rng = np.random.default_rng(6)
-    return Ising.chain(8, J=rng.uniform(0.2, 1.5, 7), h=rng.normal(0.0, 0.4, 8), periodic=False)
+    return testing.random_chain(8, seed=6, field_scale=0.4)
 
 
 def graph_with_field():

@@ -43,17 +43,15 @@ def final_states(method, model, beta, seed, n_chains=N_CHAINS):
 def combined_pvalue(method, model, beta_run, beta_exact, seeds=SEEDS):
     probabilities = boltzmann_probabilities(model, beta_exact)
     pvalues = [chi2_pvalue(final_states(method, model, beta_run, seed), probabilities) for seed in seeds]
-    return stats.combine_pvalues(np.maximum(pvalues, 1e-300), method="fisher").pvalue, pvalues
+    return testing.fisher_combined_pvalue(pvalues), pvalues
 
 
 def open_chain():
-    rng = np.random.default_rng(5)
-    return Ising.chain(8, J=rng.uniform(0.2, 1.5, 7), periodic=False)
+    return testing.random_chain(8, seed=5)
 
 
 def mixed_field_chain():
-    rng = np.random.default_rng(6)
-    return Ising.chain(8, J=rng.uniform(0.2, 1.5, 7), h=rng.normal(0.0, 0.4, 8), periodic=False)
+    return testing.random_chain(8, seed=6, field_scale=0.4)
 
 
 def random_bond_square():
@@ -336,13 +334,13 @@ def test_reproducible_for_a_seed_and_chains_are_streams(method):
 
 def test_front_door_backends():
     model = Ising.square(6)
-    numba = sm.sample(model, 0.44, method="wolff", n_samples=20, n_chains=2, burn_in=5, seed=0, backend="numba")
-    auto = sm.sample(model, 0.44, method="wolff", n_samples=20, n_chains=2, burn_in=5, seed=0)
+    numba = sm.sample(model, 0.44, method="wolff", n_sweeps=20, n_chains=2, burn_in=5, seed=0, backend="numba")
+    auto = sm.sample(model, 0.44, method="wolff", n_sweeps=20, n_chains=2, burn_in=5, seed=0)
     if jax.default_backend() == "cpu":  # auto is numba when JAX runs on the CPU
         np.testing.assert_array_equal(numba["spins"].values, auto["spins"].values)
     assert numba.attrs["kernel"] == "wolff[numba]"
     np.testing.assert_allclose(numba["energy"].values, model.energy(numba["spins"].values.astype(float)))
-    reference = sm.sample(model, 0.44, method="swendsen-wang", n_samples=5, n_chains=1, burn_in=0, seed=0,
+    reference = sm.sample(model, 0.44, method="swendsen-wang", n_sweeps=5, n_chains=1, burn_in=0, seed=0,
                           backend="reference")
     assert reference.attrs["kernel"] == "swendsen_wang"
     t = sm.thermo(model, 0.44, method="swendsen-wang", n_sweeps=200, seed=0, backend="numba")
@@ -395,7 +393,7 @@ def test_generator_is_uniform_and_neighbouring_streams_are_uncorrelated():
         a, b = (_cluster_numba.random_words(np.uint64(key), 1, n) for key in keys)
         pvalues += [uniformity_pvalue(a), uniformity_pvalue(b)]
         worst = max(worst, abs(neighbour_correlation(a, b)), abs(neighbour_correlation(a[:-1], a[1:])))
-    assert stats.combine_pvalues(pvalues, method="fisher").pvalue > 0.01
+    assert testing.fisher_combined_pvalue(pvalues) > 0.01
     assert worst < 4 / np.sqrt(n)
     # negative control: key + k·γ alone (no finaliser)
     raw = (np.uint64(12345) + np.arange(1, n + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15))

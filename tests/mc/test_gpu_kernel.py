@@ -186,7 +186,7 @@ def test_front_door_runs_the_backend_and_rejects_what_it_cannot_run():
     model = Ising.square(8)
     thermo = sm.thermo(model, 0.3, method="metropolis", backend="jax-fused", n_sweeps=200, n_chains=2, seed=0)
     assert thermo.meta["backend"] == "jax-fused" and thermo.meta["kernel"] == "jax_fused_metropolis"
-    sample = sm.sample(model, 0.3, method="heatbath", backend="jax-fused", n_samples=5, n_chains=2, seed=1)
+    sample = sm.sample(model, 0.3, method="heatbath", backend="jax-fused", n_sweeps=5, n_chains=2, seed=1)
     assert sample.spins.shape == (2, 5, 64)
     np.testing.assert_allclose(sample.energy, model.energy(np.asarray(sample.spins, np.float64)))
     for bad, match in ((Ising.square(8, h=0.1), "h = 0"), (Ising.square(7), "even sides"),

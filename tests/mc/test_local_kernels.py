@@ -15,7 +15,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import stats
 
 from statmech.mc import _local
 from statmech.mc._base import Kernel, SpinState, StepInfo
@@ -30,21 +29,14 @@ from statmech.mc._local import (
     run_chain_observables,
 )
 from statmech.models import Ising
-from statmech.testing import boltzmann_probabilities, chi2_pvalue
+from statmech.testing import boltzmann_probabilities, chi2_pvalue, fisher_combined_pvalue, gaussian_couplings
+from statmech.testing import edge_list_energy as brute_energy
 
 KERNELS = {k.name: k for k in (metropolis, heatbath, checkerboard_metropolis, checkerboard_heatbath)}
 SEEDS = (101, 202, 303, 404)
 
 
 # ------------------------------------------------------------------ references
-def brute_energy(model, s):
-    """H(s) from the edge list (statmech.testing's reference), for s of shape (..., N)."""
-    s = np.asarray(s, dtype=np.float64)
-    edges = np.asarray(model.edges)
-    bonds = (np.asarray(model.couplings) * s[..., edges[:, 0]] * s[..., edges[:, 1]]).sum(-1)
-    return -bonds - s @ np.asarray(model.field)
-
-
 def random_spins(rng, n):
     return rng.choice(np.array([-1, 1], dtype=np.int8), size=n)
 
@@ -62,9 +54,7 @@ def open_chain():
 
 def gaussian_glass():
     """Frustrated Gaussian spin glass on the complete graph, N = 6."""
-    rng = np.random.default_rng(6)
-    J = np.triu(rng.normal(size=(6, 6)), 1)
-    return Ising.from_couplings(J + J.T), 1.0
+    return Ising.from_couplings(gaussian_couplings(np.random.default_rng(6), 6)), 1.0
 
 
 def pm_j_open_square():
@@ -137,8 +127,7 @@ def combined_pvalue(kernel, system, beta_factor=1.0, seeds=SEEDS, n_chains=4000,
     sample = sampler(kernel, system, n_chains, **options)
     probabilities = boltzmann_probabilities(model, beta)
     pvalues = [chi2_pvalue(sample(seed, beta * beta_factor), probabilities) for seed in seeds]
-    with np.errstate(divide="ignore"):  # a p-value of exactly 0 combines to 0
-        return stats.combine_pvalues(pvalues, method="fisher").pvalue, pvalues
+    return fisher_combined_pvalue(pvalues), pvalues
 
 
 # ------------------------------------------------------- deliberately wrong kernels

@@ -16,50 +16,17 @@ import equinox as eqx
 import numba
 import numpy as np
 import pytest
-from scipy import stats
 
 import statmech as sm
 from statmech.mc import _fast, _multispin
 from statmech.models import Ising
+from statmech.testing import boltzmann_probabilities, chi2_pvalue, fisher_combined_pvalue
+from statmech.testing import edge_list_energy as brute_energy
 
 SEEDS = (101, 202, 303, 404)
 
 
 # ------------------------------------------------------------------ references
-def all_states(n):
-    codes = np.arange(2**n)
-    return 1 - 2 * ((codes[:, None] >> np.arange(n)) & 1)
-
-
-def state_codes(spins):
-    bits = (1 - np.asarray(spins, dtype=np.int64)) // 2
-    return bits @ (1 << np.arange(bits.shape[-1]))
-
-
-def brute_energy(model, s):
-    s = np.asarray(s, dtype=np.float64)
-    edges = np.asarray(model.edges)
-    bonds = (np.asarray(model.couplings) * s[..., edges[:, 0]] * s[..., edges[:, 1]]).sum(-1)
-    return -bonds - s @ np.asarray(model.field)
-
-
-def boltzmann_probabilities(model, beta):
-    log_w = -beta * brute_energy(model, all_states(model.n_sites))
-    w = np.exp(log_w - log_w.max())
-    return w / w.sum()
-
-
-def chi2_pvalue(spins, probabilities, min_expected=5.0):
-    counts = np.bincount(state_codes(spins), minlength=probabilities.size)
-    expected = counts.sum() * probabilities
-    small = expected < min_expected
-    observed, expect = counts[~small], expected[~small]
-    if small.any():
-        observed = np.append(observed, counts[small].sum())
-        expect = np.append(expect, expected[small].sum())
-    return stats.chisquare(observed, expect).pvalue
-
-
 def with_couplings(model, couplings):
     return eqx.tree_at(lambda m: m.couplings, model, np.asarray(couplings, np.float64))
 
@@ -105,8 +72,7 @@ def combined_pvalue(system, method, beta_factor=1.0, seeds=SEEDS, **options):
     for seed in seeds:
         model, beta, run = draws(system, method, seed, beta_factor, **options)
         pvalues.append(chi2_pvalue(run.spins.reshape(-1, model.n_sites), boltzmann_probabilities(model, beta)))
-    with np.errstate(divide="ignore"):
-        return stats.combine_pvalues(pvalues, method="fisher").pvalue, pvalues
+    return fisher_combined_pvalue(pvalues), pvalues
 
 
 @pytest.fixture
@@ -364,7 +330,7 @@ def test_front_door_backends_and_errors():
     assert t.meta["kernel"] == "multispin_lattice_heatbath"
     auto = sm.thermo(sm.Ising.square(4, h=0.1), 0.3, method="metropolis", n_sweeps=64, seed=0)
     assert auto.meta["kernel"] == "numba_checkerboard_metropolis"
-    ds = sm.sample(model, 0.3, method="metropolis", n_samples=5, n_chains=2, burn_in=3, backend="multispin")
+    ds = sm.sample(model, 0.3, method="metropolis", n_sweeps=5, n_chains=2, burn_in=3, backend="multispin")
     assert ds.attrs["kernel"].startswith("multispin")
     np.testing.assert_allclose(ds["energy"].values, model.energy(ds["spins"].values.astype(float)))
     with pytest.raises(ValueError, match="backend 'multispin' does not apply.*h = 0.*apply: auto, reference, "

@@ -9,7 +9,7 @@ FIELDS = ("energy_density", "specific_heat_density", "abs_magnetization_density"
 
 def test_sample_returns_a_dataset_with_the_contract_dims():
     model = sm.Ising.square(4, h=0.1)
-    ds = sm.sample(model, 0.4, method="metropolis", n_samples=50, n_chains=3, burn_in=20, thin=2, seed=0,
+    ds = sm.sample(model, 0.4, method="metropolis", n_sweeps=100, n_chains=3, burn_in=20, thin=2, seed=0,
                    backend="auto")
     assert ds["spins"].dims == ("chain", "draw", "site")
     assert ds["spins"].shape == (3, 50, 16)
@@ -21,9 +21,9 @@ def test_sample_returns_a_dataset_with_the_contract_dims():
 
 def test_sample_is_reproducible_and_seed_dependent():
     model = sm.Ising.chain(12, h=0.2)
-    first = sm.sample(model, 0.7, n_samples=20, n_chains=2, burn_in=5, seed=3)
-    again = sm.sample(model, 0.7, n_samples=20, n_chains=2, burn_in=5, seed=3)
-    other = sm.sample(model, 0.7, n_samples=20, n_chains=2, burn_in=5, seed=4)
+    first = sm.sample(model, 0.7, n_sweeps=20, n_chains=2, burn_in=5, seed=3)
+    again = sm.sample(model, 0.7, n_sweeps=20, n_chains=2, burn_in=5, seed=3)
+    other = sm.sample(model, 0.7, n_sweeps=20, n_chains=2, burn_in=5, seed=4)
     np.testing.assert_array_equal(first["spins"].values, again["spins"].values)
     assert not np.array_equal(first["spins"].values, other["spins"].values)
 
@@ -87,7 +87,7 @@ def test_cluster_updates_refuse_frustrated_couplings():
         with pytest.raises(ValueError, match="ferromagnetic"):
             sm.thermo(glass, 0.5, method=method, n_sweeps=100)
     with pytest.raises(ValueError, match="ferromagnetic"):
-        sm.sample(glass, 0.5, method="wolff", n_samples=10)
+        sm.sample(glass, 0.5, method="wolff", n_sweeps=10)
 
 
 def test_samplers_give_no_log_z_and_say_which_methods_do():
@@ -97,7 +97,7 @@ def test_samplers_give_no_log_z_and_say_which_methods_do():
 
 def test_sample_refuses_a_beta_grid():
     with pytest.raises(ValueError, match="one beta"):
-        sm.sample(sm.Ising.square(4), [0.1, 0.2], n_samples=10)
+        sm.sample(sm.Ising.square(4), [0.1, 0.2], n_sweeps=10)
 
 
 def test_parallel_tempering_thermo_matches_kaufman_on_its_ladder():

@@ -14,7 +14,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 from jax import lax
-from scipy import stats
 
 from statmech.mc import _tempering
 from statmech.mc._base import Kernel, SpinState, StepInfo
@@ -76,9 +75,7 @@ def chi2_pvalue(spins, probabilities, min_expected=20.0):
 
 
 def spin_glass(n=6, seed=3):
-    rng = np.random.default_rng(seed)
-    J = np.triu(rng.normal(size=(n, n)), 1)
-    return Ising.from_couplings(J + J.T)
+    return Ising.from_couplings(testing.gaussian_couplings(np.random.default_rng(seed), n))
 
 
 def make_pt_sampler(kernel, model, betas, n_steps):
@@ -107,7 +104,7 @@ def pt_pvalues(kernel, model, betas_run, betas_exact, n_steps=40, keys=KEYS, n_c
         spins = sample(seed, n_chains)  # (chains, R, N)
         for slot, beta in enumerate(betas_exact):
             pvalues.append(chi2_pvalue(spins[:, slot], boltzmann_probabilities(model, beta)))
-    return stats.combine_pvalues(np.maximum(pvalues, 1e-300), method="fisher").pvalue, np.array(pvalues)
+    return testing.fisher_combined_pvalue(pvalues), np.array(pvalues)
 
 
 # -------------------------------------------------------------------- smoke
@@ -160,7 +157,7 @@ def test_negative_control_wrong_sign_in_swap_rule(monkeypatch):
 def test_swap_acceptance_matches_exact_expectation():
     """Pair acceptance ⟨min(1, exp(Δβ ΔE))⟩ over p_β_k ⊗ p_β_{k+1}, from brute force, within 4 σ."""
     model = spin_glass()
-    result = run_tempering(jax.random.key(9), model, LADDER, METROPOLIS, 40_000, n_burn_in=200)
+    result = run_tempering(jax.random.key(9), model, LADDER, METROPOLIS, 40_000, burn_in=200)
     energies = brute_energies(model)
     for k in range(len(LADDER) - 1):
         p_low = boltzmann_probabilities(model, LADDER[k])

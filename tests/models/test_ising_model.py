@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from statmech.models import Ising
+from statmech.testing import gaussian_couplings
 
 
 def brute_energy(s, pairs, h):
@@ -137,8 +138,7 @@ def test_delta_energy_equals_full_recompute(factory):
 @given(st.integers(2, 7), st.integers(0, 10_000))
 def test_from_couplings_matches_pairwise_sum(n, seed):
     rng = np.random.default_rng(seed)
-    J = np.triu(rng.normal(size=(n, n)), 1)
-    J = J + J.T
+    J = gaussian_couplings(rng, n)
     h = rng.normal(size=n)
     model = Ising.from_couplings(J, h=h)
     pairs = [((i, j), J[i, j]) for i, j in itertools.combinations(range(n), 2)]

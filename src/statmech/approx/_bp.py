@@ -31,7 +31,8 @@ import warnings
 import numba as nb
 import numpy as np
 
-from statmech.approx._common import ApproxResult, ConvergenceWarning, Graph, binary_entropy_of_field, cavity_bias, check_call, check_count, check_iteration_options, log_2cosh
+from statmech.approx._common import ApproxResult, ConvergenceWarning, Graph, binary_entropy_of_field, cavity_bias, check_call, check_count, check_iteration_options
+from statmech._numerics import log_2cosh
 
 BP_OPTIONS = ("damping", "tol", "max_iter", "init", "seed", "anderson", "schedule")
 _INITS = ("random", "zero", "up", "down")

@@ -17,11 +17,10 @@ import numpy as np
 import scipy.sparse
 import scipy.sparse.csgraph
 
+from statmech._numerics import log_2cosh, log_cosh, readonly_float64
 from statmech._types import StatmechWarning
 from statmech._validation import check_positive_int, check_seed
 from statmech.models import Ising
-
-_LN2 = math.log(2.0)
 
 
 class ConvergenceWarning(StatmechWarning):
@@ -29,16 +28,6 @@ class ConvergenceWarning(StatmechWarning):
 
 
 # ----------------------------------------------------------------- numerics
-def log_cosh(x):
-    """ln cosh x, finite for any finite x: |x| + ln(1 + e^{−2|x|}) − ln 2."""
-    a = np.abs(x)
-    return a + np.log1p(np.exp(-2.0 * a)) - _LN2
-
-
-def log_2cosh(x):
-    """ln(2 cosh x) = |x| + ln(1 + e^{−2|x|})."""
-    a = np.abs(x)
-    return a + np.log1p(np.exp(-2.0 * a))
 
 
 def binary_entropy_of_field(x, m):
@@ -180,12 +169,6 @@ class Graph:
 
 
 # ------------------------------------------------------------------- result
-def _readonly(array):
-    array = np.array(array, dtype=np.float64)
-    array.setflags(write=False)
-    return array
-
-
 @dataclasses.dataclass(frozen=True, repr=False)
 class ApproxResult:
     """One converged (or stopped) approximation at one β.
@@ -214,8 +197,8 @@ class ApproxResult:
     meta: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
-        object.__setattr__(self, "magnetizations", _readonly(self.magnetizations))
-        object.__setattr__(self, "correlations", _readonly(self.correlations))
+        object.__setattr__(self, "magnetizations", readonly_float64(self.magnetizations))
+        object.__setattr__(self, "correlations", readonly_float64(self.correlations))
 
     @property
     def free_entropy_density(self) -> float:

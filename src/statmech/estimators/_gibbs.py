@@ -592,35 +592,26 @@ def _annealed_importance_sampling_with_moments(model, beta, *, n_particles: int 
 def sampled_thermo(model, betas, scalar, estimate, energy, energy_se, variance, variance_se):
     """A :class:`~statmech.thermo.Thermo` with stderrs from a sampled ln Z and ⟨L⟩, Var(L) at each β.
 
-    F = −ln Z/β (stderr δlnZ/β), S = ln Z + β⟨L⟩ (stderr sqrt(δlnZ² + β²δU²),
-    the covariance of the two neglected), C = β² Var(L). Densities are per weight.
+    S = ln Z + β⟨L⟩ (stderr sqrt(δlnZ² + β²δU²), the covariance of the two
+    neglected), C = β² Var(L); F and the densities (per weight) come from
+    :meth:`~statmech.Thermo.from_estimates`.
     """
 
     d = model.dim
     log_z, log_z_se = np.atleast_1d(estimate.value), np.atleast_1d(estimate.stderr)
     info = {"beta": betas[0] if scalar else betas, "n_sites": d, **dict(estimate.meta)}
 
-    def est(value, error, scale=1.0):
-        value, error = np.asarray(value, dtype=np.float64) * scale, np.asarray(error, dtype=np.float64) * abs(scale)
+    def est(value, error):
+        value, error = np.asarray(value, dtype=np.float64), np.asarray(error, dtype=np.float64)
         return Estimate(value[0] if scalar else value, error[0] if scalar else error, estimate.method, info)
 
-    with np.errstate(divide="ignore", invalid="ignore"):
-        positive = betas > 0
-        safe = np.where(positive, betas, 1.0)
-        free_energy = np.where(positive, -log_z / safe, -np.inf * np.sign(log_z))
-        free_energy_se = np.where(positive, log_z_se / safe, np.inf)
     entropy = log_z + betas * energy
     entropy_se = np.sqrt(log_z_se**2 + (betas * energy_se) ** 2)
     heat, heat_se = betas**2 * variance, betas**2 * variance_se
-    return Thermo(
-        beta=betas[0] if scalar else betas, n_sites=d, method=estimate.method,
-        log_z=est(log_z, log_z_se), free_entropy=est(log_z, log_z_se),
-        free_entropy_density=est(log_z, log_z_se, 1.0 / d),
-        free_energy=est(free_energy, free_energy_se), free_energy_density=est(free_energy, free_energy_se, 1.0 / d),
-        energy=est(energy, energy_se), energy_density=est(energy, energy_se, 1.0 / d),
-        entropy=est(entropy, entropy_se), entropy_density=est(entropy, entropy_se, 1.0 / d),
-        specific_heat=est(heat, heat_se), specific_heat_density=est(heat, heat_se, 1.0 / d),
-        meta=dict(estimate.meta))
+    return Thermo.from_estimates(
+        betas[0] if scalar else betas, d, estimate.method, meta=dict(estimate.meta),
+        log_z=est(log_z, log_z_se), energy=est(energy, energy_se), entropy=est(entropy, entropy_se),
+        specific_heat=est(heat, heat_se))
 
 
 def _sampling_method(name, with_moments):

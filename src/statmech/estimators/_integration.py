@@ -1,33 +1,13 @@
 """log Z by thermodynamic integration over β from β = 0 (``"ti"``).
 
-Since d log Z/dβ = −⟨H⟩_β = −U(β) and Z(0) = 2^N,
+    log Z(β) = N log 2 − ∫₀^β U(β') dβ',   U = ⟨H⟩_β,
 
-    log Z(β) = N log 2 − ∫₀^β U(β') dβ'
-
-(e.g. D. Frenkel and B. Smit, *Understanding Molecular Simulation*, 2nd ed.,
-2002, ch. 7; K. Binder, Z. Phys. B 45, 61 (1981)). U is measured by
-independent Monte Carlo runs at the quadrature nodes (all nodes and chains
-vmapped together); U(0) = ⟨H⟩_0 = −Σ J_ii (self-bonds only) is exact.
-
-Quadrature: Clenshaw–Curtis on each segment between consecutive requested β
-(0 = b_0 < b_1 < …). U(β) of a finite system is analytic, so the rule
-converges geometrically, about as fast as Gauss–Legendre (L. N. Trefethen,
-SIAM Rev. 50, 67 (2008)) — for the periodic 32×32 Ising model at β_c, 32
-nodes integrate the exact U to ~2e−7 — and its nodes cluster at the segment
-ends (the requested β, measured directly) and are *nested*: the rule on
-every other node is itself a Clenshaw–Curtis rule. The two rules come from
-the same runs, so their difference D = I_n − I_{n/2} is a free estimate of
-the discretisation error of the coarse rule (an upper estimate for the fine
-rule, whose error is usually far smaller when the rule has converged).
-
-Error bars: nodes are independent runs, so Var(log Z) = Σ_k w_k² σ_k², with
-σ_k the Γ-method standard error of U at node k (:func:`chain_statistics`).
-The discretisation difference D is *not* added to the stderr (doing so
-would double-count noise: D has its own statistical error σ_D, also
-reported). Instead ``meta["warnings"]`` flags the points where |D| − 2σ_D
-exceeds the stderr, i.e. where the coarse rule's discretisation error is
-resolved above the noise and larger than the statistical error — then raise
-``n_nodes``. ``meta`` records D and σ_D at every requested β.
+with U measured by independent Monte Carlo runs at Clenshaw–Curtis nodes and
+the Γ-method errors of the nodes propagated through the weights; the nested
+half rule gives a free estimate of the discretisation error (``meta``, and a
+warning where it exceeds the noise). D. Frenkel and B. Smit, *Understanding
+Molecular Simulation*, 2nd ed., 2002, ch. 7; L. N. Trefethen, SIAM Rev. 50,
+67 (2008). Quadrature accuracy and error bars: docs/derivations.md.
 """
 from __future__ import annotations
 

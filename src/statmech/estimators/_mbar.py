@@ -1,33 +1,15 @@
 """log Z at any β from one parallel-tempering run, by MBAR.
 
-Parallel tempering (:func:`statmech.mc._tempering.run_tempering`) samples a
-ladder 0 = β_0 < β_1 < … < β_{K−1}. Each slot's energy series is thinned by
-its statistical inefficiency g_k = 2 τ_int (Γ-method,
-:func:`statmech.stats.chain_statistics`) to N_k roughly uncorrelated samples.
-With reduced potentials u_k(x) = β_k H(x), the multistate Bennett acceptance
-ratio (MBAR; Shirts & Chodera, J. Chem. Phys. 129, 124105 (2008)) solves
+A ladder 0 = β_0 < … < β_{K−1} is sampled by parallel tempering, each slot
+thinned by 2 τ_int, and the MBAR equations (Shirts & Chodera, J. Chem. Phys.
+129, 124105 (2008))
 
-    f_i = −ln Σ_n exp(−u_i(x_n)) / Σ_k N_k exp(f_k − u_k(x_n)),    f = −ln Z,
+    f_i = −ln Σ_n exp(−u_i(x_n)) / Σ_k N_k exp(f_k − u_k(x_n)),   u_k = β_k H,
 
-over all N = Σ N_k samples, and the same formula with u(x) = β H(x) gives
-f(β) at *any* β in [0, β_{K−1}] (an "unsampled state"). Because β_0 = 0 is on the ladder,
-the absolute normalisation is exact:
-
-    ln Z(β) = N_sites ln 2 − (f(β) − f(0)).
-
-Error bars: a block jackknife over the run (``JACKKNIFE_BLOCKS`` blocks of
-sweeps, MBAR re-solved with each left out), which keeps the correlations
-between slots and along the run that MBAR's asymptotic covariance misses.
-The equations are solved by Newton's method (:func:`_newton_solve`).
-
-Default ladder: "linear" with Δβ·σ_0 ≈ 0.5 (σ_0² = Var(H) at β = 0), or
-"geometric" from β_1 = min(0.5/σ_0, β_max/2) with ratio ≈ 1.2; or any
-``ladder`` starting at 0. The coverage measurements and the ladder rule are
-explained in docs/guides/estimators.md.
-
-The inner kernel is the heat bath by default: Metropolis with systematic
-sweeps flips every spin at β = 0 (periodic, and H(−s) = H(s) at h = 0 keeps
-the energy fixed), so it is refused here.
+are solved by Newton's method; ln Z(β) = N ln 2 − (f(β) − f(0)) at any β in
+[0, β_{K−1}]. Error bars: a block jackknife over the run. Derivation:
+docs/derivations.md; the default ladder and the coverage measurements:
+docs/guides/estimators.md.
 """
 from __future__ import annotations
 
@@ -283,24 +265,12 @@ class MBARFreeEnergy:
         betas, scalar = self._betas(beta)
         values, errors = self._with_errors(betas)
         (log_z, energy, heat, entropy), (log_z_err, energy_err, heat_err, entropy_err) = values, errors
-        n = float(self.n_sites)
-        positive = betas > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            free_energy = np.where(positive, -log_z / np.where(positive, betas, 1.0), -np.inf)
-            free_energy_err = np.where(positive, log_z_err / np.where(positive, betas, 1.0), 0.0)
-        pairs = {
-            "log_z": (log_z, log_z_err), "energy": (energy, energy_err),
-            "entropy": (entropy, entropy_err), "specific_heat": (heat, heat_err),
-            "free_energy": (free_energy, free_energy_err),
-        }
-        fields = {}
-        for name, (value, error) in pairs.items():
-            fields[name] = self._estimate(value, error, betas, scalar)
-            density = "free_entropy_density" if name == "log_z" else f"{name}_density"
-            fields[density] = self._estimate(value / n, error / n, betas, scalar)
-        fields["free_entropy"] = fields["log_z"]
-        return Thermo(beta=betas[0] if scalar else betas, n_sites=self.n_sites, method=METHOD,
-                      meta=dict(self.meta), **fields)
+        return Thermo.from_estimates(
+            betas[0] if scalar else betas, self.n_sites, METHOD, meta=dict(self.meta),
+            log_z=self._estimate(log_z, log_z_err, betas, scalar),
+            energy=self._estimate(energy, energy_err, betas, scalar),
+            entropy=self._estimate(entropy, entropy_err, betas, scalar),
+            specific_heat=self._estimate(heat, heat_err, betas, scalar))
 
 
 # ----------------------------------------------------------------- front door
@@ -379,7 +349,7 @@ def mbar_free_energy(model: Ising, beta=None, *, ladder=None, n_temperatures: in
     inner = select_kernel(model, kernel, backend)
 
     start = time.perf_counter()
-    run = run_tempering(jax.random.key(seed), model, ladder, inner, n_sweeps, n_burn_in=burn_in)
+    run = run_tempering(jax.random.key(seed), model, ladder, inner, n_sweeps, burn_in=burn_in)
     sampling_time = time.perf_counter() - start
 
     samples, times, inefficiency, warnings_ = [], [], [], []

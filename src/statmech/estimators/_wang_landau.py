@@ -1,55 +1,13 @@
 """Wang–Landau density of states with the 1/t refinement, and log Z from it.
 
-A random walk in configuration space by single-spin-flip proposals, accepted
-with probability
-
-    min(1, g(E) / g(E')),
-
-where g is the running estimate of the density of states; after every step
-ln g(E_current) += ln f and the histogram H(E_current) += 1 (Wang & Landau,
-PRL 86, 2050 (2001); PRE 64, 056101 (2001)). The modification factor follows
-Belardinelli & Pereyra (PRE 75, 046701 (2007); J. Chem. Phys. 127, 184105
-(2007)):
-
-1. ln f = 1; whenever the histogram is *flat* — min H ≥ ``flatness`` × mean H
-   over the levels visited so far, and every one of them visited since the
-   last reset — halve ln f and reset H;
-2. once ln f ≤ 1/t, with the Monte Carlo time t = j / N_E (j single-spin-flip
-   attempts so far, N_E the number of energy levels visited), set ln f = 1/t
-   after every step until the end of the run. The error of ln g then decays
-   as t^{−1/2} instead of saturating as with plain halving.
-
-``flatness = 0`` is Belardinelli & Pereyra's own criterion (every level
-visited since the last reset); the default 0.8 is Wang & Landau's. With 0
-the 1/t stage starts early and short runs carry a bias common to all walkers
-(edge levels too low), which their spread does not show; with 0.8 short runs
-are plain Wang–Landau (a warning says so) and cover the truth at the expected
-rate in our tests (L = 4, 6).
-
-Energy levels. Only models whose couplings and fields are integer multiples
-of one unit u (J = ±1, J = 0.5, integer h, …) are handled: their energies lie
-exactly on a grid E = E_↑ + d·u·k, where E_↑ is the all-up energy and
-
-    d = gcd({2 a_i}, {4 J_e / u}),   a_i = (h_i + Σ_{e ∋ i} J_e) / u
-
-(writing s_i = 1 − 2 n_i, E − E_↑ = 2 Σ_i a_i n_i u − 4 Σ_e J_e n_i n_j). For
-the periodic 2D ferromagnet d = 4 (only E ≡ −2N mod 4 occur). Some grid
-levels may still never occur (E_0 + 4 on the torus, levels beyond the
-frustrated ground state); flatness is judged only on levels that the walk
-has visited, and levels never visited are left out of the result. Models
-with continuous couplings (e.g. Gaussian J) are refused with a ValueError:
-energy bins would bias g(E) by the variation of e^{−βE} inside a bin, and we
-prefer no answer to a silently biased one.
-
-Normalisation: Σ_E g(E) = 2^N (general; g(E_0) = 2 holds only for some
-ferromagnets). Error bars come from ``n_walkers`` independent walkers
-(vmapped): every walker's normalised ln g gives its own ln Z(β), and the
-standard error is the standard deviation across walkers over √n_walkers, so
-(estimate − truth)/stderr follows Student's t with n_walkers − 1 degrees of
-freedom (one-sigma coverage 0.65 for 8 walkers, not 0.68).
-
-The walk runs in JAX with integer energies and float64 ln g (enabled locally
-with ``jax.enable_x64``; the global flag is never changed).
+Single-spin-flip walk accepted with min(1, g(E)/g(E′)), ln g(E) += ln f after
+every step, ln f halved on flat histograms and then set to 1/t (F. Wang and
+D. P. Landau, PRL 86, 2050 (2001); R. E. Belardinelli and V. D. Pereyra,
+PRE 75, 046701 (2007)). Only models whose couplings and fields are integer
+multiples of one unit are handled (energies on an exact grid); continuous
+couplings are refused. Σ_E g(E) = 2^N; error bars from the spread of
+``n_walkers`` independent walkers (Student's t). The schedule, the energy
+grid and the coverage: docs/derivations.md.
 """
 from __future__ import annotations
 
@@ -328,36 +286,15 @@ class WangLandauResult:
         log_z = np.array([m.log_z for m in per_walker])
         energy = np.array([m.energy for m in per_walker])
         heat = betas**2 * np.array([m.energy_variance for m in per_walker])
-        # F = −ln Z/β; at β = 0 it is −∞ with no error (ln Z(0) = N ln 2 is exact).
-        inverse = np.where(betas > 0, 1.0 / np.where(betas > 0, betas, 1.0), 0.0)
-        quantities = {"log_z": log_z, "energy": energy, "entropy": betas * energy + log_z,
-                      "specific_heat": heat, "free_energy": -log_z * inverse}
-        return _thermo_from_walkers(quantities, betas, scalar, self.n_sites, dict(self.meta),
-                                    infinite=betas == 0)
+        info = {"beta": betas[0] if scalar else betas, "n_sites": self.n_sites, **self.meta}
 
+        def est(per_walker_values):
+            value, stderr = _mean_and_stderr(per_walker_values)
+            return Estimate(value[0], stderr[0], METHOD, info) if scalar else Estimate(value, stderr, METHOD, info)
 
-def _thermo_from_walkers(per_walker: dict, betas, scalar, n_sites, meta, infinite) -> Thermo:
-    """Mean ± std/√W of every per-walker quantity; ``free_energy`` is −∞ ± 0 where ``infinite``."""
-    n = float(n_sites)
-    info = {"beta": betas[0] if scalar else betas, "n_sites": n_sites, **meta}
-
-    def est(array, scale=1.0, name=None):
-        value, stderr = _mean_and_stderr(np.asarray(array) * scale)
-        if name == "free_energy":
-            value = np.where(infinite, -np.inf, value)
-        if scalar:
-            return Estimate(value[0], stderr[0], METHOD, info)
-        return Estimate(value, stderr, METHOD, info)
-
-    fields = {}
-    for name in ("log_z", "energy", "entropy", "specific_heat", "free_energy"):
-        fields[name] = est(per_walker[name], name=name)
-        if name != "log_z":
-            fields[f"{name}_density"] = est(per_walker[name], 1.0 / n, name=name)
-    fields["free_entropy"] = fields["log_z"]
-    fields["free_entropy_density"] = est(per_walker["log_z"], 1.0 / n)
-    return Thermo(beta=betas[0] if scalar else betas, n_sites=n_sites, method=METHOD, meta=meta,
-                  **fields)
+        return Thermo.from_estimates(betas[0] if scalar else betas, self.n_sites, METHOD, meta=dict(self.meta),
+                                     log_z=est(log_z), energy=est(energy),
+                                     entropy=est(betas * energy + log_z), specific_heat=est(heat))
 
 
 # ----------------------------------------------------------------- front door

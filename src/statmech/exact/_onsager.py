@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import integrate, special
 
+from statmech._numerics import log_cosh
 from statmech._validation import as_beta_array, check_finite_real
 from statmech._types import Thermo
 
@@ -195,9 +196,9 @@ def infinite_chain(beta, J=1.0, h=0.0) -> Thermo:
     absH = np.abs(H)
     with np.errstate(divide="ignore", under="ignore"):
         log_sinh = absH + np.log(-np.expm1(-2.0 * absH)) - _LN2     # −inf at H = 0
-        log_cosh = absH + np.log1p(np.exp(-2.0 * absH)) - _LN2
+    log_cosh_h = log_cosh(absH)
     log_r = 0.5 * np.logaddexp(2.0 * log_sinh, -4.0 * K)
-    log_cosh_plus_r = np.logaddexp(log_cosh, log_r)
+    log_cosh_plus_r = np.logaddexp(log_cosh_h, log_r)
     free_entropy = K + log_cosh_plus_r
     magnetization = np.sign(H) * np.exp(log_sinh - log_r)
     g = np.exp(-4.0 * K - log_r - log_cosh_plus_r)
@@ -205,7 +206,7 @@ def infinite_chain(beta, J=1.0, h=0.0) -> Thermo:
     d_kk = 4.0 * g * (2.0 - v - g)
     d_kh = 2.0 * magnetization * v
     with np.errstate(over="ignore"):  # h = 0, βJ ≳ 355: χ = β e^{2βJ} is beyond float64
-        d_hh = np.exp(log_cosh - 4.0 * K - 3.0 * log_r)
+        d_hh = np.exp(log_cosh_h - 4.0 * K - 3.0 * log_r)
     # ⟨s_i s_{i+1}⟩ = 1 − 2g = m² + v λ₋/λ₊ with λ₋/λ₊ = (1 − e^{−4K})/(cosh H + R)²:
     # the second form keeps its relative accuracy when the correlation is small.
     with np.errstate(divide="ignore"):

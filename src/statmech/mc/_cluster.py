@@ -1,48 +1,19 @@
-"""Cluster updates for ferromagnetic Ising models: Wolff and Swendsen–Wang.
+"""Cluster updates for ferromagnetic Ising models: Wolff and Swendsen–Wang (pure JAX).
 
-Both rest on the Fortuin–Kasteleyn representation of
+Fortuin–Kasteleyn bonds p_ij = 1 − exp(−2βJ_ij) on satisfied bonds, a
+ghost spin for fields (a cluster joined to it is never flipped).
 
-    H(s) = − Σ_{edges (i,j)} J_ij s_i s_j − Σ_i h_i s_i,   all J_ij ≥ 0:
-
-every satisfied bond (s_i = s_j) is *activated* with probability
-
-    p_ij = 1 − exp(−2β J_ij),
-
-and the clusters of activated bonds can be flipped without changing the
-Boltzmann weight. A field is handled with a *ghost spin*: an extra spin g,
-fixed at +1, joined to every site by a bond of strength |h_i| (so
-h_i s_i = |h_i| · (sign(h_i) s_i) · g). The ghost bond of site i is satisfied
-when s_i·sign(h_i) = +1 and is activated with p_i = 1 − exp(−2β|h_i|); a
-cluster joined to the ghost is never flipped (flipping it would flip g, and
-undoing that by the global Z2 flip leaves the other clusters' coins fair).
-
-* ``wolff`` — one step = **one cluster flip** (a Wolff "sweep" is one
-  cluster, not N spin updates): a random seed site, its cluster flipped
-  unless it reaches the ghost. ``StepInfo.acceptance_rate`` is the flipped
-  fraction |C|/N (0 when the ghost vetoed the flip).
+* ``wolff``: one step = one cluster flip; ``StepInfo.acceptance_rate`` is
+  the flipped fraction |C|/N (0 when the ghost vetoed the flip).
   U. Wolff, Phys. Rev. Lett. 62, 361 (1989).
-* ``swendsen_wang`` — one step = one full decomposition: each cluster not
-  joined to the ghost is flipped with probability ½.
-  ``StepInfo.acceptance_rate`` is the flipped fraction.
-  R. H. Swendsen and J.-S. Wang, Phys. Rev. Lett. 58, 86 (1987).
+* ``swendsen_wang``: one step = one full decomposition, each free cluster
+  flipped with probability ½. R. H. Swendsen and J.-S. Wang, Phys. Rev.
+  Lett. 58, 86 (1987).
 
-Both draw every bond once per step and label all clusters (:func:`cluster_labels`).
-For Wolff this is exact: the recursive growth tests each bond at the
-cluster's boundary once with an independent uniform, so its cluster has the
-law of the seed's component in the graph of independently activated bonds.
-Labelling is Shiloach–Vishkin style (hook roots to smaller roots, then jump
-pointers until every label is a root), a few rounds where a path of ℓ bonds
-needed ℓ rounds of label propagation; on ``Ising.chain`` / ``square`` /
-``cubic`` lattices the runs of activated bonds along x are labelled first
-with a prefix-max scan, so a 256² or 1024² lattice at β_c needs about five
-rounds.
-
-Both are pure JAX (``lax.while_loop``), so ``jax.vmap`` over chains, β or
-disorder instances works. Frustrated couplings (any J < 0) make the FK
-weights negative: ``init`` (and ``step`` called outside ``jit``) raise a
-ValueError. When the couplings are tracers (a ``jit``/``vmap`` over models)
-the check cannot run and is skipped — call ``init`` outside the
-transformation, or use :func:`check_ferromagnetic` yourself.
+Kernels run under ``jax.vmap``. Frustrated couplings (any J < 0) are refused
+by ``init`` (and ``step`` outside ``jit``) with a ValueError; with traced
+couplings call :func:`check_ferromagnetic` yourself. The ghost-spin argument
+and the cluster labelling: docs/derivations.md.
 """
 from __future__ import annotations
 

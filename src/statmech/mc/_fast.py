@@ -1,28 +1,15 @@
 """Fast CPU Monte Carlo: numba kernels for local updates and the driver behind ``backend=``.
 
-Two families of kernels run here, both updating one colour class of sites at
-a time (sites of one class share no bond, so updating them together equals
-updating them one after the other; Newman & Barkema 1999, ch. 3):
+* ``"numba"``: int8 spins, float64 couplings and fields (any Ising model),
+  one colour class at a time (checkerboard on square lattices, a greedy
+  colouring otherwise); a site flips iff a 53-bit uniform u < g(βΔE).
+* ``"multispin"``: bit-coded spins (:mod:`statmech.mc._multispin`) for
+  periodic square and cubic lattices with couplings of one magnitude, h = 0.
 
-* ``"numba"``: int8 spins with float64 couplings and fields (any Ising model:
-  Gaussian or diluted bonds, fields). Square lattices (periodic with even
-  sides, or open) use the black/white checkerboard on the [y, x] grid; every
-  other model updates the classes of a greedy graph colouring through a
-  neighbour list. A site flips iff u < g(βΔE), ΔE = 2sφ, with g(x) =
-  min(1, e^{−x}) (Metropolis) or 1/(1 + e^{x}) (heat bath) and u a 53-bit
-  uniform; g is bracketed by a table on a grid of step 1/32 and computed
-  only when u falls between the bounds (see docs/guides/monte_carlo.md).
-* ``"multispin"``: bit-coded spins (:mod:`statmech.mc._multispin`), 64 spins
-  per machine word, for periodic square and cubic lattices with couplings of
-  one magnitude (ferromagnets, antiferromagnets, ±J glasses) and no field.
-
-Random numbers come from :mod:`statmech.mc._rng`: each (sweep, colour, row or
-block of sites) has its own counter-based stream, site k of it using word k,
-so results depend on the seed and the backend, never on the number of numba
-threads.
-
-Energies are tracked incrementally (per-row partial sums added in a fixed
-order) from an exact start value; magnetisations exactly as integers.
+Random numbers come from counter-based streams (:mod:`statmech.mc._rng`), so
+results depend on the seed and the backend, never on the number of threads.
+Newman & Barkema (1999), ch. 3; the acceptance table and the energy
+bookkeeping: docs/derivations.md.
 """
 from __future__ import annotations
 

@@ -1,41 +1,14 @@
 """Fused checkerboard Metropolis and heat bath in JAX, for accelerators: the ``"jax-fused"`` backend.
 
-Applies to the periodic square lattice (both sides even, at least 2) with no
-field and couplings of one magnitude: a uniform J of either sign, or ±|J|
-bonds (Edwards–Anderson ±J glasses). Spins are int8, stored as two packed
-sublattices of shape (Ly, Lx/2): colour c (0 = black, x + y even) holds the
-sites x = 2k + o_c(y) of row y, o_c(y) = (y + c) mod 2. The four neighbours
-of a site of one colour are the other colour's entries (y, k), (y, k ∓ 1)
-(by the row's offset) and (y ± 1, k), read by static rolls. With
-σ = Σ_j ε_j s_j (ε_j = ±1 the bond signs, all +1 for a uniform J) the local
-field is φ = J_eff σ, σ ∈ {−4, −2, 0, 2, 4}, so
-
-* Metropolis flips s with probability p(sσ) = min(1, exp(−2β J_eff s σ));
-* heat bath sets s = +1 with probability q(σ) = 1 / (1 + exp(−2β J_eff σ)).
-
-Each half sweep (one colour) is one elementwise computation: XLA fuses the
-rolls, the neighbour sum, the random number and the table look-up into one
-loop over the sites, and no array of random numbers is ever written to
-memory. The random word of site k of colour c in sweep t of chain a is a
-counter-based hash computed in registers with uint32 operations:
-
-    w = 2t + c,  A = f(f(w ⊕ K₀) ⊕ K₁),  B = f(A + K₁ ⊕ 0x9E3779B9),
-    u = f(f((y + A)·W + k) ⊕ B)   (W = Lx/2; (y + A)·W + k = yW + k + AW mod 2³²),
-
-with (K₀, K₁) the chain's key (the two halves of the 64-bit
-``statmech.mc._rng.key(seed, stream, chain)``) and f Wellons's "lowbias32"
-finaliser (x ⊕= x≫16; x ·= 0x7FEB352D; x ⊕= x≫15; x ·= 0x846CA68B;
-x ⊕= x≫16), a bijection of 32-bit words with low avalanche bias
-(C. Wellons, "Prospecting for hash functions", 2018). Two keyed rounds per
-site make the words of different sweeps unrelated (one round would repeat a
-sweep's words shifted along the lattice). A move is accepted when
-u < T, with T = round(p · 2³²) (or always, when that rounds to 2³²): the
-acceptance probability is p to within 2⁻³³, from a float64 ``exp`` on the host.
-
-Energies and magnetisations are exact integers (H = −J_eff Σ_black s σ,
-M = Σ s) computed on the recorded sweeps. References: Preis et al.,
-J. Comput. Phys. 228, 4468 (2009); Romero, Bisson, Fatica & Bernaschi,
-Comput. Phys. Commun. 256, 107473 (2020).
+Applies to the periodic square lattice (both sides even) with no field and
+couplings of one magnitude (a uniform J of either sign, or ±|J| bonds).
+Spins are int8 in two packed sublattices; a half sweep is one elementwise
+computation whose random words are counter-based hashes computed in
+registers, so no random array is written to memory, and a move is accepted
+with probability p to within 2⁻³³. Energies and magnetisations are exact
+integers. Preis et al., J. Comput. Phys. 228, 4468 (2009); Romero, Bisson,
+Fatica & Bernaschi, Comput. Phys. Commun. 256, 107473 (2020). The layout and
+the hash: docs/derivations.md.
 """
 from __future__ import annotations
 

@@ -1,41 +1,19 @@
 """Local (single-spin) Monte Carlo kernels for Ising models, and chain drivers.
 
-Every kernel updates each spin once per ``step`` (one sweep = N attempted
-single-spin updates). With the local field φ_i = h_i + Σ_j J_ij s_j the two
-update rules are
+One ``step`` is one sweep (N attempted single-spin updates), by Metropolis
+(flip with probability min(1, exp(−2β s_i φ_i))) or heat bath (s_i = +1 with
+probability 1/(1 + exp(−2βφ_i))), φ_i = h_i + Σ_j J_ij s_j:
 
-* Metropolis (Metropolis et al. 1953): flip s_i with probability
-  min(1, exp(−β ΔE_i)), ΔE_i = 2 s_i φ_i;
-* heat bath / Glauber (Glauber 1963): set s_i = +1 with probability
-  1 / (1 + exp(−2 β φ_i)), whatever its old value.
+* ``metropolis`` / ``heatbath``: sequential scan 0, 1, …, N−1 (reference);
+* ``checkerboard_metropolis`` / ``checkerboard_heatbath``: one colour class
+  at a time (packed ``jnp.roll`` on two-colourable lattices, a greedy graph
+  colouring otherwise).
 
-Each single-site update leaves the Boltzmann distribution exp(−βH)/Z
-invariant, so any composition of them in an order that does not depend on the
-spins does too (Newman & Barkema, *Monte Carlo Methods in Statistical
-Physics*, 1999, ch. 3). Two orders are provided:
-
-* ``metropolis`` / ``heatbath``: sequential (systematic) scan, sites
-  0, 1, …, N−1, for any :class:`~statmech.models.Ising` model, through the
-  padded neighbour table. The reference kernels.
-* ``checkerboard_metropolis`` / ``checkerboard_heatbath``: sites of one colour
-  class at once, classes in turn. Sites of one class share no bond, so
-  updating them in parallel equals updating them one after the other. On
-  chains, square and cubic lattices whose sites are two-colourable by the
-  parity of x + y + z (open boundaries, or periodic with every side even) the
-  two sublattices are stored packed along x and updated with ``jnp.roll``
-  (Preis et al., J. Comput. Phys. 228, 4468 (2009); Romero et al.,
-  Comput. Phys. Commun. 256, 107473 (2020)). Otherwise (general graphs,
-  periodic lattices with an odd side) the classes come from a greedy graph
-  colouring (:func:`graph_coloring`) computed once outside ``jit`` from the
-  bond structure, and each class is updated with gathers.
-
-Metropolis with every spin visited once per sweep is periodic at β = 0 (it
-flips every spin); use the heat bath there.
-
-Kernels follow :mod:`statmech.mc._base`: ``init(spins, model, beta)`` and
-``step(key, state, model, beta)``, the model and β are arguments, so
-``jax.vmap`` runs many chains, temperatures or disorder instances. Arithmetic
-is in JAX's default float (float32 unless x64 is enabled).
+Kernels follow :mod:`statmech.mc._base` (``init``/``step``, model and β as
+arguments, so ``jax.vmap`` runs many chains); arithmetic in JAX's default
+float. Metropolis at β = 0 is periodic: use the heat bath there. Newman &
+Barkema, *Monte Carlo Methods in Statistical Physics* (1999), ch. 3; why
+the orders are exact: docs/derivations.md.
 """
 from __future__ import annotations
 

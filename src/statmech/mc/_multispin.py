@@ -1,40 +1,15 @@
 """Multispin-coded Metropolis and heat bath: one bit per spin, 64 spins per machine word.
 
 Applies to periodic square and cubic lattices with every side even, no field
-and couplings of one magnitude |J| > 0 (ferromagnets, antiferromagnets, ±J
-spin glasses). A bit is 1 for a down spin; a coupling's sign bit is 1 for
-J < 0. With a_k = s ⊕ s_k ⊕ j_k (1 where bond k is unsatisfied) and
-c = Σ_k a_k over the z = 4 (square) or 6 (cubic) bonds of a site,
-
-    ΔE = 2|J| (z − 2c),
-
-so the flip probability p_c (Metropolis min(1, e^{−βΔE}), heat bath
-1/(1 + e^{βΔE})) depends only on c. The count c is computed for all bits of a
-word at once with bit-sliced full adders, and a word of Bernoulli(p_c) bits
-is drawn by comparing a uniform U with p_c digit by digit, most significant
-first, on fresh random words: digit k of U is the bit of the k-th word, and a
-bit is decided as soon as its U digit differs from p's. About log2(64) + 2
-random words decide all 64 bits; p_c is used to 64 binary digits, so the
-acceptance probability is that of float64 ``exp`` truncated to 2⁻⁶⁴ (exact to
-far better than 2⁻³²). See Jacobs & Rebbi, J. Comput. Phys. 41, 203 (1981);
-Romero, Bisson, Fatica & Bernaschi, Comput. Phys. Commun. 256, 107473 (2020).
-
-Two layouts:
-
-* **lattice** (one chain, 64 of its spins per word): the black and white
-  sublattices are stored separately, each row packed along x (site
-  x = 2k + offset, offset = parity of y + z for black, the other one for
-  white), so the y and z neighbours of word w are word w of the other
-  colour's neighbouring rows and the x neighbours are that word and the word
-  shifted by one bit (carrying across words), as in Romero et al. (2020).
-  A row holds Lx/2 spins in words of B bits, B the largest power of two up to
-  64 dividing Lx/2.
-* **replica** (one bit per chain, up to 64 chains per word, optionally each
-  with its own ±J couplings): word (row, x) holds the spin of every replica at
-  that site; checkerboard order as above.
-
-Energies and magnetisations come exactly from popcounts of the updated words
-(per replica through bit-sliced counters) on the sweeps that are recorded.
+and couplings of one magnitude |J| > 0. ΔE = 2|J|(z − 2c), c the number of
+unsatisfied bonds, counted for 64 spins at once by bit-sliced adders; a word
+of Bernoulli(p_c) bits is drawn digit by digit from fresh random words (p_c
+to 64 binary digits). Layouts: ``lattice`` (one chain, sublattice rows
+packed along x) and ``replica`` (one bit per chain, up to 64 chains, each
+optionally with its own ±J couplings). Energies and magnetisations come
+exactly from popcounts. Jacobs & Rebbi, J. Comput. Phys. 41, 203 (1981);
+Romero et al., Comput. Phys. Commun. 256, 107473 (2020). Details:
+docs/derivations.md.
 """
 from __future__ import annotations
 

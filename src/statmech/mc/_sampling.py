@@ -182,7 +182,7 @@ def check_run_memory(front_door, n_sites, n_chains, n_draws, n_states=1, recorde
                + SAMPLE_BYTES_PER_SPIN * recorded_spins)
     check_memory(n_bytes, f"{front_door} with {n_chains} chains of {n_sites} spins ({n_draws} draws each)",
                  "use fewer chains (a few long chains give the same error bar as many short ones), fewer "
-                 "recorded draws (n_samples, thin), or sm.thermo, which keeps only E and M per draw")
+                 "recorded draws (a smaller n_sweeps, a larger thin), or sm.thermo, which keeps only E and M per draw")
 
 
 def _check_run(n_chains, burn_in, thin):
@@ -192,16 +192,19 @@ def _check_run(n_chains, burn_in, thin):
     return n_chains, burn_in, thin
 
 
-def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_chains: int = 4,
+def sample(model, beta, method: str = "metropolis", n_sweeps: int | None = None, n_chains: int = 4,
            burn_in: int = 500, thin: int = 1, seed: int = 0, backend: str = "auto",
-           start: str = "random"):
+           start: str = "random", n_samples: int | None = None):
     """Draw configurations of ``model`` at one ``beta`` by Monte Carlo.
 
     Runs ``n_chains`` independent chains (vmapped) from ``start`` ("random"
-    ±1 or all "up"), discards ``burn_in`` sweeps, then keeps ``n_samples``
-    configurations, one every ``thin`` sweeps (a sweep is one step of the
-    kernel: N single-spin updates, one Wolff cluster, or one Swendsen–Wang
-    update). Returns an ``xarray.Dataset`` with ``spins`` (chain, draw, site)
+    ±1 or all "up"), discards ``burn_in`` sweeps, then runs ``n_sweeps``
+    sweeps (default 1000) and keeps one configuration every ``thin`` sweeps,
+    ``n_sweeps // thin`` draws per chain (a sweep is one step of the kernel:
+    N single-spin updates, one Wolff cluster, or one Swendsen–Wang update),
+    as in ``sm.thermo``. The old option ``n_samples`` (a number of draws,
+    ``n_sweeps = n_samples * thin``) still works for one release, with a
+    DeprecationWarning. Returns an ``xarray.Dataset`` with ``spins`` (chain, draw, site)
     int8, ``energy`` (chain, draw) float64 (H recomputed exactly) and
     ``magnetization`` (chain, draw); attributes record β, method, kernel and seed.
 
@@ -217,8 +220,15 @@ def sample(model, beta, method: str = "metropolis", n_samples: int = 1000, n_cha
         raise ValueError("sample() takes one beta; loop over betas, or use method='pt' in sm.thermo")
     if not isinstance(model, Ising):
         raise TypeError(f"sample() needs an sm.Ising model, got {type(model).__name__}")
-    n_samples = check_positive_int(n_samples, "n_samples")
     n_chains, burn_in, thin = _check_run(n_chains, burn_in, thin)
+    if n_samples is not None:
+        n_samples = check_positive_int(n_samples, "n_samples")
+    n_sweeps = renamed_option("sample", "n_samples", None if n_samples is None else n_samples * thin,
+                              "n_sweeps", n_sweeps, 1000)
+    n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
+    if n_sweeps < thin:
+        raise ValueError(f"n_sweeps = {n_sweeps} keeps no draw with thin = {thin}; pass n_sweeps >= thin")
+    n_samples = n_sweeps // thin
     seed = check_seed(seed)
     check_run_memory("sample()", model.n_sites, n_chains, n_samples,
                      recorded_spins=n_chains * n_samples * model.n_sites)
@@ -311,9 +321,9 @@ def thermo_from_series(series_per_beta, betas, n_sites, method, scalar, meta) ->
     """Build a sampled ``Thermo`` (every field with a stderr) from per-β (energy, magnetization) series."""
     per_beta = [_estimates_from_series(e, m, b, n_sites) for (e, m), b in zip(series_per_beta, betas)]
 
-    def est(key, scale=1.0):
-        values = np.array([p[key][0] for p in per_beta]) * scale
-        errors = np.array([p[key][1] for p in per_beta]) * abs(scale)
+    def est(key):
+        values = np.array([p[key][0] for p in per_beta])
+        errors = np.array([p[key][1] for p in per_beta])
         diagnostics = [p[key][2] for p in per_beta]
         info = {"beta": betas[0] if scalar else betas, "n_sites": n_sites, **meta,
                 "diagnostics": diagnostics[0] if scalar else diagnostics}
@@ -322,15 +332,11 @@ def thermo_from_series(series_per_beta, betas, n_sites, method, scalar, meta) ->
         return Estimate(values, errors, method, info)
 
     warnings = sorted({w for p in per_beta for item in p.values() for w in item[2].get("warnings", ())})
-    return Thermo(
-        beta=betas[0] if scalar else np.asarray(betas), n_sites=n_sites, method=method,
-        energy=est("energy"), energy_density=est("energy", 1.0 / n_sites),
-        specific_heat=est("specific_heat"), specific_heat_density=est("specific_heat", 1.0 / n_sites),
-        magnetization=est("magnetization"), magnetization_density=est("magnetization", 1.0 / n_sites),
-        abs_magnetization_density=est("abs_magnetization", 1.0 / n_sites),
-        susceptibility_density=est("susceptibility_density"),
-        binder_cumulant=est("binder_cumulant"),
-        meta={**meta, "warnings": tuple(warnings)},
+    return Thermo.from_estimates(
+        betas[0] if scalar else np.asarray(betas), n_sites, method,
+        energy=est("energy"), specific_heat=est("specific_heat"), magnetization=est("magnetization"),
+        abs_magnetization=est("abs_magnetization"), susceptibility_density=est("susceptibility_density"),
+        binder_cumulant=est("binder_cumulant"), meta={**meta, "warnings": tuple(warnings)},
     )
 
 
@@ -412,7 +418,7 @@ def _pt_thermo(model, beta, *, n_sweeps=2000, n_chains=4, burn_in=None, seed=0, 
     kernel = select_kernel(model, kernel_name, backend)
     runs = [_tempering.run_tempering(jax.random.fold_in(jax.random.key(seed), c), model, ladder, kernel,
                                      n_sweeps - n_sweeps % n_between, n_sweeps_between_swaps=n_between,
-                                     n_burn_in=burn_in // n_between)
+                                     burn_in=burn_in // n_between)
             for c in range(n_chains)]
     energies = np.stack([run.energies for run in runs])            # (chains, steps, R)
     magnetizations = np.stack([run.magnetizations for run in runs])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from typing import Any
 
 import equinox as eqx
@@ -19,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from statmech._validation import check_positive_int
+from statmech._validation import check_positive_int, renamed_option
 from statmech.mc._base import Kernel
 
 
@@ -204,14 +205,21 @@ class TemperingResult:
     inner_acceptance: np.ndarray
     n_sweeps: int
     n_sweeps_between_swaps: int
-    n_burn_in: int
+    burn_in: int
     kernel: str
     key: Any
     state: TemperingState
 
+    @property
+    def n_burn_in(self) -> int:
+        """Old name of :attr:`burn_in` (kept for one release)."""
+        warnings.warn("TemperingResult.n_burn_in is renamed burn_in; the old name will be removed in the next "
+                      "release", DeprecationWarning, stacklevel=2)
+        return self.burn_in
+
 
 @eqx.filter_jit
-def _run(key, model, betas, state, kernel, n_sweeps_between_swaps, n_burn_in, n_steps, record_spins):
+def _run(key, model, betas, state, kernel, n_sweeps_between_swaps, burn_in, n_steps, record_spins):
     step = functools.partial(tempering_step, model=model, betas=betas, kernel=kernel,
                              n_sweeps_between_swaps=n_sweeps_between_swaps)
     burn_key, run_key = jax.random.split(key)
@@ -219,7 +227,7 @@ def _run(key, model, betas, state, kernel, n_sweeps_between_swaps, n_burn_in, n_
     def burn(state, k):
         return step(k, state)[0], None
 
-    state, _ = lax.scan(burn, state, jax.random.split(burn_key, n_burn_in))
+    state, _ = lax.scan(burn, state, jax.random.split(burn_key, burn_in))
     start_trips = jnp.sum(state.round_trips)
 
     def record(state, k):
@@ -233,21 +241,23 @@ def _run(key, model, betas, state, kernel, n_sweeps_between_swaps, n_burn_in, n_
 
 
 def run_tempering(key, model, betas, kernel: Kernel, n_sweeps: int, *, spins=None,
-                  n_sweeps_between_swaps: int = 1, n_burn_in: int = 0,
-                  record_spins: bool = False) -> TemperingResult:
+                  n_sweeps_between_swaps: int = 1, burn_in: int | None = None,
+                  record_spins: bool = False, n_burn_in: int | None = None) -> TemperingResult:
     """Run parallel tempering for ``n_sweeps`` inner sweeps and collect diagnostics.
 
     ``key``: a JAX PRNG key (or an int seed). ``spins`` (R, N): the start
     (default: independent random ±1 rows). There are
     ``n_sweeps // n_sweeps_between_swaps`` tempering steps (``n_sweeps`` must
-    be a multiple); ``n_burn_in`` further steps run first and are discarded.
+    be a multiple); ``burn_in`` further steps (default 0) run first and are
+    discarded (the old name ``n_burn_in`` works for one release, with a DeprecationWarning).
     Energies (and spins, with ``record_spins``) are recorded after every
     step, swap rates and round trips are counted over the recorded steps.
     """
     ladder = check_ladder(betas)
     n_sweeps = check_positive_int(n_sweeps, "n_sweeps")
     n_sweeps_between_swaps = check_positive_int(n_sweeps_between_swaps, "n_sweeps_between_swaps")
-    n_burn_in = check_positive_int(n_burn_in, "n_burn_in", minimum=0)
+    burn_in = check_positive_int(renamed_option("run_tempering", "n_burn_in", n_burn_in, "burn_in", burn_in, 0),
+                                 "burn_in", minimum=0)
     if n_sweeps % n_sweeps_between_swaps:
         raise ValueError(
             f"n_sweeps ({n_sweeps}) must be a multiple of n_sweeps_between_swaps "
@@ -263,7 +273,7 @@ def run_tempering(key, model, betas, kernel: Kernel, n_sweeps: int, *, spins=Non
     state = tempering_init(spins, model, ladder, kernel)
     n_steps = n_sweeps // n_sweeps_between_swaps
     state, outputs, trips = _run(run_key, model, ladder, state, kernel, n_sweeps_between_swaps,
-                                 n_burn_in, n_steps, bool(record_spins))
+                                 burn_in, n_steps, bool(record_spins))
     energies, attempted, accepted, rates = (np.asarray(x) for x in outputs[:4])
     n_attempted = attempted.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -274,6 +284,6 @@ def run_tempering(key, model, betas, kernel: Kernel, n_sweeps: int, *, spins=Non
         magnetizations=np.asarray(outputs[4]).astype(np.int64),
         swap_acceptance=swap_acceptance, round_trips=int(trips),
         inner_acceptance=rates.mean(axis=0).astype(np.float64),
-        n_sweeps=n_sweeps, n_sweeps_between_swaps=n_sweeps_between_swaps, n_burn_in=n_burn_in,
+        n_sweeps=n_sweeps, n_sweeps_between_swaps=n_sweeps_between_swaps, burn_in=burn_in,
         kernel=kernel.name, key=key, state=state,
     )

@@ -33,6 +33,7 @@ import jax
 import numpy as np
 from scipy.special import gammaln, logsumexp
 
+from statmech._numerics import log_cosh
 from statmech._validation import as_beta_array, check_memory, check_positive_int, check_seed
 from statmech.models._ising import Ising
 
@@ -79,13 +80,7 @@ def _log_mgf(distribution: str, scale: float, beta: np.ndarray) -> np.ndarray:
     """log E[exp(β X)] for X ~ N(0, scale²) or X = ±scale."""
     if distribution == "gaussian":
         return 0.5 * (beta * scale) ** 2
-    return _log_cosh(beta * scale)
-
-
-def _log_cosh(x) -> np.ndarray:
-    """log cosh x = |x| + log1p(e^{−2|x|}) − log 2, finite for every finite x."""
-    x = np.abs(np.asarray(x, dtype=np.float64))
-    return x + np.log1p(np.exp(-2.0 * x)) - math.log(2.0)
+    return log_cosh(beta * scale)
 
 
 def _finite_float(value, name) -> float:
@@ -261,7 +256,7 @@ class SK(IsingEnsemble):
         n = self.n
         pairs = n * (n - 1) / 2
         values = (pairs * _log_mgf(self.couplings, self.J / math.sqrt(n), betas) / n
-                  + _log_cosh(betas * self.h) + math.log(2.0))
+                  + log_cosh(betas * self.h) + math.log(2.0))
         return _scalar_or_array(beta, values)
 
     def control_variates(self, instance: Ising) -> np.ndarray:
@@ -380,7 +375,7 @@ class EdwardsAnderson(IsingEnsemble):
 
     def annealed_free_entropy_density(self, beta):
         betas, _ = as_beta_array(beta)
-        values = (math.log(2.0) + _log_cosh(betas * self.h)
+        values = (math.log(2.0) + log_cosh(betas * self.h)
                   + self.n_bonds / self.n_sites * _log_mgf(self.couplings, self.J, betas))
         return _scalar_or_array(beta, values)
 

@@ -14,12 +14,9 @@ the kind the store records.
 from __future__ import annotations
 
 import json
-import math
 import os
 import pathlib
 import re
-
-import numpy as np
 
 from statmech.report import _html
 from statmech.studies._export import load_results
@@ -42,21 +39,6 @@ def plain_name(name, what: str, store_path) -> str:
         raise StoreError(f"{store_path}: {what} {name!r} is not a plain name (letters, digits, _ and -); "
                          "the store was altered or was not written by statmech")
     return name
-
-
-def jsonable(value):
-    """``value`` with numpy arrays and scalars as lists and numbers, and non-finite floats as None."""
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return jsonable(value.tolist())
-    if isinstance(value, (np.generic,)):
-        return jsonable(value.item())
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 def _write_text(path: pathlib.Path, text: str) -> None:

@@ -16,6 +16,8 @@ import numbers
 import numpy as np
 from scipy import integrate, optimize, special
 
+from statmech._numerics import log_cosh
+
 PRIORS = ("gaussian", "rademacher")
 CHANNELS = ("linear", "sign")
 RHO = 1.0            # E θ² for both priors
@@ -105,11 +107,6 @@ class GLMPrior:
         if self.name == "gaussian":
             return 0.5 * mhat - 0.5 * math.log1p(mhat)
         root = math.sqrt(mhat)
-
-        def log_cosh(x):
-            a = abs(x)
-            return a + math.log1p(math.exp(-2.0 * a)) - math.log(2.0)
-
         return -0.5 * mhat + _expect(lambda x: log_cosh(mhat + root * x))
 
     def mhat_for_overlap(self, m: float) -> float:

@@ -30,6 +30,7 @@ from typing import Any, Mapping
 import numpy as np
 from scipy import optimize, special
 
+from statmech._numerics import log_2cosh, log_cosh
 from statmech._validation import as_beta_array, check_finite_real, check_positive_int
 from statmech._types import Thermo
 
@@ -48,15 +49,6 @@ _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 
 
 # ======================================================================= helpers
-def _log_cosh(x):
-    """ln cosh x without overflow: |x| + ln(1 + e^{−2|x|}) − ln 2."""
-    a = np.abs(x)
-    return a + np.log1p(np.exp(-2.0 * a)) - _LN2
-
-
-def _log_2cosh(x):
-    a = np.abs(x)
-    return a + np.log1p(np.exp(-2.0 * a))
 
 
 def _sech_sq(x):
@@ -151,7 +143,7 @@ def _rs_point(beta: float, h: float) -> dict:
     arg = beta * (math.sqrt(q) * z + h)
     t = np.tanh(arg)
     S = _sech_sq(arg)
-    phi = _LN2 + beta**2 * eps**2 / 4.0 + float(w @ _log_cosh(arg))
+    phi = _LN2 + beta**2 * eps**2 / 4.0 + float(w @ log_cosh(arg))
     mag = float(w @ t) if h != 0.0 else 0.0  # m = 0 at h = 0 by the spin-flip symmetry
     energy = -0.5 * beta * eps * (2.0 - eps) - h * mag
     kappa_sq = beta**2 * q
@@ -363,7 +355,7 @@ class _EvenGrid:
         flat = points.ravel()
         index, weights, slopes = self.locate(flat)
         vals = r[index]
-        value = _log_2cosh(flat) + np.sum(weights * vals, axis=1)
+        value = log_2cosh(flat) + np.sum(weights * vals, axis=1)
         slope = np.tanh(flat) + np.sum(slopes * vals, axis=1)
         return value.reshape(points.shape), slope.reshape(points.shape), (index, weights)
 
@@ -390,7 +382,7 @@ class _Level:
             z, w = np.zeros(1), np.ones(1)
         points = y_out[:, None] + sigma * z[None, :]
         if source is None:  # the top level Φ_K = ln cosh, exact
-            v, dv = _log_cosh(points), np.tanh(points)
+            v, dv = log_cosh(points), np.tanh(points)
             self.stencil = None
         else:
             v, dv, self.stencil = grid.evaluate(source, points)
@@ -513,7 +505,7 @@ class _ParisiFunctional:
                 smoothing = max(self.var_scale * (top - q[l]), 0.0)  # variance already applied to Φ_{l+1}
                 level = _Level(y_out, sigma, m_l, self._spacing(sigma, smoothing), source, self.grid)
             levels.append(level)
-            source = level.out - _log_2cosh(y_out) if l >= 1 else None
+            source = level.out - log_2cosh(y_out) if l >= 1 else None
         phi0 = float(levels[-1].out[0])
         d_field = float(np.sum(levels[-1].p * levels[-1].dv)) if not isinstance(
             levels[-1], _ZeroTemperatureTop) else float("nan")

@@ -86,7 +86,7 @@ def _step_snapshots(p: dict, seed: int) -> StepResult:
     temperatures = [float(t) for t in p["temperatures"]]
     snapshots = []
     for k, temperature in enumerate(temperatures):
-        draws = sm.sample(model, 1.0 / temperature, method=p["method"], n_samples=1, n_chains=1,
+        draws = sm.sample(model, 1.0 / temperature, method=p["method"], n_sweeps=1, n_chains=1,
                           burn_in=p["burn_in"], seed=seed + k)
         snapshots.append(np.asarray(draws.spins.values[0, 0], dtype=np.int8).reshape(p["L"], p["L"]))
     out.artifacts["temperature"] = _array(temperatures)
@@ -395,7 +395,7 @@ sm.thermo(sm.Ising.square({ep['square_L']}), betas, method="kaufman")       # 2D
         sp = snapshots.params
         out.append(code(f"""
 for k, T in enumerate({[float(t) for t in sp['temperatures']]}):
-    sm.sample(sm.Ising.square({sp['L']}), beta=1 / T, method="{sp['method']}", n_samples=1, n_chains=1,
+    sm.sample(sm.Ising.square({sp['L']}), beta=1 / T, method="{sp['method']}", n_sweeps=1, n_chains=1,
               burn_in={sp['burn_in']}, seed=k).spins
 """))
         out.append(figures_or_note(figs, snapshots, "The lattice snapshots", snapshot_figures))

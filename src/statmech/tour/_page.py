@@ -15,7 +15,8 @@ import pathlib
 
 import numpy as np
 
-from statmech.report import jsonable, plain_name, write_report
+from statmech._numerics import json_safe
+from statmech.report import plain_name, write_report
 from statmech.report._figures import FigureOut
 from statmech.report._html import Figures, document, esc, note, table
 from statmech.studies._kinds import is_tour_store
@@ -44,7 +45,7 @@ def read_steps(store: ResultStore) -> dict[str, StepData]:
 
 def step_json(step: StepData) -> dict:
     """A stored step as a JSON document: parameters, scalars, arrays and documents."""
-    return jsonable({
+    return json_safe({
         "step": step.name, "section": step.section, "title": step.title, "status": step.status,
         "error": step.error, "method": step.method, "seconds": step.seconds, "params": step.params,
         "scalars": {k: {"value": v, "stderr": e} for k, (v, e) in step.scalars.items()},

@@ -29,7 +29,7 @@ from rich.markup import escape
 
 from statmech.studies._kinds import TOUR_KIND, is_tour_store
 from statmech.studies._store import ResultStore, StoreError, StoreLock, _encode_artifact
-from statmech.studies._study import study_hash, task_id
+from statmech.studies._study import Task, study_hash, task_id
 from statmech.studies._runner import TaskProgress, WorkerDied, run_tasks
 from statmech.studies._workers import check_workers
 from statmech.tour._page import build_report
@@ -40,15 +40,6 @@ BUDGETS = ("quick", "full")
 
 
 # ------------------------------------------------------------------ the tour as a study
-@dataclasses.dataclass(frozen=True)
-class TourTask:
-    task_id: str
-    position: int
-    config: dict
-    seed: int
-    coords: dict
-
-
 @dataclasses.dataclass(frozen=True)
 class TourStudy:
     """The tour as a store's study: one task per step, in the seed's order."""
@@ -89,12 +80,12 @@ class TourStudy:
                 lines.append(f"{key} = {_toml_value(value)}")
         return "\n".join(lines) + "\n"
 
-    def tasks(self) -> list[TourTask]:
+    def tasks(self) -> list[Task]:
         tasks = []
         for position, step in enumerate(TOUR_STEPS):
             config = {"step": step.name, "section": step.section, "title": step.title,
                       "budget": self.budget, "params": step.params(self.budget)}
-            tasks.append(TourTask(task_id(config, self.seed), position, config, self.seed,
+            tasks.append(Task(task_id(config, self.seed), position, config, self.seed,
                                   {"step": step.name, "seed": self.seed}))
         return tasks
 
@@ -215,11 +206,11 @@ _HEAVY_FIRST = ("binder", "ml_methods", "ising_mc", "ml_generalisation", "double
 """Steps that take longest, submitted first so that the processes finish together."""
 
 
-def _payload(task: TourTask) -> dict:
+def _payload(task: Task) -> dict:
     return {"task_id": task.task_id, "config": task.config, "seed": task.seed}
 
 
-def _failed_outcome(task: TourTask, error: BaseException) -> dict:
+def _failed_outcome(task: Task, error: BaseException) -> dict:
     """The stored outcome of a step whose computation raised (e.g. a worker killed): failed, not lost."""
     return {"task_id": task.task_id, "status": "failed", "results": [], "artifacts": {}, "method": None,
             "error": " ".join(f"{type(error).__name__}: {error}".split()), "meta": None, "seconds": None,
