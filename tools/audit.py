@@ -104,7 +104,8 @@ HARNESS = textwrap.dedent('''\
         space = {}
         try:
             exec(compile(sys.argv[1], "<case>", "exec"), space)
-            report["ok"] = space.get("ok")
+            ok = space.get("ok")
+            report["ok"] = bool(ok) if type(ok).__name__ == "bool_" else ok
             report["result"] = repr(space.get("result"))[:400]
         except BaseException as error:
             report["exception"] = [c.__name__ for c in type(error).__mro__]
@@ -621,6 +622,9 @@ def _():
     return "correct", f"{len(descendants)} children all gone; resume: {short(resumed.out, 60)}"
 
 
+pytest_case("integrity_check on open for --resume and in results (a store mixing two studies)",
+            "refused with the check's finding",
+            "tests/studies/test_sweep.py::test_integrity_check_runs_on_resume_and_in_results")
 pytest_case("kill -9 then --resume equals an uninterrupted sweep, bit for bit", "identical stores",
             "tests/studies/test_sweep.py::test_kill_minus_nine_then_resume_equals_an_uninterrupted_sweep")
 pytest_case("a lost Dask scheduler fails the sweep, the rest left for --resume", "SweepError after a timeout",
@@ -776,14 +780,11 @@ def _():
     where = folder("big-grid")
     betas = ", ".join(f"{0.001 * k:.3f}" for k in range(1, 2001))
     study = where / "study.toml"
+    seeds = ", ".join(map(str, range(1000)))
     study.write_text(f'[study]\nname = "big"\n[model]\nkind = "edwards-anderson"\nL = 4\n'
                      f'couplings = "gaussian"\n[method]\nname = "transfer"\n[grid]\nbeta = [{betas}]\n'
-                     f'seeds = {{ range = [0, 1000] }}\n')
+                     f'seeds = [{seeds}]\n')
     result = cli("sweep", study, "--workers", 1, "--no-progress")
-    if result.returncode == 2 and "seeds" in result.err and "range" in result.err:  # no range syntax: a list
-        study.write_text(study.read_text().replace("seeds = { range = [0, 1000] }",
-                                                   "seeds = [" + ", ".join(map(str, range(1000))) + "]"))
-        result = cli("sweep", study, "--workers", 1, "--no-progress")
     line = one_line_error(result, r"2,000,000 tasks.*limit")
     check(not (where / "study.sqlite").exists(), "a store was created")
     check(result.peak_mb < 1500, f"{result.peak_mb:.0f} MB used before refusing")
@@ -832,9 +833,10 @@ for _label, _code in [
 api_error("Ising.from_edges with a (2, E) array, E = 3",
           "import numpy as np, statmech as sm\nsm.Ising.from_edges(3, np.array([[0, 1, 2], [1, 2, 0]]), 1.0)",
           "ValueError", r"shape \(E, 2\)")
-api_error("Ising.from_edges with a (2, E) array, E = 2",
-          "import numpy as np, statmech as sm\nsm.Ising.from_edges(3, np.array([[0, 1], [1, 2]]).T, 1.0)",
-          "ValueError", r"shape \(E, 2\)")
+# E = 2: a (2, 2) array has the shape (E, 2) either way; bonds (0, 1), (0, 2) given as (2, E) read as a self-loop
+api_error("Ising.from_edges with a (2, E) array, E = 2 (reads as a self-loop)",
+          "import numpy as np, statmech as sm\nsm.Ising.from_edges(3, np.array([[0, 1], [0, 2]]).T, 1.0)",
+          "ValueError", r"self|loop|itself")
 api_error("Ising.from_edges with float indices",
           "import statmech as sm\nsm.Ising.from_edges(3, [[0.5, 1], [1, 2]], 1.0)", "TypeError", r"integer")
 api_correct("Ising.from_edges triangle (E, 2): log Z", "brute force over 8 states",
@@ -915,9 +917,33 @@ api_correct("between-chain stderr (L = 16, beta = 0.44, 200 sweeps, 8 chains)",
                 r = sm.thermo(sm.Ising.square(16), 0.44, method='metropolis', n_sweeps=200, n_chains=8, seed=1)
             flagged = any(issubclass(w.category, sm.SamplingWarning) for w in seen)
             result = (round(float(stats.stderr), 2), round(float(between), 2), float(r.energy.stderr), flagged)
-            ok = stats.stderr >= between * 0.999
+            ok = bool(stats.stderr >= between * 0.999)
             """, timeout=120)
-api_correct("sm.thermo(model, 2.0, method='pt')", "a ladder ending at 2.0 in meta; E within 4 sigma of Kaufman",
+@case("tour page lists the sampler warnings next to their figure (statmech tour --quick)",
+      "every warning text the store records for a step is on the page")
+def _():
+    import html
+
+    out = folder("tour") / "page"
+    result = cli("tour", "--quick", "--out", out, "--no-progress", timeout=900)
+    timed_out(result)
+    check(result.returncode == 0, f"tour: status {result.returncode}: {short(result.err[-300:])}")
+    page = html.unescape((out / "index.html").read_text())
+    connection = sqlite3.connect(f"file:{out / 'tour.sqlite'}?mode=ro", uri=True)
+    try:
+        metas = [json.loads(m) for (m,) in connection.execute("SELECT meta FROM results WHERE meta IS NOT NULL")]
+    finally:
+        connection.close()
+    recorded = sorted({text for meta in metas if isinstance(meta, dict) for key, texts in meta.items()
+                       if key.endswith("warnings") and isinstance(texts, list) for text in texts})
+    counted = [int(n) for n in re.findall(r"(\d+) (?:sampler )?diagnostic warnings (?:are )?recorded", page)]
+    missing = [text for text in recorded if html.unescape(text) not in page]
+    check(not missing, f"{len(missing)} of {len(recorded)} recorded warnings not on the page (it says "
+                       f"{counted} 'recorded in the store'); e.g. {short(missing[0] if missing else '', 80)}")
+    return "correct", f"{len(recorded)} recorded warnings, all on the page"
+
+
+api_correct("sm.thermo(model, 2.0, method='pt')", "a ladder ending at 2.0 in meta; E within 4 sigma (+1e-4 rel.) of Kaufman",
             """\
             import statmech as sm
             m = sm.Ising.square(4)
@@ -925,7 +951,8 @@ api_correct("sm.thermo(model, 2.0, method='pt')", "a ladder ending at 2.0 in met
             exact = float(sm.thermo(m, 2.0, method='kaufman').energy)
             ladder = r.meta['ladder']
             result = (float(r.energy), float(r.energy.stderr), exact, float(ladder[-1]), len(ladder))
-            ok = float(ladder[-1]) == 2.0 and abs(result[0] - exact) <= 4 * result[1] + 1e-9
+            # at beta = 2 every draw may be a ground state (stderr 0): allow 1e-4 relative (exact: 32 - 1.4e-5)
+            ok = float(ladder[-1]) == 2.0 and abs(result[0] - exact) <= 4 * result[1] + 1e-4 * abs(exact)
             """, timeout=180)
 
 # ---------------------------------------------------------------- 4. a complete CLI
