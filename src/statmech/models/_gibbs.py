@@ -31,7 +31,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from scipy import optimize
 
-from statmech._validation import check_positive_int
+from statmech._validation import check_positive_int, check_real
 
 
 # ---------------------------------------------------------------- validation
@@ -47,6 +47,8 @@ def _check_prior_precision(value) -> float:
 
 def _as_data(X, y, y_ndim=(1,)) -> tuple[np.ndarray, np.ndarray]:
     """Read-only float64 copies of X (n, p) and y (n,) (or (n, k) when allowed), checked."""
+    check_real(X, "X")
+    check_real(y, "y")
     try:
         X = np.array(X, dtype=np.float64)
         y = np.array(y, dtype=np.float64)
