@@ -622,7 +622,7 @@ def _():
     return "correct", f"{len(descendants)} children all gone; resume: {short(resumed.out, 60)}"
 
 
-pytest_case("integrity_check on open for --resume and in results (a store mixing two studies)",
+pytest_case("integrity_check on open for --resume and in results",
             "refused with the check's finding",
             "tests/studies/test_sweep.py::test_integrity_check_runs_on_resume_and_in_results")
 pytest_case("kill -9 then --resume equals an uninterrupted sweep, bit for bit", "identical stores",
@@ -1085,6 +1085,14 @@ api_error("unknown option does not expose internals", "import statmech as sm\n"
 api_error("unknown option of an estimator: log_z(method='ais', n_step=10)",
           "import statmech as sm\nsm.log_z(sm.Ising.square(4), 0.4, method='ais', n_step=10)",
           "Exception", r"n_steps")
+api_correct("type hints on the public API", "every exported function annotates its return value",
+            """\
+            import inspect, statmech as sm
+            functions = [n for n in sm.__all__ if inspect.isfunction(getattr(sm, n))]
+            missing = [n for n in functions if "return" not in getattr(sm, n).__annotations__]
+            result = (len(functions), missing)
+            ok = not missing
+            """)
 pytest_case("docs: every example runs and prints what the page claims", "tests/test_docs.py passes",
             "tests/test_docs.py")
 
