@@ -868,6 +868,27 @@ api_error("NaN loss in a GibbsModel (log_z laplace)", "import jax.numpy as jnp, 
 api_error("sm.thermo('ising', 0.4)", "import statmech as sm\nsm.thermo('ising', 0.4)", "TypeError", r"pass a model")
 api_error("sm.log_z('ising', 0.4)", "import statmech as sm\nsm.log_z('ising', 0.4)", "TypeError", r"pass a model")
 
+# the same places, looked at again: more bad input of the same kinds
+api_error("sample(n_samples=0)", "import statmech as sm\nsm.sample(sm.Ising.square(4), 0.4, n_samples=0)",
+          "ValueError", r"n_samples")
+api_error("Ising.square(4, J=nan)", "import statmech as sm\nsm.Ising.square(4, J=float('nan'))",
+          "ValueError", r"NaN|finite")
+api_error("quenched at beta < 0", "import statmech as sm\nsm.quenched(sm.SK(6), -0.5, 4)", "ValueError", r"beta")
+api_error("thermo with a 2-D beta", "import statmech as sm\nsm.thermo(sm.Ising.square(4), [[0.1, 0.2]])",
+          "ValueError", r"1-D|flatten")
+api_error("complex ML data in predict()", "import warnings, numpy as np, statmech as sm\n"
+          "warnings.simplefilter('error')\n"
+          "m = sm.ml.LinearRegression(np.eye(3), np.ones(3))\nm.predict(np.zeros(3), np.eye(3) * 1j)",
+          "TypeError", r"real")
+cli_error("CLI: sweep --workers 0", ["sweep", "study.toml", "--workers", 0], r"workers|study")
+cli_error("CLI: thermo --beta nan", ["thermo", "ising-square", "--L", 4, "--beta", "nan"], r"beta|NaN")
+cli_error("CLI: thermo --n-chains 10**8 (memory guard through the CLI)",
+          ["thermo", "ising-square", "--L", 16, "--beta", 0.4, "--method", "metropolis", "--n-chains", 10**8,
+           "--no-progress"], r"chains.*budget")
+cli_error("CLI: thermo ising-square --L 100000 --method metropolis (memory guard)",
+          ["thermo", "ising-square", "--L", 100000, "--beta", 0.4, "--method", "metropolis", "--no-progress"],
+          r"budget")
+
 # ---------------------------------------------------------------- 3. warnings and error bars
 api_correct("sampler diagnostics as a Python warning, filterable", "a SamplingWarning (a StatmechWarning); "
             "none after simplefilter('ignore', sm.SamplingWarning)",
