@@ -250,7 +250,8 @@ def pytest_case(name: str, expected: str, target: str, marker: str = "", timeout
         timed_out(result)
         summary = (result.out.strip().splitlines() or [""])[-1]
         if result.returncode != 0 or " passed" not in summary:
-            raise Fail(f"pytest status {result.returncode}: {short(summary)}")
+            reasons = [line for line in result.out.splitlines() if line.startswith("E ")][:3]
+            raise Fail(f"pytest status {result.returncode}: {short(summary)}; {short(' | '.join(reasons), 300)}")
         return "correct", f"{summary.strip('= ')} ({result.seconds:.0f} s)"
     CASES.append(Case(name + " (test)", expected, body))
 
