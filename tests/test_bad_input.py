@@ -18,7 +18,9 @@ import statmech as sm
     lambda: sm.ml.LinearRegression(np.eye(3) * (1 + 1j), np.ones(3)),
     lambda: sm.ml.LinearRegression(np.eye(3), np.ones(3) * 1j),
     lambda: sm.ml.LogisticRegression(np.eye(3) * (1 + 1j), np.array([1.0, -1.0, 1.0])),
-], ids=["beta-array", "beta-list", "bond-array", "field", "couplings", "ml-X", "ml-y", "ml-logistic-X"])
+    lambda: sm.ml.LinearRegression(np.eye(3), np.ones(3)).predict(np.zeros(3), np.eye(3) * 1j),
+], ids=["beta-array", "beta-list", "bond-array", "field", "couplings", "ml-X", "ml-y", "ml-logistic-X",
+        "ml-predict"])
 def test_complex_input_is_refused_not_cast(build):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a ComplexWarning would mean the imaginary part was dropped

@@ -961,7 +961,10 @@ def _():
     page = html.unescape((out / "index.html").read_text())
     connection = sqlite3.connect(f"file:{out / 'tour.sqlite'}?mode=ro", uri=True)
     try:
-        metas = [json.loads(m) for (m,) in connection.execute("SELECT meta FROM results WHERE meta IS NOT NULL")]
+        metas = [json.loads(m) for (m,) in connection.execute("SELECT meta FROM tasks WHERE meta IS NOT NULL "
+                                                              "UNION ALL SELECT meta FROM results WHERE meta IS NOT NULL")]
+        counted_in_store = sum(v for (v,) in connection.execute(
+            "SELECT value FROM results WHERE quantity = 'n_warnings'"))
     finally:
         connection.close()
     recorded = sorted({text for meta in metas if isinstance(meta, dict) for key, texts in meta.items()
@@ -970,9 +973,15 @@ def _():
     missing = [text for text in recorded if html.unescape(text) not in page]
     check(not missing, f"{len(missing)} of {len(recorded)} recorded warnings not on the page (it says "
                        f"{counted} 'recorded in the store'); e.g. {short(missing[0] if missing else '', 80)}")
-    return "correct", f"{len(recorded)} recorded warnings, all on the page"
+    check(len(recorded) > 0 or counted_in_store == 0, f"the store counts {counted_in_store} warnings, "
+                                                       "but no warning texts were found in it")
+    return "correct", (f"{len(recorded)} recorded warnings ({counted_in_store:g} counted), all on the page"
+                       + ("" if recorded else "; none in a quick tour: the listing is tested with injected "
+                          "warnings in tests/report/test_tour.py"))
 
 
+pytest_case("tour page lists injected sampler warnings, escaped", "each text on the page",
+            "tests/report/test_tour.py::test_sampler_warnings_are_listed_on_the_page_next_to_their_figure")
 api_correct("sm.thermo(model, 2.0, method='pt')", "a ladder ending at 2.0 in meta; E within 4 sigma (+1e-4 rel.) of Kaufman",
             """\
             import statmech as sm
