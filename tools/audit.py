@@ -889,6 +889,23 @@ api_error("complex ML data in predict()", "import warnings, numpy as np, statmec
           "warnings.simplefilter('error')\n"
           "m = sm.ml.LinearRegression(np.eye(3), np.ones(3))\nm.predict(np.zeros(3), np.eye(3) * 1j)",
           "TypeError", r"real")
+for _label, _code, _kind, _pattern in [
+    ("energy of spins of the wrong length", "sm.Ising.chain(4).energy(np.array([1, 1, 1]))", "ValueError", r"4"),
+    ("from_couplings: an asymmetric J", "sm.Ising.from_couplings(np.array([[0, 1.0], [0.5, 0]]))", "ValueError",
+     r"symmetric"),
+    ("from_couplings: a non-zero diagonal", "sm.Ising.from_couplings(np.array([[1, 1.0], [1, 0]]))", "ValueError",
+     r"diagonal"),
+    ("Ising.square(2.5)", "sm.Ising.square(2.5)", "TypeError", r"int"),
+    ("Ising.square(True)", "sm.Ising.square(True)", "TypeError", r"int"),
+    ("a field of the wrong length", "sm.Ising.chain(4, h=np.ones(3))", "ValueError", r"one value per site"),
+    ("beta as a string", "sm.thermo(sm.Ising.chain(4), '0.4')", "TypeError", r"number"),
+    ("beta = inf", "sm.log_z(sm.Ising.chain(4), float('inf'))", "ValueError", r"finite"),
+    ("n_chains = 1.5", "sm.thermo(sm.Ising.square(4), 0.4, method='metropolis', n_chains=1.5)", "TypeError", r"int"),
+    ("thin = 0", "sm.sample(sm.Ising.square(4), 0.4, thin=0)", "ValueError", r"thin"),
+    ("EdwardsAnderson(couplings='cauchy')", "sm.EdwardsAnderson(4, couplings='cauchy')", "ValueError",
+     r"gaussian"),
+]:
+    api_error(_label, "import numpy as np, statmech as sm\n" + _code, _kind, _pattern)
 cli_error("CLI: sweep --workers 0", ["sweep", "study.toml", "--workers", 0], r"workers|study")
 cli_error("CLI: thermo --beta nan", ["thermo", "ising-square", "--L", 4, "--beta", "nan"], r"beta|NaN")
 cli_error("CLI: thermo --n-chains 10**8 (memory guard through the CLI)",
