@@ -15,7 +15,12 @@ import statmech as sm
     lambda: sm.Ising.square(4, J=(np.full((4, 4), 1 + 1j), np.ones((4, 4)))),
     lambda: sm.Ising.chain(4, h=np.full(4, 0.5j)),
     lambda: sm.Ising.from_couplings(np.ones((3, 3)) * (1 + 0j) - np.eye(3)),
-], ids=["beta-array", "beta-list", "bond-array", "field", "couplings"])
+    lambda: sm.ml.LinearRegression(np.eye(3) * (1 + 1j), np.ones(3)),
+    lambda: sm.ml.LinearRegression(np.eye(3), np.ones(3) * 1j),
+    lambda: sm.ml.LogisticRegression(np.eye(3) * (1 + 1j), np.array([1.0, -1.0, 1.0])),
+    lambda: sm.ml.LinearRegression(np.eye(3), np.ones(3)).predict(np.zeros(3), np.eye(3) * 1j),
+], ids=["beta-array", "beta-list", "bond-array", "field", "couplings", "ml-X", "ml-y", "ml-logistic-X",
+        "ml-predict"])
 def test_complex_input_is_refused_not_cast(build):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # a ComplexWarning would mean the imaginary part was dropped
@@ -152,3 +157,30 @@ def test_the_budgets_are_overridable_by_environment_variables(monkeypatch):
     monkeypatch.delenv("STATMECH_MEMORY_LIMIT")
     monkeypatch.delenv("STATMECH_TIME_LIMIT")
     assert memory_limit() > 0 and time_limit() == 600.0
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: sm.thermo(sm.Ising.square(4), 0.4, method="metropolis", n_sweep=10), "did you mean 'n_sweeps'"),
+    (lambda: sm.log_z(sm.Ising.square(4), 0.4, method="ais", n_step=10), "did you mean 'n_steps'"),
+    (lambda: sm.thermo(sm.Ising.square(4), 0.4, method="pt", thin=2), "its options: backend, burn_in"),
+    (lambda: sm.log_z(sm.ml.GibbsModel(lambda theta: (theta**2).sum(), 2), 1.0, method="smc", n_particle=64),
+     "did you mean 'n_particles'"),
+], ids=["sampler", "estimator", "pt", "gibbs"])
+def test_a_misspelt_option_names_the_valid_ones_before_any_work(call, fragment):
+    """It was ``_mc_thermo() got an unexpected keyword argument 'n_sweep'``: an internal name, no valid ones."""
+    with pytest.raises(TypeError, match="takes no option") as error:
+        call()
+    assert fragment in str(error.value) and "_mc_thermo" not in str(error.value)
+
+
+def test_options_a_method_checks_itself_are_left_to_it():
+    """Negative control: the front door refuses only what it knows a method refuses; laplace takes seed=
+    (the seed the sweeps and quenched pass to every method that is not exact)."""
+    import jax.numpy as jnp
+
+    model = sm.ml.GibbsModel(lambda theta: jnp.sum(theta**2), 2)
+    assert np.isfinite(float(sm.log_z(model, 1.0, method="laplace", seed=0)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", sm.SamplingWarning)  # a short chain: its diagnostics are not the point
+        result = sm.thermo(sm.Ising.square(4), 0.4, method="metropolis", n_sweeps=256, seed=0, burn_in=10)
+    assert np.isfinite(float(result.energy))

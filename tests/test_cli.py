@@ -296,3 +296,15 @@ def test_report_refuses_a_tampered_step_name(capsys, tmp_path):
     one_line_exit_2(code, stdout, err)
     assert "step name '../../escaped' is not a plain name" in err
     assert not list(tmp_path.rglob("escaped*"))
+
+
+def test_python_dash_m_statmech_runs_the_command_line():
+    """``python -m statmech`` is the command line too (it was "statmech is a package and cannot be
+    directly executed"); errors keep their one line and exit status 2."""
+    version = subprocess.run([sys.executable, "-m", "statmech", "--version"], capture_output=True, text=True,
+                             timeout=120)
+    assert version.returncode == 0 and version.stdout.strip() == f"statmech {sm.__version__}", version.stderr
+    bad = subprocess.run([sys.executable, "-m", "statmech", "methods", "ising-square"], capture_output=True,
+                         text=True, timeout=120)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: give the size with --L")
+    assert "Traceback" not in bad.stderr

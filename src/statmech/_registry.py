@@ -10,6 +10,10 @@ of :class:`~statmech._types.Method` and one line in ``_IMPLEMENTATIONS`` below.
 """
 from __future__ import annotations
 
+import difflib
+import dis
+import inspect
+
 from statmech._types import Method
 from statmech.estimators import _annealing, _integration, _mbar, _wang_landau
 from statmech.estimators import _gibbs as _gibbs_estimators
@@ -135,7 +139,110 @@ def resolve_method(model, method: str, options) -> Method:
             f"method {name!r} does not apply to {model!r}: {reason}. "
             f"Methods that apply: {', '.join(applicable) or 'none'}"
         )
+    check_options(chosen, options)
     return chosen
+
+
+
+# ------------------------------------------------------------------ options
+def unknown_option_message(method: str, key: str, accepted) -> str:
+    """``method 'x' takes no option 'k'; did you mean 'n'? (its options: ...)``."""
+    close = difflib.get_close_matches(key, accepted, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else ""
+    return f"method {method!r} takes no option {key!r}{hint} (its options: {', '.join(accepted) or 'none'})"
+
+
+def check_options(method: Method, options) -> None:
+    """Refuse, before any work, an option ``method`` does not take: a TypeError naming the valid ones.
+
+    The accepted names are :func:`method_options`; where they cannot be
+    determined, or a function checks its ``**options`` itself, the method decides.
+    """
+    accepted = method_options(method, own_checks_unknown=True)
+    if accepted is None:
+        return
+    for key in options:
+        if key not in accepted:
+            raise TypeError(unknown_option_message(method.name, key, accepted))
+
+
+_ARGUMENT_NAMES = ("model", "beta", "betas")
+
+
+def method_options(method, own_checks_unknown: bool = False) -> tuple[str, ...] | None:
+    """The option names a registered method accepts, sorted; None when they cannot be determined.
+
+    A method may declare them (an ``options`` attribute). Otherwise they are
+    read from its functions' signatures: the keyword parameters with a
+    default. A function taking ``**options`` that forwards them (``f(...,
+    **options)``) accepts what the functions it calls accept, followed
+    through wrappers and closures; one that never uses them accepts none.
+    Names starting with ``_`` and parameters without a default (which the
+    wrapper itself supplies) are not options. With ``own_checks_unknown``,
+    a function that takes ``**options`` without forwarding them (it checks
+    them itself) makes the answer None.
+    """
+    declared = getattr(method, "options", None)
+    if isinstance(declared, (tuple, list)) and all(isinstance(name, str) for name in declared):
+        return tuple(sorted(declared))
+    functions = [f for f in (method.moments, method.thermo_fn, method.log_z_fn, method.log_z_moments) if f]
+    if not functions:
+        return None
+    names: set[str] = set()
+    for function in functions:
+        found = _function_options(function, 0, own_checks_unknown)
+        if found is None:
+            return None
+        names |= found
+    return tuple(sorted(names))
+
+
+def _function_options(function, depth: int, own_checks_unknown: bool = False) -> set[str] | None:
+    try:
+        parameters = list(inspect.signature(function).parameters.values())
+    except (TypeError, ValueError):
+        return None
+    names = {p.name for p in parameters
+             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+             and p.default is not inspect.Parameter.empty and not p.name.startswith("_")
+             and p.name not in _ARGUMENT_NAMES}
+    var_keyword = [p.name for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
+    if not var_keyword:
+        return names
+    code = getattr(inspect.unwrap(function), "__code__", None)
+    if code is None or depth > 4:
+        return None
+    closure = dict(zip(code.co_freevars, (cell.cell_contents for cell in (function.__closure__ or ()))))
+    callees = []
+    outermost = None  # the first function loaded in the current statement: the call's callee
+    previous = None
+    for instruction in dis.get_instructions(code):
+        name = instruction.opname
+        if name.startswith(("STORE_", "POP_TOP", "RETURN_", "RESUME", "JUMP", "POP_JUMP")):
+            outermost = None
+        elif name in ("LOAD_GLOBAL", "LOAD_DEREF"):
+            value = (function.__globals__.get(instruction.argval) if name == "LOAD_GLOBAL"
+                     else closure.get(instruction.argval))
+            if outermost is None and inspect.isfunction(value):
+                outermost = value
+        elif name in ("DICT_MERGE", "DICT_UPDATE", "CALL_FUNCTION_EX") and previous is not None \
+                and previous.opname.startswith("LOAD_FAST") and previous.argval == var_keyword[0]:
+            # ``callee(..., **options)``: the options go to the callee (passed as a plain
+            # argument, e.g. to a validator, they do not)
+            if outermost is None or not outermost.__module__.startswith("statmech"):
+                return None
+            if outermost not in callees:
+                callees.append(outermost)
+        previous = instruction
+    if not callees:
+        # **options never forwarded: checked (or refused) by the function itself
+        return None if own_checks_unknown else names
+    for callee in callees:
+        found = _function_options(callee, depth + 1, own_checks_unknown)
+        if found is None:
+            return None
+        names |= found
+    return names
 
 
 for _module in _IMPLEMENTATIONS:

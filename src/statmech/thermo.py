@@ -37,7 +37,8 @@ def __getattr__(name: str):
 
 _METHODS_DOC = """
     Methods (``sm.available_methods(model)`` lists those that apply to a model;
-    an unknown or inapplicable one is a ValueError naming those that do):
+    an unknown or inapplicable one is a ValueError naming those that do; an
+    option the method does not take is a TypeError naming the ones it does):
 
     Exact, for Ising models (no stderr):
       ``"kaufman"``          periodic L1 x L2 square lattice, uniform J, h = 0 (Kaufman 1949)
@@ -55,7 +56,8 @@ _METHODS_DOC = """
       ``"trw"``              tree-reweighted BP, an upper bound on log Z; also edge_probabilities, anderson
     Monte Carlo samplers for Ising models (thermo only), options: n_sweeps, n_chains, burn_in, thin, seed, start, backend:
       ``"metropolis"``, ``"heatbath"``, ``"wolff"``, ``"swendsen-wang"``
-      ``"pt"``               parallel tempering over a beta ladder; also kernel, n_sweeps_between_swaps
+      ``"pt"``               parallel tempering over a beta ladder (one beta: a default ladder ending there);
+                             n_sweeps, n_chains, burn_in, seed, backend, kernel, n_sweeps_between_swaps
     log Z estimators for Ising models (stderr from the sampling), all take seed:
       ``"ti"``               thermodynamic integration; n_nodes, n_sweeps, n_chains, burn_in, kernel, backend
       ``"ais"``              annealed importance sampling; n_chains, n_steps, n_sweeps, schedule, kernel, backend

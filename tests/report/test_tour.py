@@ -328,3 +328,35 @@ def test_docs_state_the_sizes_the_tour_uses():
     binder = steps["binder"].full
     assert (f"{binder['n_sweeps']} sweeps × {binder['n_chains']} chains at each of {binder['n_temperatures']} "
             "temperatures") in text
+
+
+def test_sampler_warnings_are_listed_on_the_page_next_to_their_figure(tmp_path, monkeypatch):
+    """The page said "14 diagnostic warnings recorded in the store" without showing them: it lists each
+    (escaped) under the Monte Carlo section, and says so when there are none."""
+    study = tour.TourStudy("quick")
+    tasks = study.tasks()
+    store_path = tmp_path / "tour.sqlite"
+    chain = ["R-hat = 1.31 > 1.01 for energy <b>at T = 0.5</b>", "too few sweeps: tau_int = 80 at T = 1"]
+    square = ["window not closed at T = 2.27"]
+
+    def sampled(params, seed):
+        return tour.StepResult(scalars=dict(chain_n=8, square_L=4, n_sweeps=10, n_chains=2, n_warnings=3),
+                               method="swendsen-wang, swendsen-wang",
+                               meta={"chain_warnings": chain, "square_warnings": square})
+
+    monkeypatch.setitem(tour.STEPS_BY_NAME, "ising_mc",
+                        tour.TourStep("ising_mc", "x", sampled, quick=tour.STEPS_BY_NAME["ising_mc"].quick, full={},
+                                      section=tour.STEPS_BY_NAME["ising_mc"].section))
+    with ResultStore.create(store_path, study, tasks) as store:
+        for task in tasks:
+            if task.config["step"] in ("ising_exact", "ising_mc"):
+                store.record(tour.compute_step({"task_id": task.task_id, "config": task.config, "seed": 0}))
+    page = build_report(store_path, tmp_path / "out")
+    text = " ".join("".join(parse(page).text).split())
+    assert "3 diagnostic warnings, listed below" in text
+    for warning in chain + square:
+        assert " ".join(warning.split()) in text  # the text as written: <b> escaped, not read as markup
+    source = page.read_text()
+    assert "&lt;b&gt;at T = 0.5&lt;/b&gt;" in source
+    assert "2 diagnostic warnings of the Monte Carlo points of the ring" in text
+    assert "1 diagnostic warning of the Monte Carlo points of the lattice" in text

@@ -10,10 +10,15 @@ al., IEEE Trans. Appl. Supercond. 24, 1700110 (2014).
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from statmech._validation import check_positive_int
 
+if TYPE_CHECKING:  # for the annotations only: networkx is imported when a graph is built
+    import networkx
 
-def chimera_graph(m: int, n: int | None = None, t: int = 4):
+
+def chimera_graph(m: int, n: int | None = None, t: int = 4) -> networkx.Graph:
     """Chimera graph with ``m`` × ``n`` unit cells K_{t,t} (``n`` defaults to ``m``); networkx ``Graph``.
 
     Nodes carry the attribute ``chimera_index`` = (i, j, u, k); pass the graph

@@ -147,7 +147,7 @@ def onsager(beta, J=1.0) -> Thermo:
                                  scalar=scalar, meta=meta)
 
 
-def spontaneous_magnetization(beta, J=1.0):
+def spontaneous_magnetization(beta, J: float = 1.0) -> float | np.ndarray:
     """Yang's spontaneous magnetisation (1 − sinh⁻⁴ 2βJ)^{1/8} for β > β_c, else 0.
 
     C. N. Yang (1952), Phys. Rev. 85, 808. Returns a float for scalar β, else

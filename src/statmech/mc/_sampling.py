@@ -12,6 +12,8 @@ Randomness: ``seed`` (an int) → ``jax.random.key(seed)``, split once into
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -25,6 +27,9 @@ from statmech.models import Ising
 from statmech.stats import Estimate, chain_statistics, jackknife
 from statmech.stats._autocorr import MIN_DRAWS
 from statmech._types import Method, Thermo
+
+if TYPE_CHECKING:  # for the annotations only: xarray is imported when a Dataset is built
+    import xarray
 
 BACKENDS = ("auto", "reference", "sequential", "checkerboard") + _fast.BACKENDS + (_gpu.BACKEND,)
 JAX_BACKENDS = ("auto", "reference", "sequential", "checkerboard")
@@ -194,7 +199,7 @@ def _check_run(n_chains, burn_in, thin):
 
 def sample(model, beta, method: str = "metropolis", n_sweeps: int | None = None, n_chains: int = 4,
            burn_in: int = 500, thin: int = 1, seed: int = 0, backend: str = "auto",
-           start: str = "random", n_samples: int | None = None):
+           start: str = "random", n_samples: int | None = None) -> xarray.Dataset:
     """Draw configurations of ``model`` at one ``beta`` by Monte Carlo.
 
     Runs ``n_chains`` independent chains (vmapped) from ``start`` ("random"

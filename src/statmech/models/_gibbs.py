@@ -31,7 +31,7 @@ import numpy as np
 from jax.flatten_util import ravel_pytree
 from scipy import optimize
 
-from statmech._validation import check_positive_int
+from statmech._validation import check_positive_int, check_real
 
 
 # ---------------------------------------------------------------- validation
@@ -45,8 +45,16 @@ def _check_prior_precision(value) -> float:
     return value
 
 
+def _features(X) -> np.ndarray:
+    """New inputs X for ``predict``: a float64 array, complex values refused (not cast)."""
+    check_real(X, "X")
+    return np.asarray(X, dtype=np.float64)
+
+
 def _as_data(X, y, y_ndim=(1,)) -> tuple[np.ndarray, np.ndarray]:
     """Read-only float64 copies of X (n, p) and y (n,) (or (n, k) when allowed), checked."""
+    check_real(X, "X")
+    check_real(y, "y")
     try:
         X = np.array(X, dtype=np.float64)
         y = np.array(y, dtype=np.float64)
@@ -222,7 +230,7 @@ class LinearRegression(_OutputModel):
         return int(self.design.shape[1])
 
     def predict(self, theta, X=None):
-        design = jnp.asarray(self.design) if X is None else _design(np.asarray(X, float), self.fit_intercept)
+        design = jnp.asarray(self.design) if X is None else _design(_features(X), self.fit_intercept)
         return (design @ theta)[:, None]
 
     def sample_loss(self, output, target):
@@ -265,7 +273,7 @@ class LogisticRegression(_OutputModel):
         return int(self.design.shape[1])
 
     def predict(self, theta, X=None):
-        design = jnp.asarray(self.design) if X is None else _design(np.asarray(X, float), self.fit_intercept)
+        design = jnp.asarray(self.design) if X is None else _design(_features(X), self.fit_intercept)
         return (design @ theta)[:, None]
 
     def sample_loss(self, output, target):
@@ -346,7 +354,7 @@ class MLP(_OutputModel):
 
     def predict(self, theta, X=None):
         act = _ACTIVATIONS[self.activation]
-        h = jnp.asarray(self.X if X is None else np.asarray(X, dtype=np.float64))
+        h = jnp.asarray(self.X if X is None else _features(X))
         layers = self.unravel(theta)
         for w, b in layers[:-1]:
             h = act(h @ w + b)

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import inspect
 import itertools
 import json
 import math
@@ -35,7 +34,8 @@ import re
 import tomllib
 from typing import Any, Callable
 
-from statmech._registry import available_methods, get_method, registered_names, resolve_method
+from statmech._registry import (available_methods, get_method, method_options, registered_names,  # noqa: F401
+                                resolve_method, unknown_option_message)
 
 TASK_ID_VERSION = "statmech-task-v1"
 """Mixed into every task hash; bump it only if the meaning of a task config changes."""
@@ -530,97 +530,10 @@ def _check_method(where, name, options) -> str:
     return lowered
 
 
-def unknown_option_message(method: str, key: str, accepted) -> str:
-    """``method 'x' takes no option 'k'; did you mean 'n'? (its options: ...)``."""
-    import difflib
-
-    close = difflib.get_close_matches(key, accepted, n=1)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"method {method!r} takes no option {key!r}{hint} (its options: {', '.join(accepted) or 'none'})"
-
-
 def _accepted_options(method) -> tuple[str, ...] | None:
     """Keyword options a method accepts (see :func:`method_options`), without those the sweep sets."""
     names = method_options(method)
     return None if names is None else tuple(n for n in names if n not in RESERVED_OPTIONS)
-
-
-_ARGUMENT_NAMES = ("model", "beta", "betas")
-
-
-def method_options(method) -> tuple[str, ...] | None:
-    """The option names a registered method accepts, sorted; None when they cannot be determined.
-
-    A method may declare them (an ``options`` attribute). Otherwise they are
-    read from its functions' signatures: the keyword parameters with a
-    default. A function taking ``**options`` that forwards them (``f(...,
-    **options)``) accepts what the functions it calls accept, followed
-    through wrappers and closures; one that never uses them accepts none.
-    Names starting with ``_`` and parameters without a default (which the
-    wrapper itself supplies) are not options.
-    """
-    declared = getattr(method, "options", None)
-    if isinstance(declared, (tuple, list)) and all(isinstance(name, str) for name in declared):
-        return tuple(sorted(declared))
-    functions = [f for f in (method.moments, method.thermo_fn, method.log_z_fn, method.log_z_moments) if f]
-    if not functions:
-        return None
-    names: set[str] = set()
-    for function in functions:
-        found = _function_options(function, depth=0)
-        if found is None:
-            return None
-        names |= found
-    return tuple(sorted(names))
-
-
-def _function_options(function, depth: int) -> set[str] | None:
-    import dis
-
-    try:
-        parameters = list(inspect.signature(function).parameters.values())
-    except (TypeError, ValueError):
-        return None
-    names = {p.name for p in parameters
-             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
-             and p.default is not inspect.Parameter.empty and not p.name.startswith("_")
-             and p.name not in _ARGUMENT_NAMES}
-    var_keyword = [p.name for p in parameters if p.kind is inspect.Parameter.VAR_KEYWORD]
-    if not var_keyword:
-        return names
-    code = getattr(inspect.unwrap(function), "__code__", None)
-    if code is None or depth > 4:
-        return None
-    closure = dict(zip(code.co_freevars, (cell.cell_contents for cell in (function.__closure__ or ()))))
-    callees = []
-    outermost = None  # the first function loaded in the current statement: the call's callee
-    previous = None
-    for instruction in dis.get_instructions(code):
-        name = instruction.opname
-        if name.startswith(("STORE_", "POP_TOP", "RETURN_", "RESUME", "JUMP", "POP_JUMP")):
-            outermost = None
-        elif name in ("LOAD_GLOBAL", "LOAD_DEREF"):
-            value = (function.__globals__.get(instruction.argval) if name == "LOAD_GLOBAL"
-                     else closure.get(instruction.argval))
-            if outermost is None and inspect.isfunction(value):
-                outermost = value
-        elif name in ("DICT_MERGE", "DICT_UPDATE", "CALL_FUNCTION_EX") and previous is not None \
-                and previous.opname.startswith("LOAD_FAST") and previous.argval == var_keyword[0]:
-            # ``callee(..., **options)``: the options go to the callee (passed as a plain
-            # argument, e.g. to a validator, they do not)
-            if outermost is None or not outermost.__module__.startswith("statmech"):
-                return None
-            if outermost not in callees:
-                callees.append(outermost)
-        previous = instruction
-    if not callees:
-        return names  # **options never forwarded: checked (or refused) by the function itself
-    for callee in callees:
-        found = _function_options(callee, depth + 1)
-        if found is None:
-            return None
-        names |= found
-    return names
 
 
 def takes_seed(method_name: str) -> bool:

@@ -147,6 +147,23 @@ def status_note(step: StepData | None, what: str) -> str | None:
     return None
 
 
+def warning_count(count: float, what: str) -> str:
+    """``"no diagnostic warnings"`` / ``"3 diagnostic warnings, listed below"``."""
+    count = int(count)
+    return f"no {what}s" if count == 0 else f"{count} {what}{'s' * (count != 1)}, listed below"
+
+
+def warning_list(texts, what: str) -> str:
+    """The diagnostics a sampled step recorded (``meta["warnings"]`` of its results), listed in full
+    under the figure they concern; "" when there are none."""
+    texts = [str(text) for text in texts or ()]
+    if not texts:
+        return ""
+    items = "".join(f"<li>{esc(text)}</li>" for text in texts)
+    return (f'<details class="warnings" open><summary>{len(texts)} diagnostic '
+            f'warning{"s" * (len(texts) != 1)} of {esc(what)}</summary><ul>{items}</ul></details>')
+
+
 def figures_or_note(figs: Figures, step, what, draw) -> str:
     """The figures ``draw(step)`` returns, as HTML; a note instead when the step is not done or drawing fails."""
     status = status_note(step, what)

@@ -14,7 +14,8 @@ from statmech.report._figures import panel_label as _label
 from statmech.report._figures import style as _style
 from statmech.report._figures import xr_dataset as _dataset
 from statmech.report._html import code, eq, esc, frac, num, table
-from statmech.tour._base import BETA, X, Section, StepData, StepResult, TourStep, figures_or_note, status_note
+from statmech.tour._base import (BETA, X, Section, StepData, StepResult, TourStep, figures_or_note, status_note,
+                                 warning_count, warning_list)
 from statmech.tour._base import array as _array
 from statmech.tour._base import errors as _errors
 from statmech.tour._base import values as _values
@@ -386,7 +387,10 @@ sm.thermo(sm.Ising.square({ep['square_L']}), betas, method="kaufman")       # 2D
                        f"{num(mc.value('n_chains'))} chains × {num(mc.value('n_sweeps'))} sweeps per temperature, "
                        f"seed {num(mc.seed)}; "
                        "error bars from the autocorrelation-corrected standard error "
-                       f"({num(mc.value('n_warnings'))} diagnostic warnings recorded in the store).</p>")
+                       f"({warning_count(mc.value('n_warnings'), 'diagnostic warning')}).</p>")
+            for kind in ("chain", "square"):
+                out.append(warning_list((mc.meta or {}).get(f"{kind}_warnings"),
+                                        f"the Monte Carlo points of the {'ring' if kind == 'chain' else 'lattice'}"))
     out.append("<h3>Ordered and disordered phases</h3>")
     status = status_note(snapshots, "The lattice snapshots")
     if status is not None:

@@ -18,7 +18,7 @@ from statmech.report._figures import style as _style
 from statmech.report._figures import xr_dataset as _dataset
 from statmech.report._html import code, eq, frac, num
 from statmech.tour._base import (BETA, Section, StepData, StepResult, TourStep, figures_or_note, status_note,
-                                 theory_function, unavailable)
+                                 theory_function, unavailable, warning_count, warning_list)
 from statmech.tour._base import array as _array
 from statmech.tour._base import values as _values
 
@@ -438,7 +438,8 @@ result.test_error, result.mean_test_error, result.minimizer_test_error
                    f"against {100 * gen.value('minimizer_test_error'):.1f} % for the minimiser of the training "
                    "loss" + ("" if converged else " (the training data are separable: the loss has no minimum, only an "
                              "infimum approached as |θ| → ∞)") + ". "
-                   f"({num(gen.value('n_warnings'))} sampler diagnostic warnings are recorded in the store.)</p>")
+                   f"({warning_count(gen.value('n_warnings'), 'sampler diagnostic warning')}.)</p>")
+        out.append(warning_list((gen.meta or {}).get("warnings"), "the Gibbs sampler (generalisation vs β)"))
     out.append("<h3>Double descent</h3>")
     dd = steps.get("double_descent")
     out.append("<p>Statistical physics also predicts how well a model generalises. A student fits "
