@@ -184,3 +184,16 @@ def test_options_a_method_checks_itself_are_left_to_it():
         warnings.simplefilter("ignore", sm.SamplingWarning)  # a short chain: its diagnostics are not the point
         result = sm.thermo(sm.Ising.square(4), 0.4, method="metropolis", n_sweeps=256, seed=0, burn_in=10)
     assert np.isfinite(float(result.energy))
+
+
+@pytest.mark.parametrize("method, valid", [("laplace", ("hessian", "init", "seed")),
+                                           ("quadrature", ("step", "u_max", "tolerance", "seed"))])
+def test_gibbs_exact_methods_name_every_option_they_take(method, valid):
+    """A misspelt option of laplace/quadrature names all the valid ones (it said only 'seed')."""
+    import jax.numpy as jnp
+
+    model = sm.ml.GibbsModel(lambda theta: jnp.sum(theta**2), 2)
+    with pytest.raises(TypeError) as error:
+        sm.log_z(model, 1.0, method=method, hesian="exact")
+    for name in valid:
+        assert name in str(error.value), (name, str(error.value))

@@ -230,6 +230,18 @@ def test_a_run_above_the_memory_budget_is_refused_before_any_work(monkeypatch):
     assert drawn == [1]  # only instance 0's seed (to resolve the method): the 10^9 seeds were never drawn
 
 
+def test_the_default_budget_follows_statmech_memory_limit(monkeypatch):
+    """STATMECH_MEMORY_LIMIT, when set, is quenched's default budget too (the library-wide guard)."""
+    import statmech.studies._disorder as disorder
+
+    need = disorder.quenched_memory(200_000, 1, exact=True)
+    assert need < disorder.MEMORY_BUDGET  # fits the 4 GiB default ...
+    monkeypatch.setenv("STATMECH_MEMORY_LIMIT", str(need // 2))
+    monkeypatch.setattr(disorder, "log_z", lambda *a, **k: pytest.fail("an instance was computed"))
+    with pytest.raises(ValueError, match="memory_budget"):  # ... but not the budget the user set
+        quenched(SK(6), 0.5, 200_000, method="enumerate", progress=False)
+
+
 def test_the_memory_budget_is_the_estimate_of_what_is_held():
     from statmech.studies._disorder import quenched_memory
 

@@ -181,7 +181,7 @@ def laplace_moments(model, betas, hessian: str = "exact", init=None) -> Moments:
 
 
 def _laplace_moments(model, betas, hessian="exact", init=None, **options):
-    _no_options("laplace", options)
+    _no_options("laplace", options, allowed=("hessian", "init", "seed"))
     return laplace_moments(model, betas, hessian=hessian, init=init)
 
 
@@ -338,7 +338,8 @@ def _quadrature_why_not(model, options):
 
 def _quadrature_moments(model, betas, step=None, u_max=4.0, hessian="exact", init=None, max_u_max=10.0,
                         tolerance=1e-4, **options):
-    _no_options("quadrature", options)
+    _no_options("quadrature", options, allowed=("step", "u_max", "hessian", "init", "max_u_max", "tolerance",
+                                                "seed"))
     return quadrature_moments(model, betas, step=step, u_max=u_max, hessian=hessian, init=init,
                               max_u_max=max_u_max, tolerance=tolerance)
 

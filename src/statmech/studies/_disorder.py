@@ -22,14 +22,14 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 from typing import Any, Callable
 
 import numpy as np
 from scipy.special import logsumexp
 
-from statmech._validation import as_beta_array, check_positive_int
+from statmech._validation import MEMORY_LIMIT_VARIABLE, as_beta_array, check_positive_int, check_seed, memory_limit
 from statmech.thermo import log_z, resolve_method
-from statmech._validation import check_seed
 from statmech.models._disorder import instance_seeds
 from statmech.studies._runner import TaskProgress, WorkerDied, run_tasks
 from statmech.studies._workers import check_workers
@@ -385,8 +385,8 @@ def _gib(n_bytes: float) -> str:
 
 def _check_memory(n_instances: int, n_betas: int, exact: bool, keep_values: bool, budget) -> None:
     """A ValueError, before any work, when :func:`quenched_memory` exceeds ``budget`` bytes."""
-    if budget is None:
-        budget = MEMORY_BUDGET
+    if budget is None:  # the library-wide budget when the user set one, else 4 GiB
+        budget = memory_limit() if os.environ.get(MEMORY_LIMIT_VARIABLE) else MEMORY_BUDGET
     elif isinstance(budget, bool) or not isinstance(budget, (int, np.integer)) or budget <= 0:
         raise ValueError(f"memory_budget must be a positive int (bytes), got {budget!r}")
     need = quenched_memory(n_instances, n_betas, exact, keep_values)
@@ -424,7 +424,8 @@ def quenched(ensemble, beta, n_instances, method: str = "auto", seed: int = 0,
 
     Each instance is reduced to its log Z (and stderr) as it finishes; what
     is kept is :func:`quenched_memory` bytes, checked before any work against
-    ``memory_budget`` (bytes; default :data:`MEMORY_BUDGET`, 4 GiB): above
+    ``memory_budget`` (bytes; default ``$STATMECH_MEMORY_LIMIT`` when set, else
+    :data:`MEMORY_BUDGET`, 4 GiB): above
     it, a ValueError says how much and what to do instead.
     ``keep_values=False`` keeps no per-instance values at all, only running
     means, variances and log Σ Z (:class:`RunningMoments`): ``mean``, ``std``,
