@@ -77,15 +77,16 @@ ESTIMATORS = {
 }
 
 
-def measure(method, cases, seeds):
-    """z-scores (len(cases), seeds) of ``method`` on ``cases``; NaN where the model is not supported."""
+def measure(method, cases, seeds, first_seed=0):
+    """z-scores (len(cases), seeds) of ``method`` on ``cases`` with seeds first_seed, first_seed + 1, …;
+    NaN where the model is not supported."""
     _, run, integer_only = ESTIMATORS[method]
     z = np.full((len(cases), seeds), np.nan)
     for i, (name, model, beta, exact) in enumerate(cases):
         if integer_only and name.startswith("SK"):
             continue
-        for seed in range(seeds):
-            z[i, seed] = testing.z_score(run(model, beta, seed), exact)
+        for j in range(seeds):
+            z[i, j] = testing.z_score(run(model, beta, first_seed + j), exact)
     return z
 
 
@@ -129,6 +130,7 @@ def main(argv=None):
     parser.add_argument("--methods", nargs="+", default=["ais", "ti", "pa", "mbar", "mbar-4000", "wang-landau"],
                         choices=sorted(ESTIMATORS))
     parser.add_argument("--seeds", type=int, default=100)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, first-seed + 1, ... (default 0)")
     parser.add_argument("--cases", nargs="+", type=int, help="indices into test_set() (default: 0 2 3)")
     parser.add_argument("--per-model", action="store_true", help="also print one row per (method, model)")
     parser.add_argument("--save", help="write the z-scores to this .npz file")
@@ -146,7 +148,7 @@ def main(argv=None):
     saved = {}
     for method in args.methods:
         started = time.perf_counter()
-        z = measure(method, cases, args.seeds)
+        z = measure(method, cases, args.seeds, args.first_seed)
         saved[method] = z
         budget = ESTIMATORS[method][0]
         print(row(method, budget, z), flush=True)
