@@ -229,12 +229,57 @@ def _sum_by_eight(values, n):
     return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
 
 
-def _packed_kernel(uniform: bool, has_h: bool, parallel: bool):
-    """The colour-packed checkerboard kernel with ``uniform`` and ``has_h`` fixed at compile time."""
-    if (uniform, has_h, parallel) in _PACKED:
-        return _PACKED[uniform, has_h, parallel]
+# Bounds on exp for the colour-packed kernel: a polynomial instead of a table (no gather, so the loop vectorises).
+_LOG2E = 1.4426950408889634  # log2(e); a data argument of the kernel (tests break it for a negative control)
+_LN2 = 0.6931471805599453
+_EXP_CLAMP = 64.0             # |z| beyond which exp(z) is bounded by its value at ±64
+_EXP_MARGIN = 2.0**-22        # relative half-width of the bounds: > the 1e-8 error of the polynomial
 
-    def _row(P, H, V, F, J0, beta, table, offset, rule, key, chain, sweep, c, y, amb, de_buf, d_e, d_m):
+
+@nb.njit(inline="always")
+def _exp_bounds(z, log2e):
+    """(lo, hi) with lo <= exp(z) <= hi for the libm exp, hi/lo − 1 ≈ 2^-21.
+
+    exp(z) = 2^n e^w, n = round(z log2 e), w = (z log2 e − n) ln 2 in [−0.35, 0.35];
+    e^w by its Taylor polynomial of degree 7 (error ≤ |w|^8 e^|w| / 8! < 1e-8
+    relative), 2^n by its bits (|n| <= 93: no subnormal). lo, hi = that
+    value × (1 ∓ 2^-22), a margin far above the polynomial's and the
+    roundings' errors (< 1e-13) and libm's (1 ulp). Beyond |z| = 64:
+    lo = 0 below, hi = inf above (cf. Muller, Elementary Functions, ch. 11).
+    """
+    zc = max(min(z, _EXP_CLAMP), -_EXP_CLAMP)
+    t = zc * log2e
+    n = math.floor(t + 0.5)
+    w = (t - n) * _LN2
+    p = 1.0 + w * (1.0 + w * (0.5 + w * (1.0 / 6.0 + w * (1.0 / 24.0 + w * (1.0 / 120.0 + w * (
+        1.0 / 720.0 + w * (1.0 / 5040.0)))))))
+    value = p * np.int64((np.int64(n) + 1023) << 52).view(np.float64)
+    lo = value * (1.0 - _EXP_MARGIN)
+    hi = value * (1.0 + _EXP_MARGIN)
+    lo = 0.0 if z < -_EXP_CLAMP else lo
+    hi = math.inf if z > _EXP_CLAMP else hi
+    return lo, hi
+
+
+@nb.njit(inline="always")
+def _flip_bounds(x, rule, log2e):
+    """(lo, hi) with lo <= g(x) <= hi, g as computed by :func:`_flip_probability`: from :func:`_exp_bounds`
+    through the same monotone float operations (Metropolis 1 or e^{−x}; heat bath 1/(1 + e^x))."""
+    if rule == 0:
+        lo, hi = _exp_bounds(-x, log2e)
+        lo = 1.0 if x <= 0.0 else lo
+        hi = 1.0 if x <= 0.0 else hi
+        return lo, hi
+    e_lo, e_hi = _exp_bounds(x, log2e)
+    return 1.0 / (1.0 + e_hi), 1.0 / (1.0 + e_lo)
+
+
+def _packed_kernel(rule: int, uniform: bool, has_h: bool, parallel: bool):
+    """The colour-packed checkerboard kernel with ``rule``, ``uniform`` and ``has_h`` fixed at compile time."""
+    if (rule, uniform, has_h, parallel) in _PACKED:
+        return _PACKED[rule, uniform, has_h, parallel]
+
+    def _row(P, H, V, F, J0, beta, log2e, key, chain, sweep, c, y, amb, de_buf, d_e, d_m):
         """Update row y of colour c (one branch-free pass by the table bounds, then the exact g where needed)."""
         Ly = P.shape[1]
         W = P.shape[2] - 2
@@ -269,7 +314,7 @@ def _packed_kernel(uniform: bool, has_h: bool, parallel: bool):
             spin = spins[k + 1]
             de = 2.0 * spin * phi
             u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
-            lo, hi = _bounds(beta * de, table, offset)
+            lo, hi = _flip_bounds(beta * de, rule, log2e)
             flip = u < lo
             between = (u >= lo) & (u < hi)
             spins[k + 1] = spin - 2 * spin * np.int8(flip)
@@ -306,7 +351,7 @@ def _packed_kernel(uniform: bool, has_h: bool, parallel: bool):
 
     row = nb.njit(inline="always")(_row)
 
-    def _packed_sweeps(P, H, V, F, J0, beta, table, offset, rule, key, chain, sweep0, n_sweeps, thin, energy,
+    def _packed_sweeps(P, H, V, F, J0, beta, log2e, key, chain, sweep0, n_sweeps, thin, energy,
                        magnetization, out_e, out_m, out_s, d_e, d_m, buf_amb, buf_de):
         """``n_sweeps`` checkerboard sweeps of the colour-packed spins ``P`` in place; returns (H, M).
 
@@ -338,19 +383,19 @@ def _packed_kernel(uniform: bool, has_h: bool, parallel: bool):
                 a = q * per_chunk
                 b = min(a + per_chunk, Ly)
                 for y in range(a, b):
-                    row(P, H, V, F, J0, beta, table, offset, rule, key, chain, sweep, 0, y, buf_amb[q], buf_de[q],
+                    row(P, H, V, F, J0, beta, log2e, key, chain, sweep, 0, y, buf_amb[q], buf_de[q],
                         d_e, d_m)
                     if y - 1 > a:
-                        row(P, H, V, F, J0, beta, table, offset, rule, key, chain, sweep, 1, y - 1, buf_amb[q],
+                        row(P, H, V, F, J0, beta, log2e, key, chain, sweep, 1, y - 1, buf_amb[q],
                             buf_de[q], d_e, d_m)
             for q in nb.prange(n_chunks):
                 a = q * per_chunk
                 b = min(a + per_chunk, Ly)
                 if a < b:
-                    row(P, H, V, F, J0, beta, table, offset, rule, key, chain, sweep, 1, a, buf_amb[q], buf_de[q],
+                    row(P, H, V, F, J0, beta, log2e, key, chain, sweep, 1, a, buf_amb[q], buf_de[q],
                         d_e, d_m)
                 if b - 1 > a:
-                    row(P, H, V, F, J0, beta, table, offset, rule, key, chain, sweep, 1, b - 1, buf_amb[q],
+                    row(P, H, V, F, J0, beta, log2e, key, chain, sweep, 1, b - 1, buf_amb[q],
                         buf_de[q], d_e, d_m)
             for c in range(2):
                 for y in range(Ly):
@@ -366,7 +411,7 @@ def _packed_kernel(uniform: bool, has_h: bool, parallel: bool):
         return energy, magnetization
 
     kernel = nb.njit(parallel=parallel, cache=True)(_packed_sweeps)
-    _PACKED[uniform, has_h, parallel] = kernel
+    _PACKED[rule, uniform, has_h, parallel] = kernel
     return kernel
 
 
@@ -527,19 +572,18 @@ class _PackedLayout:
         self.d_e = np.zeros((2, Ly))
         self.d_m = np.zeros((2, Ly), np.int64)
         self.parallel = model.n_sites >= _SERIAL_BELOW
-        self.sweeps = _packed_kernel(self.uniform, self.has_h, self.parallel)
 
     def to_state(self, spins):
         return _pack(np.asarray(spins, np.int8).reshape(self.shape), ghosts=True)
 
     def __call__(self, state, beta, rule, key, chain, sweep0, n_sweeps, thin, energy, magnetization,
                  out_e, out_m, out_s):
-        table, offset = flip_table(rule)
+        sweeps = _packed_kernel(rule, self.uniform, self.has_h, self.parallel)
         chunks = min(self.shape[0], nb.get_num_threads()) if self.parallel else 1
         W = self.shape[1] // 2
         buf_amb = np.zeros((chunks, W), np.uint8)
         buf_de = np.zeros((chunks, W))
-        return self.sweeps(state, self.H, self.V, self.F, self.J0, beta, table, offset, rule, key, chain,
+        return sweeps(state, self.H, self.V, self.F, self.J0, beta, _LOG2E, key, chain,
                            np.uint64(sweep0), n_sweeps, thin, energy, magnetization, out_e, out_m, out_s,
                            self.d_e, self.d_m, buf_amb, buf_de)
 
