@@ -233,7 +233,9 @@ def _sum_by_eight(values, n):
 _LOG2E = 1.4426950408889634  # log2(e); a data argument of the kernel (tests break it for a negative control)
 _LN2 = 0.6931471805599453
 _EXP_CLAMP = 64.0             # |z| beyond which exp(z) is bounded by its value at ±64
-_EXP_MARGIN = 2.0**-22        # relative half-width of the bounds: > the 1e-8 error of the polynomial
+_EXP_MARGIN = 2.0**-16        # relative half-width of the bounds: 3x the 4.8e-6 error of the polynomial
+_ROUNDER = 6755399441055744.0  # 1.5·2^52: adding it rounds |t| < 2^51 to an integer in the low mantissa bits
+_ROUNDER_BITS = np.int64(0x4338000000000000)  # its bit pattern
 
 
 @nb.njit(inline="always")
@@ -242,18 +244,20 @@ def _exp_bounds(z, log2e):
 
     exp(z) = 2^n e^w, n = round(z log2 e), w = (z log2 e − n) ln 2 in [−0.35, 0.35];
     e^w by its Taylor polynomial of degree 7 (error ≤ |w|^8 e^|w| / 8! < 1e-8
-    relative), 2^n by its bits (|n| <= 93: no subnormal). lo, hi = that
-    value × (1 ∓ 2^-22), a margin far above the polynomial's and the
-    roundings' errors (< 1e-13) and libm's (1 ulp). Beyond |z| = 64:
+    relative), 2^n from its exponent bits (|n| <= 93: no subnormal). lo, hi =
+    that value × (1 ∓ 2^-22), a margin far above the polynomial's and the
+    roundings' errors (< 1e-13 together) and libm's (1 ulp). Beyond |z| = 64:
     lo = 0 below, hi = inf above (cf. Muller, Elementary Functions, ch. 11).
     """
-    zc = max(min(z, _EXP_CLAMP), -_EXP_CLAMP)
-    t = zc * log2e
-    n = math.floor(t + 0.5)
-    w = (t - n) * _LN2
-    p = 1.0 + w * (1.0 + w * (0.5 + w * (1.0 / 6.0 + w * (1.0 / 24.0 + w * (1.0 / 120.0 + w * (
-        1.0 / 720.0 + w * (1.0 / 5040.0)))))))
-    value = p * np.int64((np.int64(n) + 1023) << 52).view(np.float64)
+    zc = min(z, _EXP_CLAMP)
+    zc = max(zc, -_EXP_CLAMP)
+    shifted = zc * log2e + _ROUNDER  # t + 1.5·2^52: its last bits are n = round(t), exactly
+    n = shifted - _ROUNDER
+    w = (zc * log2e - n) * _LN2
+    w2 = w * w  # Estrin's scheme: short dependency chains, so many sites are in flight at once
+    p = ((1.0 + w) + w2 * (0.5 + w * (1.0 / 6.0))) + (w2 * w2) * (1.0 / 24.0 + w * (1.0 / 120.0))
+    two_n = np.int64((np.float64(shifted).view(np.int64) - _ROUNDER_BITS + 1023) << 52).view(np.float64)
+    value = p * two_n
     lo = value * (1.0 - _EXP_MARGIN)
     hi = value * (1.0 + _EXP_MARGIN)
     lo = 0.0 if z < -_EXP_CLAMP else lo
@@ -279,15 +283,33 @@ def _packed_kernel(rule: int, uniform: bool, has_h: bool, parallel: bool):
     if (rule, uniform, has_h, parallel) in _PACKED:
         return _PACKED[rule, uniform, has_h, parallel]
 
-    def _row(P, H, V, F, J0, beta, log2e, key, chain, sweep, c, y, amb, de_buf, d_e, d_m):
-        """Update row y of colour c (one branch-free pass by the table bounds, then the exact g where needed)."""
+    def _field(k, p, across, above, below, right_bonds, left_bonds, down_bonds, up_bonds, field, J0):
+        """φ of site k: the order of the [y, x] kernel (right, left, down, up, then h)."""
+        s_left = across[k + p]
+        s_right = across[k + p + 1]
+        s_down = below[k + 1]
+        s_up = above[k + 1]
+        if uniform:
+            phi = J0 * np.float64(np.int64(s_right) + s_left + s_down + s_up)
+        else:
+            phi = (right_bonds[k + 1] * s_right + left_bonds[k + p] * s_left + down_bonds[k] * s_down
+                   + up_bonds[k] * s_up)
+        if has_h:
+            phi += field[k]
+        return phi
+
+    local_field = nb.njit(inline="always")(_field)
+
+    def _row(P, H, V, F, J0, beta, log2e, prefix, c, y, amb, de_buf, d_e, d_m):
+        """Update row y of colour c: one branch-free (vectorised) pass deciding by the bounds of
+        :func:`_flip_bounds`, then the exact g for the sites whose u fell between them."""
         Ly = P.shape[1]
         W = P.shape[2] - 2
         o = 1 - c
         p = (y + c) & 1
         up = y - 1 if y > 0 else Ly - 1
         dn = y + 1 if y < Ly - 1 else 0
-        base = _rng.stream(key, chain, sweep, np.uint64(c), np.uint64(y))
+        base = _rng.stream_from_prefix(prefix, np.uint64(y))  # the stream (chain, sweep, c, y)
         spins = P[c, y]
         across = P[o, y]
         above = P[o, up]
@@ -299,21 +321,13 @@ def _packed_kernel(rule: int, uniform: bool, has_h: bool, parallel: bool):
         field = F[c, y]
         dm = 0
         n_amb = 0
+        counter = base
         for k in range(W):
-            s_left = across[k + p]
-            s_right = across[k + p + 1]
-            s_down = below[k + 1]
-            s_up = above[k + 1]
-            if uniform:
-                phi = J0 * np.float64(np.int64(s_right) + s_left + s_down + s_up)
-            else:
-                phi = (right_bonds[k + 1] * s_right + left_bonds[k + p] * s_left + down_bonds[k] * s_down
-                       + up_bonds[k] * s_up)
-            if has_h:
-                phi += field[k]
+            phi = local_field(k, p, across, above, below, right_bonds, left_bonds, down_bonds, up_bonds, field, J0)
             spin = spins[k + 1]
             de = 2.0 * spin * phi
-            u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
+            counter += _rng.GAMMA  # word k + 1 of the stream
+            u = _rng.uniform53(_rng.mix64(counter))
             lo, hi = _flip_bounds(beta * de, rule, log2e)
             flip = u < lo
             between = (u >= lo) & (u < hi)
@@ -323,20 +337,11 @@ def _packed_kernel(rule: int, uniform: bool, has_h: bool, parallel: bool):
             amb[k] = between
             n_amb += np.int64(between)
         de_row = _sum_by_eight(de_buf, W)
-        if n_amb:
-            for k in range(W):  # u between the bounds (probability below 1/32 per site): the exact g
+        if n_amb:  # u between the bounds (probability below 1e-4 per site): the exact g
+            for k in range(W):
                 if amb[k]:
-                    s_left = across[k + p]
-                    s_right = across[k + p + 1]
-                    s_down = below[k + 1]
-                    s_up = above[k + 1]
-                    if uniform:
-                        phi = J0 * np.float64(np.int64(s_right) + s_left + s_down + s_up)
-                    else:
-                        phi = (right_bonds[k + 1] * s_right + left_bonds[k + p] * s_left + down_bonds[k] * s_down
-                               + up_bonds[k] * s_up)
-                    if has_h:
-                        phi += field[k]
+                    phi = local_field(k, p, across, above, below, right_bonds, left_bonds, down_bonds, up_bonds,
+                                      field, J0)
                     spin = spins[k + 1]
                     de = 2.0 * spin * phi
                     u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
@@ -379,23 +384,25 @@ def _packed_kernel(rule: int, uniform: bool, has_h: bool, parallel: bool):
         per_chunk = (Ly + n_chunks - 1) // n_chunks
         for t in range(n_sweeps):
             sweep = np.uint64(sweep0 + t)
+            black = _rng.stream_prefix(key, chain, sweep, np.uint64(0))
+            white = _rng.stream_prefix(key, chain, sweep, np.uint64(1))
             for q in nb.prange(n_chunks):
                 a = q * per_chunk
                 b = min(a + per_chunk, Ly)
                 for y in range(a, b):
-                    row(P, H, V, F, J0, beta, log2e, key, chain, sweep, 0, y, buf_amb[q], buf_de[q],
+                    row(P, H, V, F, J0, beta, log2e, black, 0, y, buf_amb[q], buf_de[q],
                         d_e, d_m)
                     if y - 1 > a:
-                        row(P, H, V, F, J0, beta, log2e, key, chain, sweep, 1, y - 1, buf_amb[q],
+                        row(P, H, V, F, J0, beta, log2e, white, 1, y - 1, buf_amb[q],
                             buf_de[q], d_e, d_m)
             for q in nb.prange(n_chunks):
                 a = q * per_chunk
                 b = min(a + per_chunk, Ly)
                 if a < b:
-                    row(P, H, V, F, J0, beta, log2e, key, chain, sweep, 1, a, buf_amb[q], buf_de[q],
+                    row(P, H, V, F, J0, beta, log2e, white, 1, a, buf_amb[q], buf_de[q],
                         d_e, d_m)
                 if b - 1 > a:
-                    row(P, H, V, F, J0, beta, log2e, key, chain, sweep, 1, b - 1, buf_amb[q],
+                    row(P, H, V, F, J0, beta, log2e, white, 1, b - 1, buf_amb[q],
                         buf_de[q], d_e, d_m)
             for c in range(2):
                 for y in range(Ly):
