@@ -144,10 +144,10 @@ def broken_bounds(monkeypatch):
     monkeypatch.setattr(_fast, "_LOG2E", _fast._LOG2E / 2)
 
 
-SMALL = dict(shape=(4, 4), seed=8, beta=0.8)
+SMALL = dict(shape=(4, 4), seed=8, beta=0.5)
 
 
-def small_draws(method, seed, n_chains=4000, burn_in=60, n_draws=4, thin=20):
+def small_draws(method, seed, n_chains=4000, burn_in=100, n_draws=2, thin=50):
     model = gaussian_model(SMALL["shape"], SMALL["seed"])
     run = _fast.run(model, SMALL["beta"], method, "numba", n_chains=n_chains, n_sweeps=n_draws * thin,
                     burn_in=burn_in, thin=thin, seed=seed, record_spins=True)
