@@ -1,6 +1,6 @@
 """Monte Carlo throughput against the naive and numba baselines, and log Z estimators' error vs time.
 
-usage: python benchmarks/mc.py [--quick] [--full] [--clusters] [--threads N] [--cpu-time]
+usage: python benchmarks/mc.py [--quick] [--full] [--clusters] [--int8] [--threads N] [--cpu-time]
 
 ``--cpu-time`` times part 0 by the process's CPU time instead of the wall
 clock: steadier on a shared machine, meaningful with ``--threads 1`` (the naive JAX
@@ -15,7 +15,9 @@ field, and for 64 replicas, next to three anchors run in the same process:
 the naive JAX checkerboard (../shared/baselines/naive_ising.py), a plain numba
 int8 checkerboard and a numba 64-replica multispin code
 (../shared/baselines/numba_ising.py), with the ratios. ``--full`` adds parts
-1 and 2.
+1 and 2. ``--int8`` prints only the float (int8-spin) rows of ``backend="numba"``,
+each next to the [y, x] checkerboard kernel it replaced on even lattices, against
+the int8 anchor timed in turn with them five times: the medians of the ratios.
 
 Part 1 prints spin flips (attempted single-spin updates; for cluster kernels,
 flipped spins) per ns of each JAX kernel on the 2D Ising model at β_c, for
@@ -194,9 +196,11 @@ def _replica_runner(models, method, n_flips, thin=1):
     return (lambda: layout.run_group(state, 0, BETA_C, method, key, 0, n, thin, n // thin)), n * per
 
 
-def _int8_runner(model, method, n_flips):
-    """The numba int8 kernel (float couplings and fields); E and M recorded every sweep."""
-    layout = _fast._layout(model, "numba", 1)
+def _int8_runner(model, method, n_flips, grid=False):
+    """The numba int8 kernel (float couplings and fields); E and M recorded every sweep. ``grid``: the [y, x]
+    checkerboard kernel that square lattices with odd sides still use (the even ones' kernel before the
+    colour-packed one)."""
+    layout = _fast._SquareLayout(model) if grid else _fast._layout(model, "numba", 1)
     state = layout.to_state(np.ones(model.n_sites, np.int8))
     n = _sweeps(n_flips, model.n_sites)
     out_e, out_m = np.empty(n), np.empty(n, np.int64)
@@ -222,6 +226,39 @@ def _pm_j(model, seed):
     rng = np.random.default_rng(seed)
     return eqx.tree_at(lambda m: m.couplings, model,
                        np.abs(np.asarray(model.couplings)) * rng.choice([-1.0, 1.0], model.n_edges))
+
+
+def int8_throughput(quick, repeats):
+    """``--int8``: the float kernel of backend="numba" (colour-packed) and the [y, x] kernel, next to the plain
+    numba int8 anchor, timed in turn ``repeats`` times at each size; the medians of the ratios."""
+    anchor = load_baseline(NUMBA_BASELINE)
+    anchor.warm()
+    n_flips = 1e8 if quick else 6e8
+    sizes = (256,) if quick else (256, 1024, 2048)
+    rng = np.random.default_rng(0)
+    print(f"{'kernel (statmech)':<44} {'L':>5} {'flips/ns':>9} {'int8':>7} {'/int8':>6}  (medians of {repeats})")
+    for L in sizes:
+        gauss = sm.Ising.square(L, J=(rng.normal(size=(L, L)), rng.normal(size=(L, L))))
+        field = sm.Ising.square(L, h=rng.normal(0.0, 0.3, L * L))
+        cases = [("ferromagnet", sm.Ising.square(L), "metropolis"), ("Gaussian J", gauss, "metropolis"),
+                 ("Gaussian J", gauss, "heatbath"), ("random field", field, "metropolis")]
+        rows = {}
+        for label, model, method in cases:
+            for grid in (False, True):
+                name = f"{'[y, x] kernel' if grid else 'numba int8'} {method}, {label}"
+                rows[name] = _int8_runner(model, method, n_flips / 32, grid)
+        s, rng_cb, thresholds = anchor.cb_setup(L, BETA_C)
+        n_cb = _sweeps(n_flips / 32, L * L)
+        rates = {name: [] for name in rows}
+        anchors = []
+        for _ in range(repeats):
+            anchors.append(_best_rate(lambda: anchor.cb_sweeps(s, rng_cb, thresholds, n_cb), n_cb * L * L, 1))
+            for name, (run, flips) in rows.items():
+                rates[name].append(_best_rate(run, flips, 1))
+        for name, values in rates.items():
+            ratio = np.median(np.array(values) / np.array(anchors))
+            print(f"{name:<44} {L:>5} {np.median(values):>9.3f} {np.median(anchors):>7.3f} {ratio:>5.2f}x",
+                  flush=True)
 
 
 def fast_throughput(quick):
@@ -288,6 +325,9 @@ if __name__ == "__main__":
           f"clock: {CLOCK.__name__}")
     if "--clusters" in sys.argv:
         cluster_throughput(quick)
+        sys.exit()
+    if "--int8" in sys.argv:
+        int8_throughput(quick, repeats=5)
         sys.exit()
     fast_throughput(quick)
     if "--full" in sys.argv:

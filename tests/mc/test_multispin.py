@@ -84,9 +84,11 @@ def broken_acceptance(monkeypatch):
 
 @pytest.fixture
 def broken_table(monkeypatch):
-    """The int8 kernels deciding by bounds on sqrt(g) instead of g: wrong on purpose."""
+    """The int8 kernels deciding by bounds on sqrt(g) instead of g (the colour-packed one by bounds on
+    e^{x/2} instead of e^x): wrong on purpose."""
     original = _fast.flip_table
     monkeypatch.setattr(_fast, "flip_table", lambda rule: (np.sqrt(original(rule)[0]), original(rule)[1]))
+    monkeypatch.setattr(_fast, "_LOG2E", _fast._LOG2E / 2)
 
 
 # ------------------------------------------------------------------ fast smoke

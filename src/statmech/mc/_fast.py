@@ -6,6 +6,11 @@
 * ``"multispin"``: bit-coded spins (:mod:`statmech.mc._multispin`) for
   periodic square and cubic lattices with couplings of one magnitude, h = 0.
 
+Square lattices with even sides run the colour-packed checkerboard
+(``_packed_kernel``: sublattices as rows with ghost columns, polynomial
+bounds on exp, a branch-free loop LLVM vectorises); it makes the same
+decisions as the [y, x] kernel (``_square_kernel``, odd sides) on the same
+random words, so both run the same chain.
 Random numbers come from counter-based streams (:mod:`statmech.mc._rng`), so
 results depend on the seed and the backend, never on the number of threads.
 Newman & Barkema (1999), ch. 3; the acceptance table and the energy
@@ -33,6 +38,7 @@ _CHUNKS = 64  # row chunks of the checkerboard kernel (the unit of work of a thr
               # depend on the thread count)
 _TABLES = {}  # rule -> (table, offset) of flip_table
 _SQUARE = {}  # (uniform, has_h, parallel) -> compiled checkerboard kernel
+_PACKED = {}  # (uniform, has_h, parallel) -> compiled colour-packed checkerboard kernel
 
 
 class FastRun(NamedTuple):
@@ -195,6 +201,250 @@ def _square_kernel(uniform: bool, has_h: bool, parallel: bool):
     return kernel
 
 
+# ------------------------------------------------- square lattice, colour-packed
+@nb.njit(inline="always")
+def _sum_by_eight(values, n):
+    """Σ values[:n] as eight interleaved partial sums added in a fixed order (vectorisable, deterministic)."""
+    a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+    n8 = n - n % 8
+    for k in range(0, n8, 8):
+        a0 += values[k]
+        a1 += values[k + 1]
+        a2 += values[k + 2]
+        a3 += values[k + 3]
+        a4 += values[k + 4]
+        a5 += values[k + 5]
+        a6 += values[k + 6]
+        a7 += values[k + 7]
+    for k in range(n8, n):
+        a0 += values[k]
+    return ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+
+
+# Bounds on exp for the colour-packed kernel: a polynomial instead of a table (no gather, so the loop vectorises).
+_LOG2E = 1.4426950408889634  # log2(e); a data argument of the kernel (tests break it for a negative control)
+_LN2 = 0.6931471805599453
+_EXP_CLAMP = 64.0             # |z| beyond which exp(z) is bounded by its value at ±64
+_EXP_MARGIN = 2.0**-16        # relative half-width of the bounds: 3x the 4.9e-6 error of the polynomial
+_ROUNDER = 6755399441055744.0  # 1.5·2^52: adding it rounds |t| < 2^51 to an integer in the low mantissa bits
+_ROUNDER_BITS = np.int64(0x4338000000000000)  # its bit pattern
+
+
+@nb.njit(inline="always")
+def _exp_bounds(z, log2e):
+    """(lo, hi) with lo <= exp(z) <= hi for the libm exp, hi/lo − 1 ≈ 2^-15.
+
+    exp(z) = 2^n e^w, n = round(z log2 e) (exactly, by adding 1.5·2^52),
+    w = (z log2 e − n) ln 2 in [−0.35, 0.35]; e^w by its Taylor polynomial of
+    degree 5 in Estrin's form (relative error <= |w|^6 e^{2|w|} / 6! < 4.9e-6),
+    2^n from its exponent bits (|n| <= 93: no subnormal). lo, hi = that value
+    × (1 ∓ 2^-16), a margin three times the polynomial's error, far above the
+    roundings' (< 1e-13 together) and libm's (1 ulp). Beyond |z| = 64:
+    lo = 0 below, hi = inf above (Muller, *Elementary Functions*, 3rd ed., ch. 11).
+    """
+    zc = min(z, _EXP_CLAMP)
+    zc = max(zc, -_EXP_CLAMP)
+    shifted = zc * log2e + _ROUNDER  # t + 1.5·2^52: its last bits are n = round(t), exactly
+    n = shifted - _ROUNDER
+    w = (zc * log2e - n) * _LN2
+    w2 = w * w  # Estrin's scheme: short dependency chains, so many sites are in flight at once
+    p = ((1.0 + w) + w2 * (0.5 + w * (1.0 / 6.0))) + (w2 * w2) * (1.0 / 24.0 + w * (1.0 / 120.0))
+    two_n = np.int64((np.float64(shifted).view(np.int64) - _ROUNDER_BITS + 1023) << 52).view(np.float64)
+    value = p * two_n
+    lo = value * (1.0 - _EXP_MARGIN)
+    hi = value * (1.0 + _EXP_MARGIN)
+    lo = 0.0 if z < -_EXP_CLAMP else lo
+    hi = math.inf if z > _EXP_CLAMP else hi
+    return lo, hi
+
+
+@nb.njit(inline="always")
+def _flip_bounds(x, rule, log2e):
+    """(lo, hi) with lo <= g(x) <= hi, g as computed by :func:`_flip_probability`: from :func:`_exp_bounds`
+    through the same monotone float operations (Metropolis 1 or e^{−x}; heat bath 1/(1 + e^x))."""
+    if rule == 0:
+        lo, hi = _exp_bounds(-x, log2e)
+        lo = 1.0 if x <= 0.0 else lo
+        hi = 1.0 if x <= 0.0 else hi
+        return lo, hi
+    e_lo, e_hi = _exp_bounds(x, log2e)
+    return 1.0 / (1.0 + e_hi), 1.0 / (1.0 + e_lo)
+
+
+def _packed_kernel(rule: int, uniform: bool, has_h: bool, parallel: bool):
+    """The colour-packed checkerboard kernel with ``rule``, ``uniform`` and ``has_h`` fixed at compile time."""
+    if (rule, uniform, has_h, parallel) in _PACKED:
+        return _PACKED[rule, uniform, has_h, parallel]
+
+    def _field(k, p, across, above, below, right_bonds, left_bonds, down_bonds, up_bonds, field, J0):
+        """φ of site k: the order of the [y, x] kernel (right, left, down, up, then h)."""
+        s_left = across[k + p]
+        s_right = across[k + p + 1]
+        s_down = below[k + 1]
+        s_up = above[k + 1]
+        if uniform:
+            phi = J0 * np.float64(np.int64(s_right) + s_left + s_down + s_up)
+        else:
+            phi = (right_bonds[k + 1] * s_right + left_bonds[k + p] * s_left + down_bonds[k] * s_down
+                   + up_bonds[k] * s_up)
+        if has_h:
+            phi += field[k]
+        return phi
+
+    local_field = nb.njit(inline="always")(_field)
+
+    def _row(P, H, V, F, J0, beta, log2e, prefix, c, y, amb, de_buf, d_e, d_m):
+        """Update row y of colour c: one branch-free (vectorised) pass deciding by the bounds of
+        :func:`_flip_bounds`, then the exact g for the sites whose u fell between them."""
+        Ly = P.shape[1]
+        W = P.shape[2] - 2
+        o = 1 - c
+        p = (y + c) & 1
+        up = y - 1 if y > 0 else Ly - 1
+        dn = y + 1 if y < Ly - 1 else 0
+        base = _rng.stream_from_prefix(prefix, np.uint64(y))  # the stream (chain, sweep, c, y)
+        spins = P[c, y]
+        across = P[o, y]
+        above = P[o, up]
+        below = P[o, dn]
+        right_bonds = H[c, y]
+        left_bonds = H[o, y]
+        down_bonds = V[c, y]
+        up_bonds = V[o, up]
+        field = F[c, y]
+        dm = 0
+        n_amb = 0
+        counter = base
+        for k in range(W):
+            phi = local_field(k, p, across, above, below, right_bonds, left_bonds, down_bonds, up_bonds, field, J0)
+            spin = spins[k + 1]
+            de = 2.0 * spin * phi
+            counter += _rng.GAMMA  # word k + 1 of the stream
+            u = _rng.uniform53(_rng.mix64(counter))
+            lo, hi = _flip_bounds(beta * de, rule, log2e)
+            flip = u < lo
+            between = (u >= lo) & (u < hi)
+            spins[k + 1] = spin - 2 * spin * np.int8(flip)
+            dm -= 2 * np.int64(spin) * np.int64(flip)
+            de_buf[k] = de if flip else 0.0
+            amb[k] = between
+            n_amb += np.int64(between)
+        de_row = _sum_by_eight(de_buf, W)
+        if n_amb:  # u between the bounds (probability below 1e-4 per site): the exact g
+            for k in range(W):
+                if amb[k]:
+                    phi = local_field(k, p, across, above, below, right_bonds, left_bonds, down_bonds, up_bonds,
+                                      field, J0)
+                    spin = spins[k + 1]
+                    de = 2.0 * spin * phi
+                    u = _rng.uniform53(_rng.mix64(base + np.uint64(k + 1) * _rng.GAMMA))
+                    if u < _flip_probability(beta * de, rule):
+                        spins[k + 1] = -spin
+                        dm -= 2 * spin
+                        de_row += de
+        spins[0] = spins[W]
+        spins[W + 1] = spins[1]
+        d_e[c, y] = de_row
+        d_m[c, y] = dm
+
+    row = nb.njit(inline="always")(_row)
+
+    def _packed_sweeps(P, H, V, F, J0, beta, log2e, key, chain, sweep0, n_sweeps, thin, energy,
+                       magnetization, out_e, out_m, out_s, d_e, d_m, buf_amb, buf_de):
+        """``n_sweeps`` checkerboard sweeps of the colour-packed spins ``P`` in place; returns (H, M).
+
+        P[c, y, 1 + k] is the spin at x = 2k + (y + c) mod 2 of row y (colour c:
+        0 black, x + y even; 1 white), P[c, y, 0] and P[c, y, W + 1] periodic
+        copies of P[c, y, W] and P[c, y, 1] (W = Lx/2). Its left and right
+        neighbours are P[1 − c, y, k + p] and P[1 − c, y, k + p + 1]
+        (p = (y + c) mod 2), the vertical ones P[1 − c, y ± 1, 1 + k].
+        H[c, y, 1 + k] = Jh[y, x] (ghosts as for P), V[c, y, k] = Jv[y, x],
+        F[c, y, k] = h[y, x]; φ = H[c,y,1+k] s_right + H[1−c,y,k+p] s_left +
+        V[c,y,k] s_down + V[1−c,y−1,k] s_up (+ F), the order of the [y, x] kernel.
+        Site k of row y, colour c, sweep t flips iff u < g(βΔE), u from word
+        k of the stream (chain, t, c, y): the decisions of ``_square_kernel``.
+
+        Rows are split into chunks, one per thread. In a chunk [a, b), black row y
+        and then white row y − 1 (a < y − 1) are updated in one pass, so each bond
+        row is read from memory once per sweep; the white rows a and b − 1, whose
+        black neighbours lie in other chunks, follow after all black rows.
+        Results do not depend on the chunks: every row has its own stream and
+        the row sums are added in a fixed order.
+        """
+        Ly = P.shape[1]
+        n_rec = out_e.shape[0]
+        n_chunks = buf_amb.shape[0]
+        per_chunk = (Ly + n_chunks - 1) // n_chunks
+        for t in range(n_sweeps):
+            sweep = np.uint64(sweep0 + t)
+            black = _rng.stream_prefix(key, chain, sweep, np.uint64(0))
+            white = _rng.stream_prefix(key, chain, sweep, np.uint64(1))
+            for q in nb.prange(n_chunks):
+                a = q * per_chunk
+                b = min(a + per_chunk, Ly)
+                for y in range(a, b):
+                    row(P, H, V, F, J0, beta, log2e, black, 0, y, buf_amb[q], buf_de[q],
+                        d_e, d_m)
+                    if y - 1 > a:
+                        row(P, H, V, F, J0, beta, log2e, white, 1, y - 1, buf_amb[q],
+                            buf_de[q], d_e, d_m)
+            for q in nb.prange(n_chunks):
+                a = q * per_chunk
+                b = min(a + per_chunk, Ly)
+                if a < b:
+                    row(P, H, V, F, J0, beta, log2e, white, 1, a, buf_amb[q], buf_de[q],
+                        d_e, d_m)
+                if b - 1 > a:
+                    row(P, H, V, F, J0, beta, log2e, white, 1, b - 1, buf_amb[q],
+                        buf_de[q], d_e, d_m)
+            for c in range(2):
+                for y in range(Ly):
+                    energy += d_e[c, y]
+                    magnetization += d_m[c, y]
+            if (t + 1) % thin == 0:
+                k = (t + 1) // thin - 1
+                if k < n_rec:
+                    out_e[k] = energy
+                    out_m[k] = magnetization
+                    if out_s.shape[0] == n_rec:
+                        _unpack(P, out_s[k])
+        return energy, magnetization
+
+    kernel = nb.njit(parallel=parallel, cache=True)(_packed_sweeps)
+    _PACKED[rule, uniform, has_h, parallel] = kernel
+    return kernel
+
+
+@nb.njit(cache=True)
+def _unpack(P, out):
+    """The flat spins s[y·Lx + x] of the colour-packed P (see ``_packed_kernel``)."""
+    Ly = P.shape[1]
+    W = P.shape[2] - 2
+    for c in range(2):
+        for y in range(Ly):
+            p = (y + c) & 1
+            for k in range(W):
+                out[y * 2 * W + 2 * k + p] = P[c, y, k + 1]
+
+
+def _pack(grid, ghosts):
+    """(2, Ly, W [+ 2]) colour-packed copy of the [y, x] array ``grid`` (with periodic ghost columns)."""
+    Ly, Lx = grid.shape
+    W = Lx // 2
+    parity = np.arange(Ly)[:, None] & 1
+    out = np.empty((2, Ly, W + 2 if ghosts else W), grid.dtype)
+    for c in range(2):
+        x = 2 * np.arange(W)[None, :] + ((parity + c) & 1)
+        values = np.take_along_axis(grid, x, axis=1)
+        if ghosts:
+            out[c, :, 1:W + 1] = values
+            out[c, :, 0] = values[:, -1]
+            out[c, :, W + 1] = values[:, 0]
+        else:
+            out[c] = values
+    return out
+
+
 # ------------------------------------------------------------- any graph
 def _graph_sweeps_py(s, order, class_ptr, nb_ptr, nb_idx, nb_J, h, beta, table, offset, rule, key, chain, sweep0,
                      n_sweeps, thin, energy, magnetization, out_e, out_m, out_s, d_e, d_m):
@@ -255,6 +505,11 @@ def _is_square_grid(model) -> bool:
     return lattice.kind == "square" and _local.two_colourable_lattice(lattice)
 
 
+def _is_packable(model) -> bool:
+    """Square lattice with both sides even (periodic or open): the colour-packed kernel applies."""
+    return _is_square_grid(model) and all(side % 2 == 0 for side in model.lattice.shape)
+
+
 class _SquareLayout:
     """[y, x] grid of int8 spins with (Jh, Jv) bond arrays and the field, for the checkerboard kernel."""
 
@@ -291,6 +546,46 @@ class _SquareLayout:
         return self.sweeps(state, self.Jh, self.Jv, self.h, self.J0, beta, table, offset,
                            rule, key, chain, np.uint64(sweep0), n_sweeps, thin, energy, magnetization, out_e, out_m,
                            out_s, self.d_e, self.d_m, self.buf_k, self.buf_de)
+
+
+class _PackedLayout:
+    """Colour-packed spins, bonds and field of a square lattice with even sides, for ``_packed_kernel``."""
+
+    name = "numba_checkerboard"
+
+    def __init__(self, model):
+        Lx, Ly = model.lattice.shape
+        self.shape = (Ly, Lx)
+        J0 = model.uniform_coupling()
+        self.uniform = bool(J0 is not None and model.lattice.periodic)
+        self.J0 = float(J0) if self.uniform else 0.0
+        if self.uniform:
+            self.H = np.zeros((2, 1, 1))
+            self.V = np.zeros((2, 1, 1))
+        else:
+            Jh, Jv = model.bond_arrays()
+            self.H = _pack(np.asarray(Jh, np.float64), ghosts=True)
+            self.V = _pack(np.asarray(Jv, np.float64), ghosts=False)
+        self.has_h = bool(model.has_field)
+        self.F = (_pack(np.asarray(model.field, np.float64).reshape(Ly, Lx), ghosts=False) if self.has_h
+                  else np.zeros((2, 1, 1)))
+        self.d_e = np.zeros((2, Ly))
+        self.d_m = np.zeros((2, Ly), np.int64)
+        self.parallel = model.n_sites >= _SERIAL_BELOW
+
+    def to_state(self, spins):
+        return _pack(np.asarray(spins, np.int8).reshape(self.shape), ghosts=True)
+
+    def __call__(self, state, beta, rule, key, chain, sweep0, n_sweeps, thin, energy, magnetization,
+                 out_e, out_m, out_s):
+        sweeps = _packed_kernel(rule, self.uniform, self.has_h, self.parallel)
+        chunks = min(self.shape[0], nb.get_num_threads()) if self.parallel else 1
+        W = self.shape[1] // 2
+        buf_amb = np.zeros((chunks, W), np.uint8)
+        buf_de = np.zeros((chunks, W))
+        return sweeps(state, self.H, self.V, self.F, self.J0, beta, _LOG2E, key, chain,
+                           np.uint64(sweep0), n_sweeps, thin, energy, magnetization, out_e, out_m, out_s,
+                           self.d_e, self.d_m, buf_amb, buf_de)
 
 
 class _GraphLayout:
@@ -370,6 +665,8 @@ def choose(model, method, backend, n_chains=1) -> str | None:
 def _layout(model, backend, n_chains, multispin_layout=None, bits=None):
     if backend == "multispin":
         return _multispin.layout(model, n_chains, multispin_layout, bits)
+    if _is_packable(model):
+        return _PackedLayout(model)
     return _SquareLayout(model) if _is_square_grid(model) else _GraphLayout(model)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-__all__ = ["GAMMA", "mix64", "stream", "next_word", "uniform53", "key", "words"]
+__all__ = ["GAMMA", "mix64", "stream", "stream_prefix", "stream_from_prefix", "next_word", "uniform53", "key", "words"]
 
 GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -42,12 +42,23 @@ def mix64(z):
 
 
 @nb.njit(inline="always", cache=True)
-def stream(k, a, b, c, d):
-    """Base counter of the stream named (a, b, c, d) under the key ``k`` (all uint64)."""
+def stream_prefix(k, a, b, c):
+    """The hash of (k, a, b, c) that :func:`stream` extends by its last name d (all uint64)."""
     h = mix64(k ^ mix64(a + GAMMA))
     h = mix64(h ^ mix64(b + GAMMA + GAMMA))
-    h = mix64(h ^ mix64(c ^ np.uint64(0x632BE59BD9B4E019)))
-    return mix64(h ^ mix64(d ^ np.uint64(0x8CB92BA72F3D8DD7)))
+    return mix64(h ^ mix64(c ^ np.uint64(0x632BE59BD9B4E019)))
+
+
+@nb.njit(inline="always", cache=True)
+def stream_from_prefix(prefix, d):
+    """Base counter of the stream (a, b, c, d), given ``prefix`` = stream_prefix(k, a, b, c)."""
+    return mix64(prefix ^ mix64(d ^ np.uint64(0x8CB92BA72F3D8DD7)))
+
+
+@nb.njit(inline="always", cache=True)
+def stream(k, a, b, c, d):
+    """Base counter of the stream named (a, b, c, d) under the key ``k`` (all uint64)."""
+    return stream_from_prefix(stream_prefix(k, a, b, c), d)
 
 
 @nb.njit(inline="always", cache=True)
