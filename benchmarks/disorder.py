@@ -37,6 +37,7 @@ import statmech as sm
 from statmech.exact import _pfaffian
 from statmech.exact._batched import log_z_batch
 from statmech.models._disorder import instance_seeds
+from statmech.testing import networkx_ground_energy
 
 HERE = pathlib.Path(__file__).resolve().parent
 BETA = 0.5
@@ -198,40 +199,6 @@ def parisi_section(quick):
 
 
 # -------------------------------------------------------------- ground states
-def networkx_ground_energy(model):
-    """E₀ by the previous route: networkx's exact blossom matching on the complete graph of
-    the frustrated plaquettes, with Dijkstra distances on the dual lattice."""
-    import networkx as nx
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    from statmech.exact._matching import _open_bonds
-
-    Lx, Ly = model.lattice.shape
-    Jh, Jv = model.bond_arrays()
-    coupling, _, _, face_a, face_b = _open_bonds(Lx, Ly, Jh, Jv)
-    n_faces = (Lx - 1) * (Ly - 1) + 1
-    a, b = np.where(face_a < 0, n_faces - 1, face_a), np.where(face_b < 0, n_faces - 1, face_b)
-    odd = np.zeros(n_faces, bool)
-    np.logical_xor.at(odd, a[coupling < 0], True)
-    np.logical_xor.at(odd, b[coupling < 0], True)
-    terminals = np.flatnonzero(odd)
-    lightest = {}
-    for u, v, w in zip(a.tolist(), b.tolist(), np.abs(coupling).tolist()):
-        key = (min(u, v), max(u, v))
-        lightest[key] = min(w, lightest.get(key, np.inf))
-    rows, cols = np.array(list(lightest)).T
-    graph = coo_matrix((np.array(list(lightest.values())) + 1e-300, (rows, cols)),
-                       shape=(n_faces, n_faces)).tocsr()
-    distance = dijkstra(graph, directed=False, indices=terminals)[:, terminals]
-    complete = nx.Graph()
-    for i in range(terminals.size):
-        for j in range(i + 1, terminals.size):
-            complete.add_edge(i, j, weight=float(distance[i, j]))
-    matching = nx.min_weight_matching(complete)
-    return -float(np.sum(np.abs(coupling))) + 2.0 * float(sum(distance[i, j] for i, j in matching))
-
-
 def ground_state_section(quick):
     print("\n4. exact ground states of open 2D EA glasses by matching (one instance each)")
     print(f"{'case':<46} {'statmech':>10} {'baseline':>10} {'speed-up':>9}   check")

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import statmech as sm
-from statmech.exact._matching import _open_bonds
+from statmech.testing import networkx_ground_energy
 
 
 def glass(seed, Lx, Ly, kind):
@@ -19,41 +19,6 @@ def glass(seed, Lx, Ly, kind):
     Jh[:, -1] = 0.0
     Jv[-1, :] = 0.0
     return sm.Ising.square((Lx, Ly), J=(Jh, Jv), periodic=False)
-
-
-def networkx_ground_energy(model):
-    """E₀ = −Σ|J| + 2·(min T-join) by networkx's exact blossom on the complete graph of the
-    frustrated plaquettes with Dijkstra distances (float weights, no rounding)."""
-    import networkx as nx
-    from scipy.sparse import coo_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    Lx, Ly = model.lattice.shape
-    Jh, Jv = model.bond_arrays()
-    coupling, _, _, face_a, face_b = _open_bonds(Lx, Ly, Jh, Jv)
-    n_faces = (Lx - 1) * (Ly - 1) + 1
-    a, b = np.where(face_a < 0, n_faces - 1, face_a), np.where(face_b < 0, n_faces - 1, face_b)
-    odd = np.zeros(n_faces, bool)
-    np.logical_xor.at(odd, a[coupling < 0], True)
-    np.logical_xor.at(odd, b[coupling < 0], True)
-    terminals = np.flatnonzero(odd)
-    total = float(np.sum(np.abs(coupling)))
-    if terminals.size == 0:
-        return -total
-    lightest = {}
-    for u, v, w in zip(a.tolist(), b.tolist(), np.abs(coupling).tolist()):
-        key = (min(u, v), max(u, v))
-        lightest[key] = min(w, lightest.get(key, np.inf))
-    rows, cols = np.array(list(lightest)).T
-    graph = coo_matrix((np.array(list(lightest.values())) + 1e-300, (rows, cols)),
-                       shape=(n_faces, n_faces)).tocsr()
-    distance = dijkstra(graph, directed=False, indices=terminals)[:, terminals]
-    complete = nx.Graph()
-    for i in range(terminals.size):
-        for j in range(i + 1, terminals.size):
-            complete.add_edge(i, j, weight=float(distance[i, j]))
-    matching = nx.min_weight_matching(complete)
-    return -total + 2.0 * float(sum(distance[i, j] for i, j in matching))
 
 
 @pytest.mark.parametrize("seed", range(4))
