@@ -170,6 +170,32 @@ def test_acceptance_table_resolves_p_to_two_to_the_minus_32():
     assert np.all(np.abs(np.where(always, 1.0, thresholds / 2.0**32) - q) <= 2.0**-33)
 
 
+@pytest.mark.parametrize("method", ["metropolis", "heatbath"])
+@pytest.mark.parametrize("beta_coupling", [0.0, 0.2, 0.4406868, -0.7, 3.0, -6.0, 1e6, -1e6])
+def test_specialised_decision_equals_the_table_lookup(method, beta_coupling):
+    """The compiled decision (runs of "always"/"never" as one comparison) takes exactly the moves of the table."""
+    thresholds, always = _gpu.acceptance_table(abs(beta_coupling), method, np.sign(beta_coupling) or 1.0)
+    pattern = _gpu.decision_pattern(thresholds, always)
+    rng = np.random.default_rng(7)
+    v = np.repeat(np.arange(-4, 5, 2, dtype=np.int8), 4000)
+    u = rng.integers(0, 2**32, v.size, dtype=np.uint64).astype(np.uint32)
+    u[::97] = thresholds[(v[::97] + 4) // 2]  # words on the thresholds and one below: the boundary cases
+    u[1::97] = thresholds[(v[1::97] + 4) // 2] - np.uint32(1)
+    index = (v.astype(int) + 4) // 2
+    expected = always[index] | (u < thresholds[index])
+    taken = np.asarray(_gpu._decide(jnp.asarray(v), jnp.asarray(u), jnp.asarray(thresholds), pattern))
+    np.testing.assert_array_equal(taken, expected)
+    drawn = np.array([pattern[i] == "draw" for i in index])
+    if drawn.any():  # the draw entries take some moves and refuse others
+        assert 0 < expected[drawn].mean() < 1
+
+
+def test_decision_refuses_a_pattern_that_is_not_monotone():
+    with pytest.raises(ValueError, match="not monotone"):
+        _gpu._decide(jnp.zeros(5, jnp.int8), jnp.zeros(5, jnp.uint32), jnp.zeros(5, jnp.uint32),
+                     ("always", "draw", "always", "draw", "draw"))
+
+
 def test_hash_words_are_uniform_and_differ_between_streams():
     keys = jnp.asarray(_gpu.chain_keys(0, 0, 2))
     a, b = _gpu.stream_keys(keys, jnp.arange(2, dtype=jnp.uint32))

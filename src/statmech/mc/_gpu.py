@@ -24,7 +24,7 @@ from statmech.mc import _rng
 from statmech.mc._fast import FastRun
 from statmech.models import Ising
 
-__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "hash_words",
+__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "decision_pattern", "hash_words",
            "stream_keys", "sweeps", "chain_keys", "start_spins"]
 
 BACKEND = "jax-fused"
@@ -201,28 +201,59 @@ def _neighbour_sum(other, parity, signs):
     return total
 
 
-def _lookup(index, u, thresholds, always):
-    """u < thresholds[index] or always[index], by a chain of selects (elementwise, fuses)."""
-    taken = always[4] | (u < thresholds[4])
-    for i in (3, 2, 1, 0):
-        taken = jnp.where(index == i, always[i] | (u < thresholds[i]), taken)
-    return taken
+def decision_pattern(thresholds, always) -> tuple[str, ...]:
+    """Static kind of each table entry: "always" (p rounds to 1), "never" (p rounds to 0) or "draw".
+
+    The kernels are compiled for the pattern, so an entry that needs no random
+    word costs one comparison; the thresholds themselves stay traced.
+    """
+    thresholds, always = np.asarray(thresholds), np.asarray(always)
+    return tuple("always" if a else "never" if t == 0 else "draw" for t, a in zip(thresholds, always))
 
 
-def _half_sweep(rule, spins, other, colour, a, b, signs, thresholds, always):
+def _decide(v, u, thresholds, pattern):
+    """Move taken for table index i = (v + 4)/2, v ∈ {−4, −2, 0, 2, 4} (int8): u < thresholds[i] or "always".
+
+    p is monotone in v for both rules, so the "always" and "never" entries are
+    runs at the ends of the table: each run is one comparison on v, and the
+    threshold of a "draw" entry is picked by a chain of selects over the draw
+    entries only (ferromagnetic Metropolis: v ≤ 0 or u < (T₂ if v = 2 else T₄)).
+    Elementwise, so it fuses into the site update.
+    """
+    values = range(-4, 5, 2)
+    draws = [i for i, kind in enumerate(pattern) if kind == "draw"]
+    always = [i for i, kind in enumerate(pattern) if kind == "always"]
+    taken = None
+    if draws:
+        threshold = thresholds[draws[-1]]
+        for i in reversed(draws[:-1]):
+            threshold = jnp.where(v == values[i], thresholds[i], threshold)
+        taken = u < threshold
+        if "never" in pattern:  # the never run is excluded: v inside the draw range
+            taken = taken & (v >= values[draws[0]]) & (v <= values[draws[-1]])
+    if always:
+        if always == list(range(always[0], 5)):
+            in_always = v >= values[always[0]]
+        elif always == list(range(0, always[-1] + 1)):
+            in_always = v <= values[always[-1]]
+        else:
+            raise ValueError(f"acceptance pattern {pattern} is not monotone in v")
+        taken = in_always if taken is None else taken | in_always
+    return jnp.zeros(v.shape, bool) if taken is None else taken
+
+
+def _half_sweep(rule, spins, other, colour, a, b, signs, thresholds, pattern):
     """New spins of ``colour`` (chains, Ly, W) int8, all updated at once given the other colour's."""
     shape = spins.shape[1:]
     parity = (jax.lax.broadcasted_iota(jnp.int32, (shape[0], 1), 0) + colour) % 2 == 1
     sigma = _neighbour_sum(other, parity, None if signs is None else signs[colour])
     u = hash_words(a, b, shape)
     if rule == "metropolis":
-        index = ((spins * sigma + 4) >> 1).astype(jnp.int32)
-        return jnp.where(_lookup(index, u, thresholds, always), -spins, spins)
-    index = ((sigma + 4) >> 1).astype(jnp.int32)
+        return jnp.where(_decide(spins * sigma, u, thresholds, pattern), -spins, spins)
     # Written as a flip of the old spin (s = +1 flips unless set up, s = −1 flips if set up), as in
     # Metropolis: with the new spins a constant ±1 of the draw, XLA's CPU fusion fused one half sweep
     # into the next on small lattices, recomputing each site once per neighbour.
-    flip = _lookup(index, u, thresholds, always) != (spins > 0)
+    flip = _decide(sigma, u, thresholds, pattern) != (spins > 0)
     return jnp.where(flip, -spins, spins)
 
 
@@ -236,7 +267,7 @@ def _words(first, size):
     return sweeps[:, None] * _u32(2) + jnp.arange(2, dtype=jnp.uint32)
 
 
-def _advance(rule, colours, keys, signs, thresholds, always, first, n_sweeps):
+def _advance(rule, colours, keys, signs, thresholds, pattern, first, n_sweeps):
     """``n_sweeps`` (traced) sweeps numbered first, first + 1, … (``first`` uint32) of (black, white).
 
     Blocks of UNROLL sweeps, then the rest one by one. The stream keys of a
@@ -252,8 +283,8 @@ def _advance(rule, colours, keys, signs, thresholds, always, first, n_sweeps):
         def body(i, carry):
             (black, white), (a, b) = carry
             for j in range(size):
-                black = _half_sweep(rule, black, white, 0, a[j, 0], b[j, 0], signs, thresholds, always)
-                white = _half_sweep(rule, white, black, 1, a[j, 1], b[j, 1], signs, thresholds, always)
+                black = _half_sweep(rule, black, white, 0, a[j, 0], b[j, 0], signs, thresholds, pattern)
+                white = _half_sweep(rule, white, black, 1, a[j, 1], b[j, 1], signs, thresholds, pattern)
             upcoming = stream_keys(keys, _words(start + ((i + 1) * size).astype(jnp.uint32), size))
             return (black, white), upcoming
 
@@ -264,16 +295,16 @@ def _advance(rule, colours, keys, signs, thresholds, always, first, n_sweeps):
     return loop(n_sweeps - n_blocks * UNROLL, 1, first + (n_blocks * UNROLL).astype(jnp.uint32), colours)
 
 
-@functools.partial(jax.jit, static_argnames=("rule",), donate_argnums=(0,))
-def sweeps(packed, keys, signs, thresholds, always, sweep0, n_sweeps, *, rule):
+@functools.partial(jax.jit, static_argnames=("rule", "pattern"), donate_argnums=(0,))
+def sweeps(packed, keys, signs, thresholds, sweep0, n_sweeps, *, rule, pattern):
     """``n_sweeps`` (traced) checkerboard sweeps numbered sweep0, sweep0 + 1, …; ``packed`` is donated.
 
     ``packed``: (chains, 2, Ly, W) int8; ``keys``: (chains, 2) uint32;
-    ``signs``: (2, Ly, W) uint8 or None; ``thresholds``, ``always``: the
-    :func:`acceptance_table`; ``sweep0``: uint32. Sweep t, colour c uses the
+    ``signs``: (2, Ly, W) uint8 or None; ``thresholds``: the
+    :func:`acceptance_table`, ``pattern`` its :func:`decision_pattern`; ``sweep0``: uint32. Sweep t, colour c uses the
     stream word 2t + c.
     """
-    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, always,
+    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, pattern,
                        jnp.asarray(sweep0, jnp.uint32), n_sweeps)
     return jnp.stack(colours, axis=1)
 
@@ -287,20 +318,20 @@ def _observables(packed, signs):
     return bonds, jnp.sum(packed.astype(jnp.int32), axis=(1, 2, 3))
 
 
-@functools.partial(jax.jit, static_argnames=("shape", "rule", "n_draws", "record_spins", "start"))
-def _run_chains(keys, signs, thresholds, always, burn_in, thin, *, shape, rule, n_draws, record_spins, start):
+@functools.partial(jax.jit, static_argnames=("shape", "rule", "pattern", "n_draws", "record_spins", "start"))
+def _run_chains(keys, signs, thresholds, burn_in, thin, *, shape, rule, pattern, n_draws, record_spins, start):
     """Start, ``burn_in`` sweeps, then ``n_draws`` blocks of ``thin`` sweeps, recording the observables.
 
-    One compiled program per (shape, rule, n_draws, record_spins, start);
+    One compiled program per (shape, rule, pattern, n_draws, record_spins, start);
     ``burn_in`` and ``thin`` are traced. Returns (Σ_black s σ, M, packed
     spins or None), each with the draw axis first.
     """
     packed = start_spins(shape, start, keys)
-    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, always, jnp.uint32(0), burn_in)
+    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, pattern, jnp.uint32(0), burn_in)
 
     def draw(colours, d):
         first = burn_in.astype(jnp.uint32) + (d * thin).astype(jnp.uint32)
-        colours = _advance(rule, colours, keys, signs, thresholds, always, first, thin)
+        colours = _advance(rule, colours, keys, signs, thresholds, pattern, first, thin)
         packed = jnp.stack(colours, axis=1)
         bonds, magnetization = _observables(packed, signs)
         return colours, (bonds, magnetization, packed if record_spins else None)
@@ -343,12 +374,14 @@ def run(model, beta, method, backend=BACKEND, *, n_chains, n_sweeps, burn_in, th
         raise ValueError(f"beta must be one finite number >= 0, got {beta!r}; use 1e6 for the ground state")
     lattice = FusedLattice(model)
     keys = jnp.asarray(chain_keys(seed, stream, n_chains))
-    thresholds, always = (jnp.asarray(a) for a in acceptance_table(beta, method, lattice.coupling))
+    thresholds, always = acceptance_table(beta, method, lattice.coupling)
+    pattern = decision_pattern(thresholds, always)
     signs = None if lattice.signs is None else jnp.asarray(lattice.signs)
     if start not in ("random", "up"):
         raise ValueError(f"start must be 'random' or 'up', got {start!r}")
     bonds, magnetization, spins = _run_chains(
-        keys, signs, thresholds, always, jnp.int32(burn_in), jnp.int32(thin), shape=lattice.shape, rule=method,
+        keys, signs, jnp.asarray(thresholds), jnp.int32(burn_in), jnp.int32(thin), shape=lattice.shape, rule=method,
+        pattern=pattern,
         n_draws=n_sweeps // thin, record_spins=record_spins, start=start)
     energy = -lattice.coupling * np.asarray(bonds, dtype=np.float64).T
     magnetization = np.asarray(magnetization, dtype=np.int64).T
