@@ -190,6 +190,22 @@ def test_specialised_decision_equals_the_table_lookup(method, beta_coupling):
         assert 0 < expected[drawn].mean() < 1
 
 
+@pytest.mark.parametrize("system", ["ferro6x2", "anti2x6", "pmj4x4"])
+@pytest.mark.parametrize("method", ["metropolis", "heatbath"])
+def test_neighbour_layouts_give_the_same_chain(system, method):
+    """The "roll" and "padded" neighbour reads are the same sums: the same spins and energies, bit for bit."""
+    make, beta = SYSTEMS[system]
+    model = make()
+    options = dict(n_chains=3, n_sweeps=24, burn_in=5, thin=6, seed=8, record_spins=True)
+    runs = [_gpu.run(model, beta, method, layout=layout, **options) for layout in _gpu.LAYOUTS]
+    np.testing.assert_array_equal(runs[0].spins, runs[1].spins)
+    np.testing.assert_array_equal(runs[0].energy, runs[1].energy)
+    np.testing.assert_allclose(runs[0].energy, model.energy(runs[0].spins.astype(np.float64)), atol=1e-9)
+    assert _gpu.default_layout() == "padded"  # these tests run on the CPU
+    with pytest.raises(ValueError, match="layout must be one of"):
+        _gpu.run(model, beta, method, layout="rolled", **options)
+
+
 def test_decision_refuses_a_pattern_that_is_not_monotone():
     with pytest.raises(ValueError, match="not monotone"):
         _gpu._decide(jnp.zeros(5, jnp.int8), jnp.zeros(5, jnp.uint32), jnp.zeros(5, jnp.uint32),

@@ -24,7 +24,7 @@ from statmech.mc import _rng
 from statmech.mc._fast import FastRun
 from statmech.models import Ising
 
-__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "decision_pattern", "hash_words",
+__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "decision_pattern", "LAYOUTS", "default_layout", "hash_words",
            "stream_keys", "sweeps", "chain_keys", "start_spins"]
 
 BACKEND = "jax-fused"
@@ -186,12 +186,39 @@ def acceptance_table(beta: float, method: str, coupling: float):
 
 
 # ------------------------------------------------------------------- kernels
-def _neighbour_sum(other, parity, signs):
+#: how the half sweep reads its neighbours: "roll" (wrapped rolls inside the fused update) or "padded"
+#: (the other colour copied once into an array with one ghost row and column on each side, then read
+#: by plain slices). The same sums, so the same spins bit for bit; which is faster depends on the
+#: compiler: on XLA's CPU backend "padded" is 2.5x faster (the wrapped rolls do not vectorise).
+LAYOUTS = ("roll", "padded")
+
+
+def default_layout() -> str:
+    """"padded" on the CPU (measured, benchmarks/gpu.py), "roll" on accelerators (not yet measured there)."""
+    return "padded" if jax.default_backend() == "cpu" else "roll"
+
+
+def _neighbour_slots(other, parity, layout):
+    """The four neighbour slots of every site of one colour, from the other colour ``other`` (chains, Ly, W)."""
+    if layout == "roll":
+        return (other,
+                jnp.where(parity, jnp.roll(other, -1, axis=-1), jnp.roll(other, 1, axis=-1)),
+                jnp.roll(other, -1, axis=-2),
+                jnp.roll(other, 1, axis=-2))
+    if layout != "padded":
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+    ext = jnp.concatenate([other[..., -1:, :], other, other[..., :1, :]], axis=-2)
+    ext = jnp.concatenate([ext[..., -1:], ext, ext[..., :1]], axis=-1)
+    ext = jax.lax.optimization_barrier(ext)  # kept as one array: fused into the update, it would be the rolls again
+    return (ext[..., 1:-1, 1:-1],
+            jnp.where(parity, ext[..., 1:-1, 2:], ext[..., 1:-1, :-2]),
+            ext[..., 2:, 1:-1],
+            ext[..., :-2, 1:-1])
+
+
+def _neighbour_sum(other, parity, signs, layout="roll"):
     """σ = Σ_j ε_j n_j over the four neighbour slots (int8), ``other`` (chains, Ly, W)."""
-    slots = (other,
-             jnp.where(parity, jnp.roll(other, -1, axis=-1), jnp.roll(other, 1, axis=-1)),
-             jnp.roll(other, -1, axis=-2),
-             jnp.roll(other, 1, axis=-2))
+    slots = _neighbour_slots(other, parity, layout)
     if signs is None:
         return slots[0] + slots[1] + slots[2] + slots[3]
     total = jnp.zeros_like(other)
@@ -242,11 +269,11 @@ def _decide(v, u, thresholds, pattern):
     return jnp.zeros(v.shape, bool) if taken is None else taken
 
 
-def _half_sweep(rule, spins, other, colour, a, b, signs, thresholds, pattern):
+def _half_sweep(rule, spins, other, colour, a, b, signs, thresholds, pattern, layout):
     """New spins of ``colour`` (chains, Ly, W) int8, all updated at once given the other colour's."""
     shape = spins.shape[1:]
     parity = (jax.lax.broadcasted_iota(jnp.int32, (shape[0], 1), 0) + colour) % 2 == 1
-    sigma = _neighbour_sum(other, parity, None if signs is None else signs[colour])
+    sigma = _neighbour_sum(other, parity, None if signs is None else signs[colour], layout)
     u = hash_words(a, b, shape)
     if rule == "metropolis":
         return jnp.where(_decide(spins * sigma, u, thresholds, pattern), -spins, spins)
@@ -267,7 +294,7 @@ def _words(first, size):
     return sweeps[:, None] * _u32(2) + jnp.arange(2, dtype=jnp.uint32)
 
 
-def _advance(rule, colours, keys, signs, thresholds, pattern, first, n_sweeps):
+def _advance(rule, colours, keys, signs, thresholds, pattern, layout, first, n_sweeps):
     """``n_sweeps`` (traced) sweeps numbered first, first + 1, … (``first`` uint32) of (black, white).
 
     Blocks of UNROLL sweeps, then the rest one by one. The stream keys of a
@@ -283,8 +310,8 @@ def _advance(rule, colours, keys, signs, thresholds, pattern, first, n_sweeps):
         def body(i, carry):
             (black, white), (a, b) = carry
             for j in range(size):
-                black = _half_sweep(rule, black, white, 0, a[j, 0], b[j, 0], signs, thresholds, pattern)
-                white = _half_sweep(rule, white, black, 1, a[j, 1], b[j, 1], signs, thresholds, pattern)
+                black = _half_sweep(rule, black, white, 0, a[j, 0], b[j, 0], signs, thresholds, pattern, layout)
+                white = _half_sweep(rule, white, black, 1, a[j, 1], b[j, 1], signs, thresholds, pattern, layout)
             upcoming = stream_keys(keys, _words(start + ((i + 1) * size).astype(jnp.uint32), size))
             return (black, white), upcoming
 
@@ -295,8 +322,8 @@ def _advance(rule, colours, keys, signs, thresholds, pattern, first, n_sweeps):
     return loop(n_sweeps - n_blocks * UNROLL, 1, first + (n_blocks * UNROLL).astype(jnp.uint32), colours)
 
 
-@functools.partial(jax.jit, static_argnames=("rule", "pattern"), donate_argnums=(0,))
-def sweeps(packed, keys, signs, thresholds, sweep0, n_sweeps, *, rule, pattern):
+@functools.partial(jax.jit, static_argnames=("rule", "pattern", "layout"), donate_argnums=(0,))
+def sweeps(packed, keys, signs, thresholds, sweep0, n_sweeps, *, rule, pattern, layout="roll"):
     """``n_sweeps`` (traced) checkerboard sweeps numbered sweep0, sweep0 + 1, …; ``packed`` is donated.
 
     ``packed``: (chains, 2, Ly, W) int8; ``keys``: (chains, 2) uint32;
@@ -304,7 +331,7 @@ def sweeps(packed, keys, signs, thresholds, sweep0, n_sweeps, *, rule, pattern):
     :func:`acceptance_table`, ``pattern`` its :func:`decision_pattern`; ``sweep0``: uint32. Sweep t, colour c uses the
     stream word 2t + c.
     """
-    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, pattern,
+    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, pattern, layout,
                        jnp.asarray(sweep0, jnp.uint32), n_sweeps)
     return jnp.stack(colours, axis=1)
 
@@ -318,20 +345,22 @@ def _observables(packed, signs):
     return bonds, jnp.sum(packed.astype(jnp.int32), axis=(1, 2, 3))
 
 
-@functools.partial(jax.jit, static_argnames=("shape", "rule", "pattern", "n_draws", "record_spins", "start"))
-def _run_chains(keys, signs, thresholds, burn_in, thin, *, shape, rule, pattern, n_draws, record_spins, start):
+@functools.partial(jax.jit, static_argnames=("shape", "rule", "pattern", "layout", "n_draws", "record_spins",
+                                             "start"))
+def _run_chains(keys, signs, thresholds, burn_in, thin, *, shape, rule, pattern, layout, n_draws, record_spins,
+                start):
     """Start, ``burn_in`` sweeps, then ``n_draws`` blocks of ``thin`` sweeps, recording the observables.
 
-    One compiled program per (shape, rule, pattern, n_draws, record_spins, start);
+    One compiled program per (shape, rule, pattern, layout, n_draws, record_spins, start);
     ``burn_in`` and ``thin`` are traced. Returns (Σ_black s σ, M, packed
     spins or None), each with the draw axis first.
     """
     packed = start_spins(shape, start, keys)
-    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, pattern, jnp.uint32(0), burn_in)
+    colours = _advance(rule, (packed[:, 0], packed[:, 1]), keys, signs, thresholds, pattern, layout, jnp.uint32(0), burn_in)
 
     def draw(colours, d):
         first = burn_in.astype(jnp.uint32) + (d * thin).astype(jnp.uint32)
-        colours = _advance(rule, colours, keys, signs, thresholds, pattern, first, thin)
+        colours = _advance(rule, colours, keys, signs, thresholds, pattern, layout, first, thin)
         packed = jnp.stack(colours, axis=1)
         bonds, magnetization = _observables(packed, signs)
         return colours, (bonds, magnetization, packed if record_spins else None)
@@ -354,18 +383,21 @@ def start_spins(shape, start, keys):
 
 # -------------------------------------------------------------------- driver
 def run(model, beta, method, backend=BACKEND, *, n_chains, n_sweeps, burn_in, thin, seed, start="random",
-        record_spins=False, stream=0) -> FastRun:
+        record_spins=False, stream=0, layout=None) -> FastRun:
     """Run ``n_chains`` chains of ``method`` with the fused JAX kernels at one ``beta``.
 
     Same contract as :func:`statmech.mc._fast.run`: sweeps 0 … burn_in − 1
     are discarded, then H and M are recorded after every ``thin``-th of
     ``n_sweeps`` sweeps (and the spins, in site order, when
     ``record_spins``). Chain c uses the key ``_rng.key(seed, stream, c)``:
-    the output is a pure function of (seed, stream, arguments), on any device.
+    the output is a pure function of (seed, stream, arguments), on any device
+    and with either neighbour ``layout`` (None: :func:`default_layout`).
     """
     ensure_compile_cache()
     if backend != BACKEND:
         raise ValueError(f"backend must be {BACKEND!r}, got {backend!r}")
+    if layout is not None and layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS} or None, got {layout!r}")
     reason = why_not(model, method, n_chains)
     if reason is not None:
         raise ValueError(reason)
@@ -381,7 +413,7 @@ def run(model, beta, method, backend=BACKEND, *, n_chains, n_sweeps, burn_in, th
         raise ValueError(f"start must be 'random' or 'up', got {start!r}")
     bonds, magnetization, spins = _run_chains(
         keys, signs, jnp.asarray(thresholds), jnp.int32(burn_in), jnp.int32(thin), shape=lattice.shape, rule=method,
-        pattern=pattern,
+        pattern=pattern, layout=default_layout() if layout is None else layout,
         n_draws=n_sweeps // thin, record_spins=record_spins, start=start)
     energy = -lattice.coupling * np.asarray(bonds, dtype=np.float64).T
     magnetization = np.asarray(magnetization, dtype=np.int64).T
