@@ -1,6 +1,6 @@
 """Monte Carlo throughput against the naive and numba baselines, and log Z estimators' error vs time.
 
-usage: python benchmarks/mc.py [--quick] [--full] [--clusters] [--int8] [--threads N] [--cpu-time]
+usage: python benchmarks/mc.py [--quick] [--full] [--clusters] [--int8] [--estimators] [--threads N] [--cpu-time]
 
 ``--cpu-time`` times part 0 by the process's CPU time instead of the wall
 clock: steadier on a shared machine, meaningful with ``--threads 1`` (the naive JAX
@@ -30,6 +30,14 @@ Swendsen–Wang) next to the serial numba anchors ``wolff_steps`` and
 ``sw_steps`` of ../shared/baselines/numba_ising.py, with the ratios, for
 L = 64, 128, 256, 1024 on one numba thread and under the default thread count
 (the table of ``benchmarks/clusters.py``). ``--clusters`` prints only these.
+
+``--estimators`` prints only the JAX kernels that estimators, tempering and
+quenched averages run (``backend="reference"``: the checkerboard kernels;
+``"auto"``: the hashed checkerboard kernels): flips per ns of 64 vmapped
+chains of L = 32 and of one chain of L = 256 and 1024, and the wall time of
+AIS, TI, MBAR and parallel tempering on the periodic 32 × 32 lattice at β_c
+with each backend (compiled before the timing, same seed), with the ratios
+and each estimate's error against Kaufman.
 
 Part 2 prints, for each registered log Z estimator, |ln Z − ln Z_Kaufman|,
 the reported standard error and the wall time for the periodic L = 32 lattice
@@ -96,12 +104,14 @@ def throughput(quick):
     baseline = load_baseline()
     kernels = [("checkerboard_metropolis", _local.checkerboard_metropolis, False),
                ("checkerboard_heatbath", _local.checkerboard_heatbath, False),
+               ("hashed_checkerboard_metropolis", _local.hashed_checkerboard_metropolis, False),
+               ("hashed_checkerboard_heatbath", _local.hashed_checkerboard_heatbath, False),
                ("metropolis (sequential)", _local.metropolis, False),
                ("heatbath (sequential)", _local.heatbath, False),
                ("wolff (JAX reference)", _cluster.wolff, True),
                ("swendsen_wang (JAX reference)", _cluster.swendsen_wang, True)]
     sizes = (64, 256) if quick else (256, 1024)
-    print(f"{'kernel':<26} {'L':>5} {'flips/ns':>10} {'naive':>10} {'ratio':>7}")
+    print(f"{'kernel':<30} {'L':>5} {'flips/ns':>10} {'naive':>10} {'ratio':>7}")
     for L in sizes:
         sweeps = max(4, int(2e8 / (L * L))) if not quick else 20
         naive_seconds, _ = baseline.run_jax(L, sweeps)
@@ -118,7 +128,74 @@ def throughput(quick):
             if name.startswith("swendsen_wang"):
                 n_steps = min(sweeps, 100)
             rate, _ = kernel_rate(kernel, model, n_steps, cluster)
-            print(f"{name:<26} {L:>5} {rate:>10.4f} {naive_rate:>10.4f} {rate / naive_rate:>6.2f}x")
+            print(f"{name:<30} {L:>5} {rate:>10.4f} {naive_rate:>10.4f} {rate / naive_rate:>6.2f}x")
+
+
+@eqx.filter_jit
+def _vmapped_steps(kernel, keys, spins, model, beta, n_steps):
+    def one(key, s):
+        return _steps(kernel, key, kernel.init(s, model, beta), model, beta, n_steps)[0].spins
+    return jax.vmap(one)(keys, spins)
+
+
+def estimator_kernels(quick):
+    """``--estimators``: backend "reference" against "auto" (hashed) inside the estimators, same run."""
+    kernels = {"reference": (_local.checkerboard_metropolis, _local.checkerboard_heatbath),
+               "auto": (_local.hashed_checkerboard_metropolis, _local.hashed_checkerboard_heatbath)}
+    print(f"JAX kernels inside estimators (2D Ising at beta_c; flips/ns, ratio auto / reference)")
+    print(f"{'case':<34} {'reference':>10} {'auto':>10} {'ratio':>7}")
+    n_chains, L = 64, 32
+    model = sm.Ising.square(L)
+    keys = jax.random.split(jax.random.key(0), n_chains)
+    spins = jnp.ones((n_chains, model.n_sites), jnp.int8)
+    n_steps = 50 if quick else 400
+    for rule in (0, 1):
+        rates = {}
+        for backend, pair in kernels.items():
+            kernel = pair[rule]
+            jax.block_until_ready(_vmapped_steps(kernel, keys, spins, model, BETA_C, jnp.asarray(2)))
+            start = time.perf_counter()
+            jax.block_until_ready(_vmapped_steps(kernel, keys, spins, model, BETA_C, jnp.asarray(n_steps)))
+            rates[backend] = n_chains * model.n_sites * n_steps / (time.perf_counter() - start) / 1e9
+        name = f"{('metropolis', 'heatbath')[rule]}, {n_chains} chains of {L}x{L}"
+        print(f"{name:<34} {rates['reference']:>10.4f} {rates['auto']:>10.4f} "
+              f"{rates['auto'] / rates['reference']:>6.2f}x", flush=True)
+    for size in ((64, 256) if quick else (256, 1024)):
+        model = sm.Ising.square(size)
+        n_steps = max(4, int((2e6 if quick else 2e7) / size**2))
+        rates = {b: kernel_rate(pair[1], model, n_steps)[0] for b, pair in kernels.items()}
+        name = f"heatbath, one chain of {size}x{size}"
+        print(f"{name:<34} {rates['reference']:>10.4f} {rates['auto']:>10.4f} "
+              f"{rates['auto'] / rates['reference']:>6.2f}x", flush=True)
+
+    L = 16 if quick else 32
+    model = sm.Ising.square(L)
+    exact = float(sm.log_z(model, BETA_C, method="kaufman"))
+    print(f"\nestimators on the periodic {L}x{L} lattice at beta_c (seconds after compilation, same seed)")
+    print(f"{'run':<30} {'reference':>10} {'auto':>10} {'ratio':>7}   error/stderr (reference, auto)")
+    runs = [("ais", {}), ("ti", {}), ("mbar", {})]
+    for method, options in runs:
+        seconds, z = {}, {}
+        for backend in ("reference", "auto"):
+            sm.log_z(model, BETA_C, method=method, seed=1, backend=backend, **options)  # compile
+            start = time.perf_counter()
+            estimate = sm.log_z(model, BETA_C, method=method, seed=0, backend=backend, **options)
+            seconds[backend] = time.perf_counter() - start
+            z[backend] = (float(estimate) - exact) / float(estimate.stderr)
+        print(f"{method + ' (defaults)':<30} {seconds['reference']:>10.2f} {seconds['auto']:>10.2f} "
+              f"{seconds['reference'] / seconds['auto']:>6.2f}x   {z['reference']:+.2f}, {z['auto']:+.2f}", flush=True)
+    from statmech.estimators._mbar import default_ladder
+    ladder = default_ladder(model, BETA_C)
+    n_sweeps = 1000 if quick else 4000
+    seconds = {}
+    for backend, pair in kernels.items():
+        sm.mc.run_tempering(1, model, ladder, pair[1], n_sweeps)  # compile
+        start = time.perf_counter()
+        sm.mc.run_tempering(0, model, ladder, pair[1], n_sweeps)
+        seconds[backend] = time.perf_counter() - start
+    name = f"tempering, {ladder.size} betas x {n_sweeps}"
+    print(f"{name:<30} {seconds['reference']:>10.2f} {seconds['auto']:>10.2f} "
+          f"{seconds['reference'] / seconds['auto']:>6.2f}x", flush=True)
 
 
 def cluster_throughput(quick):
@@ -328,6 +405,9 @@ if __name__ == "__main__":
         sys.exit()
     if "--int8" in sys.argv:
         int8_throughput(quick, repeats=5)
+        sys.exit()
+    if "--estimators" in sys.argv:
+        estimator_kernels(quick)
         sys.exit()
     fast_throughput(quick)
     if "--full" in sys.argv:

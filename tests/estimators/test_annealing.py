@@ -58,12 +58,17 @@ def test_ais_square_lattice_grid_matches_kaufman(L):
 
 
 def test_ais_chain_with_field_and_frustrated_sk():
+    """The pooled z of five independent runs, Σz/√5, within 4: more sensitive to a bias than one run's z,
+    and not at the mercy of AIS's heavy low tail (one run in about 700 lies beyond 4σ, whatever the kernel:
+    measured over 1000 seeds on this chain)."""
     chain = sm.Ising.chain(16, J=1.0, h=0.4, periodic=True)
-    estimate = ais(chain, 0.8, seed=2)
-    assert abs(z_score(estimate, periodic_chain_log_z(16, 1.0, 0.4, 0.8))) < 4
+    exact = periodic_chain_log_z(16, 1.0, 0.4, 0.8)
+    z = [z_score(ais(chain, 0.8, seed=seed), exact) for seed in range(2, 7)]
+    assert abs(np.sum(z) / np.sqrt(len(z))) < 4, z
     sk = sm.Ising.from_couplings(*sk_instance())
-    estimate = ais(sk, 1.0, seed=3)
-    assert abs(z_score(estimate, reference_log_z(sk, 1.0))) < 4
+    exact = reference_log_z(sk, 1.0)
+    z = [z_score(ais(sk, 1.0, seed=seed), exact) for seed in range(3, 8)]
+    assert abs(np.sum(z) / np.sqrt(len(z))) < 4, z
 
 
 def test_ais_beta_zero_is_n_log_2_exactly():

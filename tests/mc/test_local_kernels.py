@@ -23,6 +23,8 @@ from statmech.mc._local import (
     checkerboard_metropolis,
     colored_kernel,
     graph_coloring,
+    hashed_checkerboard_heatbath,
+    hashed_checkerboard_metropolis,
     heatbath,
     metropolis,
     run_chain,
@@ -33,6 +35,8 @@ from statmech.testing import boltzmann_probabilities, chi2_pvalue, fisher_combin
 from statmech.testing import edge_list_energy as brute_energy
 
 KERNELS = {k.name: k for k in (metropolis, heatbath, checkerboard_metropolis, checkerboard_heatbath)}
+HASHED = {k.name: k for k in (hashed_checkerboard_metropolis, hashed_checkerboard_heatbath)}  # two-colourable only
+ALL_KERNELS = {**KERNELS, **HASHED}
 SEEDS = (101, 202, 303, 404)
 
 
@@ -208,6 +212,73 @@ def test_negative_control_synchronous_update(system):
     assert p < 0.01, pvalues
 
 
+TWO_COLOUR_SYSTEMS = ["open_chain8", "pm_j_open_square3", "gaussian_torus4x2", "cubic2"]
+
+
+def test_smoke_hashed_kernel_distribution():
+    """2 keys × 8000 draws on the open ±J 3×3 lattice: the hashed heat bath passes, β off by 20% fails."""
+    seeds = (1, 2)
+    options = dict(n_chains=1000, n_burn=20, n_draws=4, thin=10)
+    good, _ = combined_pvalue(hashed_checkerboard_heatbath, "pm_j_open_square3", seeds=seeds, **options)
+    bad, _ = combined_pvalue(hashed_checkerboard_heatbath, "pm_j_open_square3", beta_factor=1.2, seeds=seeds,
+                             **options)
+    assert good > 0.01
+    assert bad < 0.01
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("system", TWO_COLOUR_SYSTEMS)
+@pytest.mark.parametrize("name", HASHED)
+def test_hashed_distribution_matches_boltzmann(name, system):
+    p, pvalues = combined_pvalue(HASHED[name], system)
+    assert p > 0.01, pvalues
+
+
+@pytest.mark.statistical
+@pytest.mark.parametrize("system", ["open_chain8", "pm_j_open_square3"])
+@pytest.mark.parametrize("name", HASHED)
+def test_hashed_negative_control_beta_off_by_five_percent(name, system):
+    p, pvalues = combined_pvalue(HASHED[name], system, beta_factor=1.05)
+    assert p < 0.01, pvalues
+
+
+@pytest.mark.statistical
+def test_hashed_negative_control_shared_random_words(monkeypatch):
+    """Neighbouring pairs of sites sharing one random word (a broken hash) must fail the χ² test."""
+    original = _local.hashed_uniforms
+
+    def shared(words, shape, dtype):
+        u = original(words, shape, dtype)
+        return jnp.repeat(u.reshape(-1)[::2], 2)[: u.size].reshape(shape)
+
+    monkeypatch.setattr(_local, "hashed_uniforms", shared)
+    broken = Kernel("hashed_shared_words", hashed_checkerboard_heatbath.init, hashed_checkerboard_heatbath.step)
+    p, pvalues = combined_pvalue(broken, "open_chain8")
+    assert p < 0.01, pvalues
+
+
+def test_hashed_uniforms_are_uniform_and_independent():
+    """χ² of 16 bins; correlation between neighbouring sites, the two colours and consecutive sweeps."""
+    shape = (64, 32)
+    keys = jax.random.split(jax.random.key(3), 2)
+    sweeps = [np.asarray(jax.random.bits(k, (2, 2), jnp.uint32)) for k in keys]
+    u = [[np.asarray(_local.hashed_uniforms(jnp.asarray(w[c]), shape, jnp.float32)) for c in (0, 1)] for w in sweeps]
+    flat = np.concatenate([x.ravel() for pair in u for x in pair])
+    assert flat.min() >= 0 and flat.max() < 1
+    counts = np.histogram(flat, bins=16, range=(0, 1))[0]
+    expected = flat.size / 16
+    assert np.sum((counts - expected) ** 2 / expected) < 37.7  # χ²(15) 0.999 quantile
+    bound = 4 / np.sqrt(u[0][0].size)  # 4σ of a correlation of independent uniforms
+    pairs = [(u[0][0][:, :-1], u[0][0][:, 1:]), (u[0][0][:-1], u[0][0][1:]), (u[0][0], u[0][1]), (u[0][0], u[1][0])]
+    for a, b in pairs:
+        assert abs(np.corrcoef(a.ravel(), b.ravel())[0, 1]) < bound
+    with jax.enable_x64(True):  # float64: all 32 bits of the word; float32: its top 24, exactly
+        u64 = np.asarray(_local.hashed_uniforms(jnp.asarray(sweeps[0][0]), shape, jnp.float64))
+    assert u64.dtype == np.float64 and np.all(u64 * 2.0**32 == np.floor(u64 * 2.0**32))
+    assert np.mean(u64 * 2.0**24 != np.floor(u64 * 2.0**24)) > 0.9  # the low 8 bits are there
+    np.testing.assert_array_equal(u[0][0], np.floor(u64 * 2.0**24) / 2.0**24)
+
+
 # ------------------------------------------------------------ local fields, ΔE
 def packable_models():
     rng = np.random.default_rng(0)
@@ -237,6 +308,35 @@ def test_packed_local_fields_give_brute_force_energy_differences(model):
     np.testing.assert_allclose(delta, expected, atol=2e-5)
 
 
+@pytest.mark.parametrize("model", packable_models(), ids=repr)
+def test_padded_layout_gives_the_same_local_fields_bit_for_bit(model):
+    """Reading the neighbours from a ghost-layer copy ("padded") sums the same terms as the rolls."""
+    lattice = _local._PackedLattice(model, jnp.float32)
+    packed = lattice.pack_spins(jnp.asarray(random_spins(np.random.default_rng(4), model.n_sites)))
+    for colour in (0, 1):
+        fields = [np.asarray(jax.jit(lambda other, layout=layout: lattice.local_field(colour, other, layout))(
+            packed[1 - colour])) for layout in ("roll", "padded")]
+        np.testing.assert_array_equal(fields[0], fields[1])
+
+
+@pytest.mark.parametrize("shape", [(5,), (4, 6), (3, 4, 2), (2, 3, 4, 5)])
+def test_neighbour_reader_equals_roll(shape):
+    from statmech.mc._hash import neighbour_reader
+    array = jnp.asarray(np.random.default_rng(0).normal(size=shape))
+    n_axes = min(3, len(shape))
+    for layout in ("roll", "padded"):
+        shift = neighbour_reader(array, n_axes, layout)
+        for axis in range(n_axes):
+            for d in (-1, 0, 1):
+                expected = np.roll(np.asarray(array), -d, axis=len(shape) - n_axes + axis)
+                np.testing.assert_array_equal(np.asarray(shift(axis, d)), expected)
+    only = neighbour_reader(array, n_axes, "padded", axes=(0,))
+    np.testing.assert_array_equal(np.asarray(only(0, 1)), np.roll(np.asarray(array), -1, len(shape) - n_axes))
+    if n_axes > 1:
+        with pytest.raises(ValueError, match="no ghost layers"):
+            only(1, 1)
+
+
 def _zero_temperature_reference(model, s, groups):
     """Quench s_i ← sign(φ_i) group by group, φ recomputed from the dense J after each group."""
     s = np.array(s, dtype=np.float64)
@@ -262,6 +362,8 @@ ZERO_TEMPERATURE_CASES = [  # every code path: sequential, packed 1D/2D/3D, colo
     ("checkerboard_metropolis", "torus6x4"), ("checkerboard_metropolis", "open5x3"),
     ("checkerboard_metropolis", "cube2"), ("checkerboard_metropolis", "glass7"),
     ("checkerboard_heatbath", "torus3"), ("checkerboard_heatbath", "chain9"),
+    ("hashed_checkerboard_metropolis", "torus6x4"), ("hashed_checkerboard_metropolis", "open5x3"),
+    ("hashed_checkerboard_heatbath", "cube2"), ("hashed_checkerboard_heatbath", "chain9"),
 ]
 
 
@@ -281,11 +383,11 @@ def test_zero_temperature_sweep_follows_documented_order(name, case):
         "cube2": lambda: Ising.cubic(2, J=1.0, h=rng.normal(0, 0.5, 8)),
         "glass7": lambda: Ising.from_couplings(J + J.T, h=rng.normal(0, 0.1, 7)),
     }[case]()
-    kernel = KERNELS[name]
+    kernel = ALL_KERNELS[name]
     s = random_spins(rng, model.n_sites)
     step = jax.jit(lambda key, state: kernel.step(key, state, model, 1e6))
     state, info = step(jax.random.key(0), kernel.init(s, model, 1e6))
-    if name.startswith("checkerboard"):
+    if "checkerboard" in name:
         groups = _colour_groups(model)
     else:
         groups = [[i] for i in range(model.n_sites)]
@@ -320,6 +422,7 @@ def _dyadic_square(L, periodic=True):
 
 OBSERVABLE_CASES = {
     "checkerboard_metropolis/torus6": (checkerboard_metropolis, _dyadic_square(6)),  # packed energy
+    "hashed_checkerboard_heatbath/torus6": (hashed_checkerboard_heatbath, _dyadic_square(6)),
     "heatbath/glass6": (heatbath, gaussian_glass()[0]),  # model.energy
 }
 
@@ -355,6 +458,7 @@ def test_run_chain_runs_leftover_sweeps():
 
 DETERMINISM_CASES = {  # the colour-class path is checked under vmap in the colored_kernel test
     "checkerboard_metropolis/open5": (checkerboard_metropolis, _dyadic_square(5, periodic=False)),
+    "hashed_checkerboard_metropolis/open5": (hashed_checkerboard_metropolis, _dyadic_square(5, periodic=False)),
     "metropolis/chain": (metropolis, Ising.chain(10, J=-1.0, h=0.5)),
 }
 
@@ -519,3 +623,22 @@ def test_blocked_sequential_sweep_equals_the_site_by_site_loop(monkeypatch):
         expected = site_by_site_sweep(rule, key, state.spins, model, 0.4)
         state, _ = kernel.step(key, state, model, 0.4)
         np.testing.assert_array_equal(np.asarray(state.spins), np.asarray(expected))
+
+
+def test_auto_runs_the_hashed_kernels_where_two_colours_tile_and_reference_keeps_the_old_ones():
+    from statmech.mc._sampling import applicable_backends, select_kernel
+    for model in (Ising.square(8), Ising.square(5, periodic=False), Ising.cubic(4), Ising.chain(6)):
+        assert select_kernel(model, "heatbath").name == "hashed_checkerboard_heatbath"
+        assert select_kernel(model, "metropolis", "hashed-checkerboard").name == "hashed_checkerboard_metropolis"
+        assert select_kernel(model, "metropolis", "reference").name == "checkerboard_metropolis"
+        assert "hashed-checkerboard" in applicable_backends(model, "metropolis")
+    odd = Ising.square(5)
+    assert select_kernel(odd, "heatbath").name == "colored_heatbath"
+    assert "hashed-checkerboard" not in applicable_backends(odd, "heatbath")
+    with pytest.raises(ValueError, match="use backend 'auto' or 'checkerboard'"):
+        select_kernel(odd, "heatbath", "hashed-checkerboard")
+    with pytest.raises(ValueError, match="two-colourable"):
+        hashed_checkerboard_heatbath.step(jax.random.key(0), hashed_checkerboard_heatbath.init(
+            np.ones(25, np.int8), odd, 0.3), odd, 0.3)
+    graph = gaussian_glass()[0]
+    assert select_kernel(graph, "metropolis").name == "metropolis"

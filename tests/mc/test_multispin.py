@@ -336,7 +336,7 @@ def test_front_door_backends_and_errors():
     assert ds.attrs["kernel"].startswith("multispin")
     np.testing.assert_allclose(ds["energy"].values, model.energy(ds["spins"].values.astype(float)))
     with pytest.raises(ValueError, match="backend 'multispin' does not apply.*h = 0.*apply: auto, reference, "
-                                         "sequential, checkerboard, numba$"):
+                                         "sequential, checkerboard, hashed-checkerboard, numba$"):
         sm.thermo(sm.Ising.square(8, h=0.1), 0.3, method="metropolis", backend="multispin")
     with pytest.raises(ValueError, match="every side even"):
         sm.thermo(sm.Ising.square(5), 0.3, method="heatbath", backend="multispin")

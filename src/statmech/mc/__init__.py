@@ -2,7 +2,9 @@
 
 Kernels: ``metropolis``, ``heatbath`` (sequential single-site, any Ising
 model), ``checkerboard_metropolis``, ``checkerboard_heatbath``
-(sublattice-parallel), ``wolff``, ``swendsen_wang`` (ferromagnets), and
+(sublattice-parallel), ``hashed_checkerboard_metropolis``,
+``hashed_checkerboard_heatbath`` (the same sweep with hashed random words,
+two-colourable lattices), ``wolff``, ``swendsen_wang`` (ferromagnets), and
 parallel tempering over any of them. ``run_instances`` runs one chain per
 ±J disorder instance with multispin replicas (numba).
 """
@@ -14,6 +16,8 @@ from statmech.mc._local import (
     checkerboard_metropolis,
     colored_kernel,
     graph_coloring,
+    hashed_checkerboard_heatbath,
+    hashed_checkerboard_metropolis,
     heatbath,
     metropolis,
     run_chain,
@@ -32,7 +36,8 @@ from statmech.mc._tempering import (
 
 __all__ = [
     "Kernel", "SpinState", "StepInfo", "check_ferromagnetic", "swendsen_wang", "wolff",
-    "checkerboard_heatbath", "checkerboard_metropolis", "colored_kernel", "graph_coloring", "heatbath",
+    "checkerboard_heatbath", "checkerboard_metropolis", "colored_kernel", "graph_coloring",
+    "hashed_checkerboard_heatbath", "hashed_checkerboard_metropolis", "heatbath",
     "metropolis", "run_chain", "run_chain_observables", "TemperingInfo", "TemperingResult",
     "TemperingState", "check_ladder", "parallel_tempering", "run_tempering", "tempering_init",
     "tempering_step", "run_instances",

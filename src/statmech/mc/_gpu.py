@@ -21,11 +21,12 @@ import numpy as np
 
 from statmech._compile_cache import ensure_compile_cache
 from statmech.mc import _rng
+from statmech.mc._hash import LAYOUTS, check_layout, default_layout, lowbias32, neighbour_reader
 from statmech.mc._fast import FastRun
 from statmech.models import Ising
 
-__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "decision_pattern", "LAYOUTS", "default_layout", "hash_words",
-           "stream_keys", "sweeps", "chain_keys", "start_spins"]
+__all__ = ["BACKEND", "RULES", "why_not", "run", "FusedLattice", "acceptance_table", "decision_pattern", "LAYOUTS",
+           "default_layout", "hash_words", "stream_keys", "sweeps", "chain_keys", "start_spins"]
 
 BACKEND = "jax-fused"
 RULES = ("metropolis", "heatbath")
@@ -38,15 +39,6 @@ def _u32(value):
     return jnp.uint32(value)
 
 
-def _lowbias32(x):
-    """Wellons's lowbias32 finaliser on uint32 arrays (a bijection)."""
-    x = x ^ (x >> _u32(16))
-    x = x * _u32(0x7FEB352D)
-    x = x ^ (x >> _u32(15))
-    x = x * _u32(0x846CA68B)
-    return x ^ (x >> _u32(16))
-
-
 def stream_keys(keys, words):
     """(A, B) of the stream words ``words`` (uint32, any shape) for every chain: shape words.shape + (chains,).
 
@@ -54,8 +46,8 @@ def stream_keys(keys, words):
     """
     words = jnp.asarray(words, jnp.uint32)[..., None]
     k0, k1 = keys[:, 0], keys[:, 1]
-    a = _lowbias32(_lowbias32(words ^ k0) ^ k1)
-    b = _lowbias32((a + k1) ^ _u32(_GOLDEN))
+    a = lowbias32(lowbias32(words ^ k0) ^ k1)
+    b = lowbias32((a + k1) ^ _u32(_GOLDEN))
     return a, b
 
 
@@ -71,7 +63,7 @@ def hash_words(a, b, shape):
     rows = jax.lax.broadcasted_iota(jnp.uint32, (1,) + tuple(shape), 1)
     cols = jax.lax.broadcasted_iota(jnp.uint32, (1,) + tuple(shape), 2)
     site = (rows + a[:, None, None]) * _u32(shape[1]) + cols
-    return _lowbias32(_lowbias32(site) ^ b[:, None, None])
+    return lowbias32(lowbias32(site) ^ b[:, None, None])
 
 
 def chain_keys(seed: int, stream: int, n_chains: int) -> np.ndarray:
@@ -186,34 +178,10 @@ def acceptance_table(beta: float, method: str, coupling: float):
 
 
 # ------------------------------------------------------------------- kernels
-#: how the half sweep reads its neighbours: "roll" (wrapped rolls inside the fused update) or "padded"
-#: (the other colour copied once into an array with one ghost row and column on each side, then read
-#: by plain slices). The same sums, so the same spins bit for bit; which is faster depends on the
-#: compiler: on XLA's CPU backend "padded" is 2.5x faster (the wrapped rolls do not vectorise).
-LAYOUTS = ("roll", "padded")
-
-
-def default_layout() -> str:
-    """"padded" on the CPU (measured, benchmarks/gpu.py), "roll" on accelerators (not yet measured there)."""
-    return "padded" if jax.default_backend() == "cpu" else "roll"
-
-
 def _neighbour_slots(other, parity, layout):
     """The four neighbour slots of every site of one colour, from the other colour ``other`` (chains, Ly, W)."""
-    if layout == "roll":
-        return (other,
-                jnp.where(parity, jnp.roll(other, -1, axis=-1), jnp.roll(other, 1, axis=-1)),
-                jnp.roll(other, -1, axis=-2),
-                jnp.roll(other, 1, axis=-2))
-    if layout != "padded":
-        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-    ext = jnp.concatenate([other[..., -1:, :], other, other[..., :1, :]], axis=-2)
-    ext = jnp.concatenate([ext[..., -1:], ext, ext[..., :1]], axis=-1)
-    ext = jax.lax.optimization_barrier(ext)  # kept as one array: fused into the update, it would be the rolls again
-    return (ext[..., 1:-1, 1:-1],
-            jnp.where(parity, ext[..., 1:-1, 2:], ext[..., 1:-1, :-2]),
-            ext[..., 2:, 1:-1],
-            ext[..., :-2, 1:-1])
+    shift = neighbour_reader(other, 2, layout)  # axes (y, k); shift(a, d) = other at index + d along a
+    return (shift(0, 0), jnp.where(parity, shift(1, 1), shift(1, -1)), shift(0, 1), shift(0, -1))
 
 
 def _neighbour_sum(other, parity, signs, layout="roll"):
@@ -396,8 +364,7 @@ def run(model, beta, method, backend=BACKEND, *, n_chains, n_sweeps, burn_in, th
     ensure_compile_cache()
     if backend != BACKEND:
         raise ValueError(f"backend must be {BACKEND!r}, got {backend!r}")
-    if layout is not None and layout not in LAYOUTS:
-        raise ValueError(f"layout must be one of {LAYOUTS} or None, got {layout!r}")
+    layout = check_layout(layout)
     reason = why_not(model, method, n_chains)
     if reason is not None:
         raise ValueError(reason)
@@ -413,7 +380,7 @@ def run(model, beta, method, backend=BACKEND, *, n_chains, n_sweeps, burn_in, th
         raise ValueError(f"start must be 'random' or 'up', got {start!r}")
     bonds, magnetization, spins = _run_chains(
         keys, signs, jnp.asarray(thresholds), jnp.int32(burn_in), jnp.int32(thin), shape=lattice.shape, rule=method,
-        pattern=pattern, layout=default_layout() if layout is None else layout,
+        pattern=pattern, layout=layout,
         n_draws=n_sweeps // thin, record_spins=record_spins, start=start)
     energy = -lattice.coupling * np.asarray(bonds, dtype=np.float64).T
     magnetization = np.asarray(magnetization, dtype=np.int64).T

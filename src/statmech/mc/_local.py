@@ -6,8 +6,11 @@ probability 1/(1 + exp(−2βφ_i))), φ_i = h_i + Σ_j J_ij s_j:
 
 * ``metropolis`` / ``heatbath``: sequential scan 0, 1, …, N−1 (reference);
 * ``checkerboard_metropolis`` / ``checkerboard_heatbath``: one colour class
-  at a time (packed ``jnp.roll`` on two-colourable lattices, a greedy graph
-  colouring otherwise).
+  at a time (packed sublattices on two-colourable lattices, a greedy graph
+  colouring otherwise);
+* ``hashed_checkerboard_metropolis`` / ``hashed_checkerboard_heatbath``: the
+  packed sweep with each site's uniform hashed from its index (two-colourable
+  lattices; 2-4x faster, what ``backend="auto"`` runs inside estimators).
 
 Kernels follow :mod:`statmech.mc._base` (``init``/``step``, model and β as
 arguments, so ``jax.vmap`` runs many chains); arithmetic in JAX's default
@@ -26,6 +29,7 @@ import numpy as np
 from statmech._compile_cache import ensure_compile_cache
 from statmech._validation import check_positive_int
 from statmech.mc._base import Kernel, SpinState, StepInfo
+from statmech.mc._hash import default_layout, lowbias32, neighbour_reader
 from statmech.models import Ising
 
 __all__ = [
@@ -33,6 +37,9 @@ __all__ = [
     "heatbath",
     "checkerboard_metropolis",
     "checkerboard_heatbath",
+    "hashed_checkerboard_metropolis",
+    "hashed_checkerboard_heatbath",
+    "hashed_uniforms",
     "colored_kernel",
     "graph_coloring",
     "run_chain",
@@ -319,26 +326,25 @@ class _PackedLattice:
         grid = grid[..., : self.array_shape[-1]]
         return grid.reshape(-1).astype(jnp.int8)
 
-    def _ahead(self, offset, axis, other):
-        """Values of the other colour at c + e_a, on the sites of the colour with ``offset``."""
-        rolled = jnp.roll(other, -1, axis)
-        return jnp.where(offset, rolled, other) if axis == self.x_axis else rolled
-
-    def _behind(self, offset, axis, other):
-        """Values of the other colour at c − e_a."""
-        rolled = jnp.roll(other, 1, axis)
-        return jnp.where(offset, other, rolled) if axis == self.x_axis else rolled
-
-    def local_field(self, colour, other):
+    def local_field(self, colour, other, layout="roll"):
         """φ = h + Σ_a (J_a(c) s(c + e_a) + J_a(c − e_a) s(c − e_a)) on the sites of ``colour``.
 
-        ``other`` holds the packed spins of the other colour.
+        ``other`` holds the packed spins of the other colour. Along x the
+        neighbour c ± e_x of a site with offset 1 (0) is at packed index k ± 1
+        (k), elsewhere at the same packed index one row or plane away.
+        ``layout`` (:data:`statmech.mc._hash.LAYOUTS`) is how the neighbours are
+        read; the sums, and so the result, are the same bit for bit.
         """
         offset = self.offsets[colour]
         total = self.fields[colour]
+        n_axes = len(self.array_shape)
+        ahead = neighbour_reader(other, n_axes, layout)
         for axis, packed_bonds in self.bonds:
-            forward = packed_bonds[colour] * self._ahead(offset, axis, other)
-            backward = self._behind(offset, axis, packed_bonds[1 - colour] * other)
+            rolled = ahead(axis, 1)
+            forward = packed_bonds[colour] * (jnp.where(offset, rolled, other) if axis == self.x_axis else rolled)
+            product = packed_bonds[1 - colour] * other
+            rolled = neighbour_reader(product, n_axes, layout, axes=(axis,))(axis, -1)
+            backward = jnp.where(offset, product, rolled) if axis == self.x_axis else rolled
             total = total + forward + backward
         return total
 
@@ -359,11 +365,64 @@ def _packed_step(rule, key, state, model, beta):
     beta = jnp.asarray(beta, dtype)
     packed = lattice.pack_spins(state.spins)
     uniforms = jax.random.uniform(key, (2,) + packed[0].shape, dtype)
+    layout = default_layout()
     for colour in (0, 1):
-        local_field = lattice.local_field(colour, packed[1 - colour])
+        local_field = lattice.local_field(colour, packed[1 - colour], layout)
         packed[colour] = _new_spins(rule, packed[colour], local_field, beta, uniforms[colour])
     spins = lattice.unpack_spins(packed)
     return SpinState(spins=spins), _info(state.spins, spins)
+
+
+def hashed_uniforms(words, shape, dtype):
+    """Uniforms in [0, 1) for the sites of a packed colour: u = f(f(i + K₀) ⊕ K₁) / 2³², f = lowbias32.
+
+    ``words``: the colour's two uint32 keys (K₀, K₁); i: the site's row-major
+    index in the packed array of ``shape``. In float32 the word keeps its top
+    24 bits (u on the grid 2⁻²⁴, exact); in float64 all 32 (grid 2⁻³²).
+    """
+    index = jax.lax.broadcasted_iota(jnp.uint32, shape, len(shape) - 1)
+    stride = 1
+    for axis in range(len(shape) - 2, -1, -1):
+        stride *= shape[axis + 1]
+        index = index + jax.lax.broadcasted_iota(jnp.uint32, shape, axis) * jnp.uint32(stride)
+    bits = lowbias32(lowbias32(index + words[0]) ^ words[1])
+    if jnp.dtype(dtype).itemsize < 8:
+        return (bits >> jnp.uint32(8)).astype(dtype) * jnp.asarray(2.0**-24, dtype)
+    return bits.astype(dtype) * jnp.asarray(2.0**-32, dtype)
+
+
+def _hashed_step(rule, key, state, model, beta):
+    """One sweep like :func:`_packed_step`, with hashed uniforms: one 4-word draw from ``key`` per sweep."""
+    _check_model(model)
+    if not two_colourable_lattice(model.lattice):
+        raise ValueError(f"the hashed checkerboard kernels run two-colourable chain, square and cubic lattices "
+                         f"(even periodic sides, or open), got a {model.lattice.kind} lattice {model.lattice.shape} "
+                         f"(periodic={model.lattice.periodic}); use the checkerboard or sequential kernels")
+    dtype = _float_dtype()
+    lattice = _PackedLattice(model, dtype)
+    beta = jnp.asarray(beta, dtype)
+    packed = lattice.pack_spins(state.spins)
+    words = jax.random.bits(key, (2, 2), jnp.uint32)
+    layout = default_layout()
+    for colour in (0, 1):
+        local_field = lattice.local_field(colour, packed[1 - colour], layout)
+        uniform = hashed_uniforms(words[colour], packed[colour].shape, dtype)
+        packed[colour] = _new_spins(rule, packed[colour], local_field, beta, uniform)
+    spins = lattice.unpack_spins(packed)
+    return SpinState(spins=spins), _info(state.spins, spins)
+
+
+def _hashed_kernel(rule):
+    def step(key, state, model, beta):
+        return _hashed_step(rule, key, state, model, beta)
+
+    step.__doc__ = (f"One sweep of {rule} updates, black then white sublattice, with uniforms hashed from the "
+                    "site index and four words drawn from the key.")
+    return Kernel(name=f"hashed_checkerboard_{rule}", init=_init, step=step)
+
+
+hashed_checkerboard_metropolis = _hashed_kernel("metropolis")
+hashed_checkerboard_heatbath = _hashed_kernel("heatbath")
 
 
 # ---------------------------------------------------------- graph colouring
@@ -571,7 +630,7 @@ def energy_function(model):
     def energy(spins):
         lattice = _PackedLattice(model, _float_dtype())
         black, white = lattice.pack_spins(spins)
-        return -jnp.sum(black * lattice.local_field(0, white)) - jnp.sum(white * lattice.fields[1])
+        return -jnp.sum(black * lattice.local_field(0, white, default_layout())) - jnp.sum(white * lattice.fields[1])
 
     return energy
 

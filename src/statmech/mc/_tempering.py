@@ -22,6 +22,7 @@ from jax import lax
 
 from statmech._validation import check_positive_int, renamed_option
 from statmech.mc._base import Kernel
+from statmech.mc._local import energy_function
 
 
 class TemperingState(eqx.Module):
@@ -138,7 +139,7 @@ def tempering_step(key, state: TemperingState, model, betas, kernel: Kernel,
         return replicas, info.acceptance_rate
 
     replicas, rates = lax.scan(sweep, state.replicas, sweep_keys[:-1])
-    energies = model.energy(replicas.spins)
+    energies = jax.vmap(energy_function(model))(replicas.spins)  # the packed sum on lattices: a third of a sweep
 
     pairs = jnp.arange(n_slots - 1)
     attempted = (pairs % 2) == (state.n_steps % 2)
